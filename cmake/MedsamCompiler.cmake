@@ -1,0 +1,70 @@
+# Compiler settings shared by every medsam target: warnings, ccache.
+
+# ccache makes rebuilds (CI reruns, branch switches) cheap. The sloppiness settings let it cache
+# translation units that use the precompiled header.
+find_program(MEDSAM_CCACHE ccache)
+if(MEDSAM_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
+  set(CMAKE_CXX_COMPILER_LAUNCHER
+      ${CMAKE_COMMAND} -E env CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
+      ${MEDSAM_CCACHE})
+  message(STATUS "ccache: ${MEDSAM_CCACHE}")
+endif()
+
+# Interface target every medsam target links: warnings and the definitions the PCH must agree on.
+add_library(medsam_build_flags INTERFACE)
+target_compile_options(medsam_build_flags INTERFACE
+  $<$<CXX_COMPILER_ID:GNU,Clang>:-Wall -Wextra -Wno-unused-parameter -Wno-sign-compare>)
+
+# medsam_add_layer(<layer> SOURCES ... [DEPS ...] [LIBS ...])
+# One static library per folder of medsam/ (medsam_<layer>). DEPS are other layers (the allowed
+# directions are in docs/architecture.md), LIBS external targets. Every layer reuses the core
+# layer's precompiled <torch/torch.h> so it is parsed once per build, not once per target.
+function(medsam_add_layer layer)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LIBS" ${ARGN})
+  set(target medsam_${layer})
+  if(NOT ARG_SOURCES)
+    # A layer with no code yet is an interface over its dependencies, so the link lines stay stable.
+    add_library(${target} INTERFACE)
+    target_link_libraries(${target} INTERFACE medsam_build_flags)
+    foreach(dep IN LISTS ARG_DEPS)
+      target_link_libraries(${target} INTERFACE medsam_${dep})
+    endforeach()
+    return()
+  endif()
+  add_library(${target} STATIC ${ARG_SOURCES})
+  target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/include)
+  target_link_libraries(${target} PUBLIC medsam_build_flags ${TORCH_LIBRARIES} fmt::fmt)
+  foreach(dep IN LISTS ARG_DEPS)
+    target_link_libraries(${target} PUBLIC medsam_${dep})
+  endforeach()
+  if(ARG_LIBS)
+    target_link_libraries(${target} PUBLIC ${ARG_LIBS})
+  endif()
+  medsam_use_pch(${target})
+endfunction()
+
+# Attach the shared precompiled header to a target (library, tool or test).
+function(medsam_use_pch target)
+  if(NOT MEDSAM_USE_PCH)
+    return()
+  endif()
+  if(target STREQUAL "medsam_core")
+    target_precompile_headers(medsam_core PRIVATE ${PROJECT_SOURCE_DIR}/medsam/core/pch.h)
+  else()
+    target_precompile_headers(${target} REUSE_FROM medsam_core)
+  endif()
+endfunction()
+
+# medsam_layer_sources(<out-var>): the .cpp files of the calling folder. Files ending in _opencv.cpp
+# or _itk.cpp are the OpenCV/ITK-backed parts and are only compiled when that dependency is on, so
+# the core builds on machines with only LibTorch, yaml-cpp and fmt.
+function(medsam_layer_sources out)
+  file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
+  if(NOT MEDSAM_HAVE_OPENCV)
+    list(FILTER srcs EXCLUDE REGEX "_opencv\\.cpp$")
+  endif()
+  if(NOT MEDSAM_HAVE_ITK)
+    list(FILTER srcs EXCLUDE REGEX "_itk\\.cpp$")
+  endif()
+  set(${out} ${srcs} PARENT_SCOPE)
+endfunction()

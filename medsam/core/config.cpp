@@ -1,0 +1,207 @@
+// YAML <-> config structs, through the ConfigVisitor field lists.
+#include "medsam/core/config.h"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <set>
+
+#include "medsam/core/error.h"
+
+namespace medsam {
+
+void Config::visit(ConfigVisitor& v) { v.sub("model", model); }
+
+void Config::validate() const { model.validate(); }
+
+namespace {
+
+std::string join_key(const std::string& prefix, const char* key) {
+  return prefix.empty() ? std::string(key) : prefix + "." + key;
+}
+
+// Reads the fields present in a YAML map; remembers the keys it used so the rest can be reported.
+class YamlReader final : public ConfigVisitor {
+ public:
+  YamlReader(const YAML::Node& node, std::string source, std::string prefix)
+      : node_(node), source_(std::move(source)), prefix_(std::move(prefix)) {}
+
+  void field(const char* key, int& value) override { read(key, value, "an integer"); }
+  void field(const char* key, long long& value) override { read(key, value, "an integer"); }
+  void field(const char* key, double& value) override { read(key, value, "a number"); }
+  void field(const char* key, bool& value) override { read(key, value, "true or false"); }
+  void field(const char* key, std::string& value) override { read(key, value, "a string"); }
+  void field(const char* key, std::vector<int>& value) override { read(key, value, "a list of integers"); }
+  void field(const char* key, std::vector<double>& value) override { read(key, value, "a list of numbers"); }
+  void field(const char* key, std::vector<std::string>& value) override { read(key, value, "a list of strings"); }
+
+  void section(const char* key, const std::function<void(ConfigVisitor&)>& visit_children) override {
+    known_.insert(key);
+    YAML::Node child = node_[key];
+    if (!child) return;
+    if (child.IsNull()) return;  // `section:` with nothing under it keeps the defaults
+    if (!child.IsMap())
+      fail(child, fmt::format("key '{}' must be a mapping of settings", join_key(prefix_, key)));
+    YamlReader sub(child, source_, join_key(prefix_, key));
+    visit_children(sub);
+    sub.reject_unknown();
+  }
+
+  void reject_unknown() const {
+    for (const auto& kv : node_) {
+      const auto name = kv.first.as<std::string>();
+      if (known_.count(name)) continue;
+      std::string known;
+      for (const auto& k : known_) known += (known.empty() ? "" : ", ") + k;
+      fail(kv.first, fmt::format("unknown key '{}' (known keys here: {})", join_key(prefix_, name.c_str()), known));
+    }
+  }
+
+ private:
+  template <class T>
+  void read(const char* key, T& value, const char* expected) {
+    known_.insert(key);
+    YAML::Node child = node_[key];
+    if (!child) return;
+    try {
+      T parsed = child.as<T>();
+      value = parsed;
+    } catch (const YAML::Exception&) {
+      std::string got;
+      if (child.IsScalar()) got = "'" + child.Scalar() + "'";
+      else if (child.IsSequence()) got = "a list";
+      else if (child.IsMap()) got = "a mapping";
+      else got = "nothing";
+      fail(child, fmt::format("key '{}' expects {}, got {}", join_key(prefix_, key), expected, got));
+    }
+  }
+
+  [[noreturn]] void fail(const YAML::Node& at, const std::string& what) const {
+    const auto mark = at.Mark();
+    if (mark.is_null()) throw ConfigError(fmt::format("{}: {}", source_, what));
+    throw ConfigError(fmt::format("{}:{}: {}", source_, mark.line + 1, what));
+  }
+
+  YAML::Node node_;
+  std::string source_;
+  std::string prefix_;
+  std::set<std::string> known_;
+};
+
+class YamlWriter final : public ConfigVisitor {
+ public:
+  explicit YamlWriter(YAML::Emitter& out) : out_(out) {}
+  void field(const char* key, int& value) override { out_ << YAML::Key << key << YAML::Value << value; }
+  void field(const char* key, long long& value) override { out_ << YAML::Key << key << YAML::Value << value; }
+  void field(const char* key, double& value) override {
+    // Shortest text that reads back to the same double (1e-06, 0.0001, 4).
+    out_ << YAML::Key << key << YAML::Value << fmt::format("{}", value);
+  }
+  void field(const char* key, bool& value) override { out_ << YAML::Key << key << YAML::Value << value; }
+  void field(const char* key, std::string& value) override { out_ << YAML::Key << key << YAML::Value << value; }
+  void field(const char* key, std::vector<int>& value) override { seq(key, value); }
+  void field(const char* key, std::vector<double>& value) override { seq(key, value); }
+  void field(const char* key, std::vector<std::string>& value) override { seq(key, value); }
+  void section(const char* key, const std::function<void(ConfigVisitor&)>& visit_children) override {
+    out_ << YAML::Key << key << YAML::Value << YAML::BeginMap;
+    visit_children(*this);
+    out_ << YAML::EndMap;
+  }
+
+ private:
+  template <class T>
+  void seq(const char* key, std::vector<T>& value) {
+    out_ << YAML::Key << key << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (auto& x : value) out_ << x;
+    out_ << YAML::EndSeq;
+  }
+  YAML::Emitter& out_;
+};
+
+void read_root(const YAML::Node& root, const std::string& source, const VisitRoot& visit) {
+  if (!root || root.IsNull()) return;  // empty file: all defaults
+  if (!root.IsMap()) {
+    const auto mark = root.Mark();
+    throw ConfigError(fmt::format("{}:{}: top level must be a mapping of sections (e.g. 'model:')", source,
+                                  mark.is_null() ? 1 : mark.line + 1));
+  }
+  YamlReader reader(root, source, "");
+  visit(reader);
+  reader.reject_unknown();
+}
+
+}  // namespace
+
+void load_yaml_file(const std::string& path, const VisitRoot& visit) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    throw ConfigError(fmt::format("{}: cannot open config file", path));
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(fmt::format("{}:{}: YAML syntax error: {}", path, e.mark.line + 1, e.msg));
+  }
+  read_root(root, path, visit);
+}
+
+void load_config_file(const std::string& path, Config& config) { load_yaml_file(path, visit_root(config)); }
+
+void apply_yaml_override(const std::string& assignment, const VisitRoot& visit) {
+  const std::string source = "--set " + assignment;
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw ConfigError(fmt::format("{}: expected dotted.key=value", source));
+  const std::string key = assignment.substr(0, eq);
+  const std::string text = assignment.substr(eq + 1);
+
+  YAML::Node value;
+  try {
+    value = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(fmt::format("{}: value is not valid YAML: {}", source, e.msg));
+  }
+  // Build {a: {b: {c: value}}} from a.b.c and read it like a file.
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (true) {
+    const auto dot = key.find('.', start);
+    parts.push_back(key.substr(start, dot - start));
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  for (const auto& p : parts)
+    if (p.empty()) throw ConfigError(fmt::format("{}: empty component in key '{}'", source, key));
+  YAML::Node node = value;
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
+    YAML::Node parent(YAML::NodeType::Map);
+    parent[*it] = node;
+    node = parent;
+  }
+  read_root(node, source, visit);
+}
+
+void apply_config_override(const std::string& assignment, Config& config) {
+  apply_yaml_override(assignment, visit_root(config));
+}
+
+Config resolve_config(const std::vector<std::string>& files, const std::vector<std::string>& overrides,
+                      Config defaults) {
+  Config config = std::move(defaults);
+  for (const auto& f : files) load_config_file(f, config);
+  for (const auto& o : overrides) apply_config_override(o, config);
+  config.validate();
+  return config;
+}
+
+std::string config_to_yaml(Config& config) { return to_yaml(visit_root(config)); }
+
+std::string to_yaml(const VisitRoot& visit) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  YamlWriter writer(out);
+  visit(writer);
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace medsam

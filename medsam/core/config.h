@@ -1,0 +1,45 @@
+// The root configuration: every section a `medsam` command can read from YAML or `--set`.
+// Loading order: built-in defaults -> YAML files in order -> `--set key=value` overrides.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "medsam/core/config_model.h"
+
+namespace medsam {
+
+struct Config {
+  ModelConfig model;
+
+  void visit(ConfigVisitor& v);
+  void validate() const;
+};
+
+// Generic form for any config root (a struct with visit()): dataset descriptions, prep configs, ...
+using VisitRoot = std::function<void(ConfigVisitor&)>;
+void load_yaml_file(const std::string& path, const VisitRoot& root);
+void apply_yaml_override(const std::string& assignment, const VisitRoot& root);
+std::string to_yaml(const VisitRoot& root);
+
+template <class Root>
+VisitRoot visit_root(Root& r) {
+  return [&r](ConfigVisitor& v) { r.visit(v); };
+}
+
+// Reads a YAML file into `config`, keeping defaults for absent keys. Unknown keys and values of the
+// wrong type throw ConfigError naming the file, line and dotted key.
+void load_config_file(const std::string& path, Config& config);
+
+// Applies one `dotted.key=value` override (the value is parsed as YAML: 3, 1e-4, true, [2,5], text).
+void apply_config_override(const std::string& assignment, Config& config);
+
+// Defaults, then each file, then each override; validated.
+Config resolve_config(const std::vector<std::string>& files, const std::vector<std::string>& overrides,
+                      Config defaults = {});
+
+// The resolved config as YAML (what `--dump-config` prints and what is saved beside checkpoints).
+std::string config_to_yaml(Config& config);
+
+}  // namespace medsam

@@ -1,0 +1,33 @@
+// Error types. Every message names the file, key or value at fault so a user can act on it.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace medsam {
+
+// A runtime failure (bad file, bad data, failed step): `medsam` exits 1.
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The user asked for something malformed (bad flag value, bad box syntax): `medsam` exits 2.
+class UsageError : public Error {
+ public:
+  using Error::Error;
+};
+
+// A config file or override is wrong: names file, line and key. Counts as bad usage (exit 2).
+class ConfigError : public UsageError {
+ public:
+  using UsageError::UsageError;
+};
+
+// Subcommands that do not exist yet say so plainly.
+class NotImplementedError : public Error {
+ public:
+  using Error::Error;
+};
+
+}  // namespace medsam

@@ -1,0 +1,117 @@
+// The one place that knows LibTorch 1.13 (Debian, CPU) from LibTorch 2.x (CUDA clusters).
+// Everything else calls these names and never tests TORCH_VERSION_* itself.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <ATen/autocast_mode.h>
+#include <torch/version.h>
+
+#include <string>
+
+#define MEDSAM_TORCH_AT_LEAST(major, minor) \
+  (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
+
+namespace medsam::compat {
+
+inline std::string torch_version() {
+  return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+         std::to_string(TORCH_VERSION_PATCH);
+}
+
+// Fused scaled-dot-product attention exists from 2.0; 1.13 gets the plain composition.
+// q, k, v: (..., L, E); attn_mask: additive float mask broadcastable to (..., Lq, Lk) or undefined.
+inline constexpr bool kHasSdpa = MEDSAM_TORCH_AT_LEAST(2, 0);
+
+inline at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                               const at::Tensor& attn_mask = {}) {
+#if MEDSAM_TORCH_AT_LEAST(2, 0)
+  return at::scaled_dot_product_attention(q, k, v, attn_mask.defined() ? c10::optional<at::Tensor>(attn_mask)
+                                                                        : c10::optional<at::Tensor>());
+#else
+  auto logits = at::matmul(q * (1.0 / std::sqrt(static_cast<double>(q.size(-1)))), k.transpose(-2, -1));
+  if (attn_mask.defined()) logits.add_(attn_mask);
+  return at::matmul(at::softmax(logits, -1), v);
+#endif
+}
+
+// Autocast on/off and its dtype for one device type. 2.4 replaced the per-device function pairs
+// (set_enabled / set_cpu_enabled, set_autocast_gpu_dtype / set_autocast_cpu_dtype) with
+// device-type arguments.
+inline bool autocast_enabled(c10::DeviceType device) {
+#if MEDSAM_TORCH_AT_LEAST(2, 4)
+  return at::autocast::is_autocast_enabled(device);
+#else
+  return device == c10::DeviceType::CUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+#endif
+}
+
+inline void set_autocast(c10::DeviceType device, bool enabled, at::ScalarType dtype) {
+#if MEDSAM_TORCH_AT_LEAST(2, 4)
+  at::autocast::set_autocast_enabled(device, enabled);
+  at::autocast::set_autocast_dtype(device, dtype);
+#else
+  if (device == c10::DeviceType::CUDA) {
+    at::autocast::set_enabled(enabled);
+    at::autocast::set_autocast_gpu_dtype(dtype);
+  } else {
+    at::autocast::set_cpu_enabled(enabled);
+    at::autocast::set_autocast_cpu_dtype(dtype);
+  }
+#endif
+}
+
+inline at::ScalarType autocast_dtype(c10::DeviceType device) {
+#if MEDSAM_TORCH_AT_LEAST(2, 4)
+  return at::autocast::get_autocast_dtype(device);
+#else
+  return device == c10::DeviceType::CUDA ? at::autocast::get_autocast_gpu_dtype()
+                                         : at::autocast::get_autocast_cpu_dtype();
+#endif
+}
+
+// RAII: autocast for `device` in `dtype` inside a scope, previous state restored after.
+// (C++ has no torch.autocast context manager; this is its equivalent.)
+class AutocastScope {
+ public:
+  AutocastScope(c10::DeviceType device, at::ScalarType dtype, bool enabled = true)
+      : device_(device), was_enabled_(autocast_enabled(device)), old_dtype_(autocast_dtype(device)) {
+    set_autocast(device_, enabled, dtype);
+    at::autocast::increment_nesting();
+  }
+  ~AutocastScope() {
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    set_autocast(device_, was_enabled_, old_dtype_);
+  }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  c10::DeviceType device_;
+  bool was_enabled_;
+  at::ScalarType old_dtype_;
+};
+
+}  // namespace medsam::compat
+
+// ---- c10d (only for translation units of medsam/dist, which define MEDSAM_COMPAT_C10D first) ----
+#if defined(MEDSAM_COMPAT_C10D)
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+#if MEDSAM_TORCH_AT_LEAST(2, 0)
+#include <torch/csrc/distributed/c10d/Backend.hpp>
+#endif
+namespace medsam::compat {
+// 2.x split the communication backends (Gloo, NCCL) from the ProcessGroup front end: backends derive
+// from c10d::Backend. In 1.13 they derive from c10d::ProcessGroup directly.
+#if MEDSAM_TORCH_AT_LEAST(2, 0)
+using CommBackend = c10d::Backend;
+#else
+using CommBackend = c10d::ProcessGroup;
+#endif
+// Collectives return c10::intrusive_ptr<Work>; the class moved from ProcessGroup::Work to c10d::Work in 2.0.
+#if MEDSAM_TORCH_AT_LEAST(2, 0)
+using CommWork = c10d::Work;
+#else
+using CommWork = c10d::ProcessGroup::Work;
+#endif
+}  // namespace medsam::compat
+#endif

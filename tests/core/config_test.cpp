@@ -1,0 +1,129 @@
+// Config loading: YAML files and --set overrides into typed structs, with errors that name file, line and key.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "medsam/core/config.h"
+#include "medsam/core/error.h"
+#include "medsam/model/presets.h"
+#include "tests/support/run_command.h"
+
+using namespace medsam;
+
+namespace {
+std::string write_file(const std::string& name, const std::string& text) {
+  const std::string path = test::temp_dir("config") + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+std::string yaml_of(ModelConfig m) {
+  Config c;
+  c.model = std::move(m);
+  return config_to_yaml(c);
+}
+}  // namespace
+
+TEST_CASE("every model preset YAML in configs/model loads to exactly the built-in preset", "[config]") {
+  for (const auto& name : model_preset_names()) {
+    INFO("preset " << name);
+    Config c = resolve_config({std::string(MEDSAM_SOURCE_DIR) + "/configs/model/" + name + ".yaml"}, {});
+    CHECK(yaml_of(c.model) == yaml_of(model_preset(name)));
+  }
+}
+
+TEST_CASE("the tiny preset is the sam_tiny fixture's architecture", "[config]") {
+  const auto m = model_preset("tiny");
+  CHECK(m.image_encoder.img_size == 256);
+  CHECK(m.image_encoder.embed_dim == 96);
+  CHECK(m.image_encoder.depth == 4);
+  CHECK(m.image_encoder.global_attn_indexes == std::vector<int>{1, 3});
+  CHECK(m.image_encoder.out_chans == 32);
+  CHECK(m.prompt_encoder.image_embedding_size == 16);
+  CHECK(m.mask_decoder.transformer_mlp_dim == 64);
+  CHECK(m.mask_decoder.iou_head_hidden_dim == 32);
+}
+
+TEST_CASE("a partial config file keeps defaults for absent keys", "[config]") {
+  const auto path = write_file("partial.yaml", "model:\n  image_encoder:\n    depth: 2\n    global_attn_indexes: [1]\n");
+  Config c = resolve_config({path}, {});
+  CHECK(c.model.image_encoder.depth == 2);
+  CHECK(c.model.image_encoder.global_attn_indexes == std::vector<int>{1});
+  CHECK(c.model.image_encoder.embed_dim == 768);  // vit_b default untouched
+}
+
+TEST_CASE("an unknown key is rejected with file, line and dotted key", "[config]") {
+  const auto path = write_file("unknown.yaml", "model:\n  image_encoder:\n    depth: 2\n    dept: 3\n");
+  Config c;
+  REQUIRE_THROWS_AS(load_config_file(path, c), ConfigError);
+  try {
+    load_config_file(path, c);
+  } catch (const ConfigError& e) {
+    const std::string msg = e.what();
+    CHECK_THAT(msg, Catch::Contains(path + ":4:"));
+    CHECK_THAT(msg, Catch::Contains("unknown key 'model.image_encoder.dept'"));
+    CHECK_THAT(msg, Catch::Contains("depth"));  // lists the known keys
+  }
+}
+
+TEST_CASE("an unknown top-level section is rejected", "[config]") {
+  const auto path = write_file("section.yaml", "modle:\n  arch: tiny\n");
+  Config c;
+  CHECK_THROWS_WITH(load_config_file(path, c), Catch::Contains(path + ":1:") && Catch::Contains("unknown key 'modle'"));
+}
+
+TEST_CASE("a value of the wrong type is rejected with its line and the expected type", "[config]") {
+  const auto path = write_file("type.yaml", "model:\n  image_encoder:\n    depth: twelve\n");
+  Config c;
+  CHECK_THROWS_WITH(load_config_file(path, c), Catch::Contains(path + ":3:") &&
+                                                   Catch::Contains("'model.image_encoder.depth' expects an integer") &&
+                                                   Catch::Contains("'twelve'"));
+  const auto frac = write_file("frac.yaml", "model:\n  image_encoder:\n    depth: 2.5\n");
+  CHECK_THROWS_WITH(load_config_file(frac, c), Catch::Contains("expects an integer"));
+  const auto list = write_file("list.yaml", "model:\n  image_encoder:\n    global_attn_indexes: 3\n");
+  CHECK_THROWS_WITH(load_config_file(list, c), Catch::Contains("expects a list of integers"));
+}
+
+TEST_CASE("a YAML syntax error names file and line", "[config]") {
+  const auto path = write_file("syntax.yaml", "model:\n  image_encoder: [1, 2\n");
+  Config c;
+  CHECK_THROWS_WITH(load_config_file(path, c), Catch::Contains(path) && Catch::Contains("YAML syntax error"));
+  CHECK_THROWS_WITH(load_config_file("/nonexistent/x.yaml", c), Catch::Contains("/nonexistent/x.yaml: cannot open"));
+}
+
+TEST_CASE("--set overrides apply after files and parse YAML values", "[config]") {
+  const auto path = write_file("base.yaml", "model:\n  image_encoder:\n    depth: 2\n    global_attn_indexes: [1]\n");
+  Config c = resolve_config({path}, {"model.image_encoder.depth=4", "model.image_encoder.global_attn_indexes=[1, 3]",
+                                     "model.image_encoder.layer_norm_eps=1e-5", "model.arch=custom"});
+  CHECK(c.model.image_encoder.depth == 4);
+  CHECK(c.model.image_encoder.global_attn_indexes == std::vector<int>{1, 3});
+  CHECK(c.model.image_encoder.layer_norm_eps == Approx(1e-5));
+  CHECK(c.model.arch == "custom");
+}
+
+TEST_CASE("a bad --set names the override and the key", "[config]") {
+  Config c;
+  CHECK_THROWS_WITH(apply_config_override("model.image_encoder.detph=3", c),
+                    Catch::Contains("--set model.image_encoder.detph=3") &&
+                        Catch::Contains("unknown key 'model.image_encoder.detph'"));
+  CHECK_THROWS_WITH(apply_config_override("model.image_encoder.depth=abc", c), Catch::Contains("expects an integer"));
+  CHECK_THROWS_WITH(apply_config_override("no_equals_sign", c), Catch::Contains("expected dotted.key=value"));
+  CHECK_THROWS_WITH(apply_config_override("model..depth=1", c), Catch::Contains("empty component"));
+}
+
+TEST_CASE("inconsistent model settings fail validation with the keys involved", "[config]") {
+  CHECK_THROWS_WITH(resolve_config({}, {"model.prompt_encoder.embed_dim=128"}),
+                    Catch::Contains("model.prompt_encoder.embed_dim 128") &&
+                        Catch::Contains("model.image_encoder.out_chans 256"));
+  CHECK_THROWS_WITH(resolve_config({}, {"model.image_encoder.global_attn_indexes=[12]"}),
+                    Catch::Contains("global_attn_indexes has 12"));
+}
+
+TEST_CASE("a dumped config reads back to the same config", "[config]") {
+  Config original = resolve_config({}, {"model.image_encoder.depth=3", "model.image_encoder.global_attn_indexes=[0, 2]",
+                                        "model.image_encoder.mlp_ratio=2.5"});
+  const std::string yaml = config_to_yaml(original);
+  const auto path = write_file("dumped.yaml", yaml);
+  Config reread = resolve_config({path}, {});
+  CHECK(config_to_yaml(reread) == yaml);
+  CHECK(reread.model.image_encoder.mlp_ratio == 2.5);
+}

@@ -1,0 +1,22 @@
+// Runs a shell command and captures its exit code, stdout and stderr (for CLI tests).
+#pragma once
+
+#include <string>
+
+namespace medsam::test {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+CommandResult run_command(const std::string& command_line);
+
+// Runs the built `medsam` binary with the given (shell-quoted) arguments.
+CommandResult run_medsam(const std::string& args);
+
+// A fresh, empty directory under the build tree's temp area, removed at exit of the test process.
+std::string temp_dir(const std::string& name);
+
+}  // namespace medsam::test

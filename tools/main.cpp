@@ -1,0 +1,75 @@
+// `medsam`: parse, run one subcommand, map failures to exit codes (2 usage, 1 runtime).
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <map>
+#include <thread>
+
+#include "medsam/core/error.h"
+#include "medsam/core/log.h"
+#include "medsam/core/version.h"
+#include "tools/command.h"
+
+namespace {
+
+int usage_error(const std::string& message) {
+  fmt::print(stderr, "medsam: {}\nRun 'medsam --help' (or 'medsam <command> --help') for usage.\n", message);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace medsam;
+  CLI::App app{"MedSAM: segment anything in medical images (train, fine-tune, serve)", "medsam"};
+  app.require_subcommand(1, 1);
+  app.set_version_flag("--version", version_string());
+
+  std::string log_level = "info";
+  int threads = 0;
+  app.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
+  app.add_option("--threads", threads, "CPU threads for LibTorch (default: all cores)")
+      ->check(CLI::NonNegativeNumber);
+
+  std::map<const CLI::App*, tools::RunFn> runs;
+  auto add = [&](tools::RunFn (*adder)(CLI::App&)) {
+    auto run = adder(app);
+    auto after = app.get_subcommands({});
+    runs[after.back()] = std::move(run);
+  };
+  add(tools::add_infer_command);
+  add(tools::add_prep_command);
+  add(tools::add_train_command);
+  add(tools::add_eval_command);
+  add(tools::add_export_command);
+  add(tools::add_info_command);
+  add(tools::add_launch_command);
+  add(tools::add_bench_command);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return usage_error(e.what());
+  }
+
+  try {
+    set_log_level(parse_log_level(log_level));
+    // LibTorch defaults to 1 thread on small machines; use every core unless told otherwise.
+    const int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    torch::set_num_threads(n);
+    const auto chosen = app.get_subcommands();
+    return runs.at(chosen.front())();
+  } catch (const UsageError& e) {
+    return usage_error(e.what());
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "medsam: error: {}\n", e.what());
+    return 1;
+  }
+}
