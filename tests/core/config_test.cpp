@@ -90,7 +90,7 @@ TEST_CASE("a YAML syntax error names file and line", "[config]") {
   CHECK_THROWS_WITH(load_config_file("/nonexistent/x.yaml", c), Catch::Contains("/nonexistent/x.yaml: cannot open"));
 }
 
-TEST_CASE("--set overrides apply after files and parse YAML values", "[config]") {
+TEST_CASE("command-line overrides (--set) apply after files and parse YAML values", "[config]") {
   const auto path = write_file("base.yaml", "model:\n  image_encoder:\n    depth: 2\n    global_attn_indexes: [1]\n");
   Config c = resolve_config({path}, {"model.image_encoder.depth=4", "model.image_encoder.global_attn_indexes=[1, 3]",
                                      "model.image_encoder.layer_norm_eps=1e-5", "model.arch=custom"});
@@ -100,7 +100,7 @@ TEST_CASE("--set overrides apply after files and parse YAML values", "[config]")
   CHECK(c.model.arch == "custom");
 }
 
-TEST_CASE("a bad --set names the override and the key", "[config]") {
+TEST_CASE("a bad override names the override and the key", "[config]") {
   Config c;
   CHECK_THROWS_WITH(apply_config_override("model.image_encoder.detph=3", c),
                     Catch::Contains("--set model.image_encoder.detph=3") &&
