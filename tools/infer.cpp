@@ -1,19 +1,71 @@
+// `medsam infer`: flags -> medsam::infer::InferJob (medsam/infer/infer_job.h), nothing else.
 #include <CLI/CLI.hpp>
 
-#include "medsam/core/config.h"
+#include "medsam/infer/infer_job.h"
+#include "medsam/infer/prompt_file.h"
 #include "tools/command.h"
-#include "tools/not_implemented.h"
 
 namespace medsam::tools {
 
+namespace {
+struct InferFlags {
+  infer::InferJob job;
+  std::vector<std::string> boxes, points;
+  std::string boxes_file, box3d;
+};
+}  // namespace
+
 RunFn add_infer_command(CLI::App& app) {
   auto* sub = app.add_subcommand("infer", "Segment a 2D image or 3D volume from box/point prompts");
-  auto options = std::make_shared<ConfigOptions>();
-  options->add_to(*sub);
-  return [options]() {
-    Config config = options->resolve();
-    if (options->dump_if_asked(config)) return 0;
-    return not_implemented("infer", "inference (issue 5)");
+  sub->footer(
+      "Coordinates are the input image's own pixels (x right, y down); 3D boxes add slice indices z0..z1.\n"
+      "Examples:\n"
+      "  medsam infer --checkpoint medsam_vit_b.pth --image slice.png --box 40,50,90,95 --output mask.png\n"
+      "  medsam infer --checkpoint medsam_vit_b.pth --image ct.nii.gz --modality ct --window soft-tissue \\\n"
+      "      --box3d 100,120,40,180,200,60 --output liver.nii.gz");
+  auto f = std::make_shared<InferFlags>();
+  auto& j = f->job;
+  sub->add_option("--checkpoint", j.checkpoint, "SAM/MedSAM weights (.pth or .safetensors)")->required();
+  sub->add_option("--arch", j.arch, "auto (from the checkpoint's shapes), tiny, vit_b, vit_l or vit_h")
+      ->capture_default_str();
+  sub->add_option("--image", j.image, "2D image (PNG/JPEG/BMP/TIFF, NIfTI/DICOM slice) or, with --box3d, a volume")
+      ->required();
+  sub->add_option("--box", f->boxes, "box x0,y0,x1,y1 (repeatable: one mask per box)");
+  sub->add_option("--boxes", f->boxes_file, "JSON or CSV file of boxes, optionally with a label each");
+  sub->add_option("--point", f->points, "point x,y,label (1 foreground, 0 background; repeatable)");
+  sub->add_option("--mask-input", j.mask_input, "low-res logits .npy of an earlier prediction, to refine");
+  sub->add_option("--box3d", f->box3d, "3D box x0,y0,z0,x1,y1,z1 (z inclusive): slice propagation");
+  sub->add_option("--margin", j.propagation.margin, "3D: px a neighbour's mask box grows by")->capture_default_str();
+  sub->add_option("--modality", j.intensity.modality, "auto, ct, mr, pet, us, xray, endoscopy, ... (intensity mapping)")
+      ->capture_default_str();
+  sub->add_option("--window", j.intensity.window, "CT window L,W or preset: soft-tissue, lung, brain, bone, ...");
+  sub->add_flag("--multimask", j.multimask, "three masks per prompt (SAM's multimask output); the first is written");
+  sub->add_option("--device", j.device, "cpu or cuda[:N]")->capture_default_str();
+  sub->add_option("--output", j.output, "label map: 1..N per box (or the box's label); volumes keep the input geometry");
+  sub->add_option("--overlay", j.overlay, "PNG of image, masks and boxes");
+  sub->add_option("--save-embedding", j.save_embedding, "write the image embedding (.npy)");
+  sub->add_option("--embedding", j.embedding, "use this embedding (.npy) instead of running the encoder");
+  sub->add_option("--save-logits", j.save_logits, "write N x 1 x 256 x 256 low-res logits (.npy), before any resize");
+  sub->add_option("--save-prob", j.save_prob, "write N x H x W probabilities (.npy)");
+
+  return [f]() {
+    auto& job = f->job;
+    for (const auto& text : f->boxes) {
+      const auto v = infer::parse_number_list(text, 4, "--box");
+      job.boxes.push_back({v[0], v[1], v[2], v[3]});
+    }
+    if (!f->boxes_file.empty())
+      for (const auto& b : infer::read_box_file(f->boxes_file)) job.boxes.push_back(b);
+    for (const auto& text : f->points) {
+      const auto v = infer::parse_number_list(text, 3, "--point");
+      job.points.push_back({v[0], v[1], v[2]});
+    }
+    if (!f->box3d.empty()) {
+      const auto v = infer::parse_number_list(f->box3d, 6, "--box3d");
+      job.box3d = infer::Box3d{v[0], v[1], v[2], v[3], v[4], v[5]};
+    }
+    infer::run_infer_job(job);
+    return 0;
   };
 }
 

@@ -1,14 +1,67 @@
+// `medsam prep`: parses options and calls data_prep/prep_run (the algorithm lives there).
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
+#include <thread>
+
+#include "data_prep/prep_run.h"
+#include "medsam/core/error.h"
 #include "tools/command.h"
-#include "tools/not_implemented.h"
 
 namespace medsam::tools {
+namespace {
+
+constexpr const char* kFooter = R"(
+Each DATASET.yaml describes one dataset (see configs/prep/colin27_aal.yaml and docs/data_format.md):
+  dataset:   name, kind (volume | images_2d), modality (ct, mr, pet, us, xray, endoscopy, ...),
+             anatomy, images/labels (file, folder or glob, paired by name), label names,
+             keep_labels / drop_labels / merge_labels
+  intensity: mode auto|window|percentile|none; CT window preset (soft_tissue, lung, brain, bone,
+             mediastinum, liver) or window: custom with level/width; percentile_low/high (0.5/99.5)
+  cleanup:   min_component_3d (1000 voxels, 26-conn), min_component_2d (100 px, 8-conn); 0 disables
+  slicing:   axis z|y|x
+  output:    image_size (1024), shard_bytes (300 MB), png_compression (3)
+  split:     mode case|slice|none, fractions [train, val, test], block, gap (slice mode)
+
+Output folder: manifest.json, <split>-NNNNNN.tar (WebDataset: <key>.img.png, <key>.seg.png,
+<key>.json) and <split>-NNNNNN.idx (binary index). A rerun with the same config resumes; a folder
+made with another config is refused unless --overwrite. Output is identical for any --workers.
+
+Example:
+  medsam prep configs/prep/colin27_aal.yaml --output data/colin27 --set output.image_size=256)";
+
+}  // namespace
 
 RunFn add_prep_command(CLI::App& app) {
-  auto* sub = app.add_subcommand("prep", "Turn raw datasets into sharded, indexed training data");
-  (void)sub;
-  return [] { return not_implemented("prep", "data preparation (issue 6)"); };
+  auto* sub = app.add_subcommand("prep", "Turn raw datasets (3D volumes, 2D image/mask folders) into sharded, "
+                                         "indexed training data");
+  struct Options {
+    std::vector<std::string> configs;
+    std::vector<std::string> overrides;
+    prep::PrepOptions run;
+  };
+  auto opts = std::make_shared<Options>();
+  opts->run.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  sub->add_option("datasets", opts->configs, "dataset YAML files (one per dataset)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  sub->add_option("-o,--output", opts->run.output, "output folder (created if missing)");
+  sub->add_option("--set", opts->overrides,
+                  "override a setting in every dataset YAML, e.g. --set output.image_size=256 (repeatable)");
+  sub->add_option("-j,--workers", opts->run.workers, "cases converted in parallel (default: all cores)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub->add_flag("--dry-run", opts->run.dry_run, "convert in memory and report what would be written; write nothing");
+  sub->add_flag("--overwrite", opts->run.overwrite, "replace an output folder prepared from another config");
+  sub->footer(kFooter);
+  return [opts] {
+    if (opts->run.output.empty() && !opts->run.dry_run) throw UsageError("prep: --output is required (or --dry-run)");
+    std::vector<prep::PrepConfig> configs;
+    for (const auto& f : opts->configs) configs.push_back(prep::load_prep_config(f, opts->overrides));
+    const auto summary = prep::run_prep(std::move(configs), opts->run);
+    fmt::print("{}", prep::format_summary(summary, opts->run.dry_run));
+    return 0;
+  };
 }
 
 }  // namespace medsam::tools

@@ -1,0 +1,110 @@
+// ref: MedSAM pre_CT_MR.py (the whole per-case loop), generalised to any slicing axis.
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "data_prep/cases.h"
+#include "data_prep/convert_case.h"
+#include "data_prep/labels.h"
+#include "data_prep/prep_config.h"
+#include "data_prep/split.h"
+#include "medsam/core/error.h"
+#include "medsam/data/components.h"
+#include "medsam/data/intensity.h"
+#include "medsam/data/modality.h"
+#include "medsam/io/volume.h"
+
+namespace medsam::prep {
+namespace {
+
+void check_geometry(const io::Volume& img, const io::Volume& lab, const CaseSource& src) {
+  if (img.data.sizes() != lab.data.sizes())
+    throw Error(fmt::format("{} and {}: image size {} differs from label size {} (z, y, x)", src.image, src.labels,
+                            img.data.sizes(), lab.data.sizes()));
+  for (int i = 0; i < 3; ++i) {
+    const double a = img.geometry.spacing[i], b = lab.geometry.spacing[i];
+    if (std::abs(a - b) > 1e-3 * std::max(std::abs(a), 1.0))
+      throw Error(fmt::format("{} and {}: spacing differs ({} vs {} mm on axis {})", src.image, src.labels, a, b, i));
+    const double oa = img.geometry.origin[i], ob = lab.geometry.origin[i];
+    if (std::abs(oa - ob) > 1e-2 * std::max(1.0, std::abs(img.geometry.spacing[i])))
+      throw Error(fmt::format("{} and {}: origin differs ({} vs {} mm on axis {})", src.image, src.labels, oa, ob, i));
+  }
+}
+
+// The normalised uint8 volume and a note on how it was made.
+std::pair<at::Tensor, std::string> normalize(const at::Tensor& vol, const PrepConfig& cfg) {
+  const auto& in = cfg.intensity;
+  std::string mode = in.mode;
+  if (mode == "auto") mode = data::is_ct(data::parse_modality(cfg.dataset.modality)) ? "window" : "percentile";
+  if (mode == "window") {
+    const auto w = in.window == "custom" ? data::CtWindow{in.level, in.width} : data::ct_window_preset(in.window);
+    return {data::normalize_ct_window(vol, w), fmt::format("ct window L{} W{}", w.level, w.width)};
+  }
+  if (mode == "percentile")
+    return {data::normalize_percentile(vol, in.percentile_low, in.percentile_high),
+            fmt::format("percentile {}-{} of non-zero voxels", in.percentile_low, in.percentile_high)};
+  const double lo = vol.min().item<double>(), hi = vol.max().item<double>();
+  if (lo < 0 || hi > 255)
+    throw Error(fmt::format("intensity.mode none needs a 0..255 volume, this one spans {}..{}", lo, hi));
+  return {vol.to(torch::kByte), "none"};
+}
+
+}  // namespace
+
+CaseOutput convert_volume_case(const CaseSource& src, const CaseContext& ctx) {
+  const auto& cfg = *ctx.config;
+  if (src.labels.empty()) throw Error(fmt::format("{}: no matching label file", src.image));
+  const auto lab_vol = io::read_volume(src.labels);
+  const auto img_vol = io::read_volume(src.image);
+  check_geometry(img_vol, lab_vol, src);
+  if (at::isFloatingType(lab_vol.data.scalar_type()) &&
+      !torch::equal(lab_vol.data, lab_vol.data.round()))
+    throw Error(fmt::format("{}: label volume holds non-integer values", src.labels));
+  auto labels = lab_vol.data.to(torch::kInt).contiguous();
+  map_labels(labels, cfg.dataset);
+  if (labels.min().item<int>() < 0 || labels.max().item<int>() > 65535)
+    throw Error(fmt::format("{}: label ids must be 0..65535", src.labels));
+
+  // ref: MedSAM pre_CT_MR.py cc3d.dust(threshold=1000, connectivity=26), then per slice (100, 8)
+  const int axis = cfg.slicing.axis == "z" ? 0 : cfg.slicing.axis == "y" ? 1 : 2;
+  data::remove_small_components_3d(labels, cfg.cleanup.min_component_3d);
+  auto lab_s = labels.movedim(axis, 0).contiguous();  // (slices, a, b)
+  data::remove_small_components_2d(lab_s, cfg.cleanup.min_component_2d);
+
+  CaseOutput out;
+  out.slices_total = lab_s.size(0);
+  // ref: MedSAM pre_CT_MR.py z_index = np.unique(np.where(gt > 0)[0])
+  const auto has_label = (lab_s.reshape({lab_s.size(0), -1}) > 0).any(1);
+  if (!has_label.any().item<bool>()) throw Error(fmt::format("{}: no labelled voxels left after cleanup", src.labels));
+
+  auto [norm, how] = normalize(img_vol.data, cfg);
+  const auto img_s = norm.movedim(axis, 0).contiguous();
+  SliceMeta meta;
+  meta.case_name = src.name;
+  meta.image_path = src.image;
+  meta.label_path = src.labels;
+  meta.axis = cfg.slicing.axis[0];
+  meta.spacing = img_vol.geometry.spacing;
+  meta.slice_count = lab_s.size(0);
+  meta.intensity = how;
+  const auto* flags = has_label.data_ptr<bool>();
+  for (int64_t i = 0; i < lab_s.size(0); ++i) {
+    if (!flags[i]) continue;
+    if (cfg.split.mode == "slice") {
+      const auto s = split_slice(i, cfg.split.block, cfg.split.gap, cfg.split.fractions);
+      if (!s) {
+        ++out.slices_dropped_by_gap;
+        continue;
+      }
+      meta.split = *s;
+    } else {
+      meta.split = ctx.case_split;
+    }
+    meta.slice = static_cast<std::uint32_t>(i);
+    out.samples.push_back(encode_slice(img_s[i], lab_s[i], meta, ctx));
+  }
+  return out;
+}
+
+}  // namespace medsam::prep

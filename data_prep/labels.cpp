@@ -1,0 +1,69 @@
+#include "data_prep/labels.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "data_prep/prep_config.h"
+#include "medsam/core/error.h"
+
+namespace medsam::prep {
+namespace {
+
+std::pair<int, std::string> split_pair(const std::string& entry, const char* key) {
+  const auto colon = entry.find(':');
+  try {
+    if (colon == std::string::npos) throw std::invalid_argument("no colon");
+    return {std::stoi(entry.substr(0, colon)), entry.substr(colon + 1)};
+  } catch (const std::exception&) {
+    throw UsageError(fmt::format("dataset.{}: entry '{}' is not 'id:value'", key, entry));
+  }
+}
+
+}  // namespace
+
+std::map<int, std::string> load_label_names(const DatasetSection& d, const std::string& resolved_file) {
+  std::map<int, std::string> names;
+  if (!resolved_file.empty()) {
+    std::ifstream in(resolved_file);
+    if (!in) throw Error(fmt::format("{}: cannot open label names file (dataset.label_names_file)", resolved_file));
+    std::string line;
+    int lineno = 0;
+    while (std::getline(in, line)) {
+      ++lineno;
+      const auto hash = line.find('#');
+      if (hash != std::string::npos) line.resize(hash);
+      std::istringstream ls(line);
+      int id;
+      std::string name;
+      if (!(ls >> id)) {
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        throw Error(fmt::format("{}:{}: expected '<id> <name>'", resolved_file, lineno));
+      }
+      ls >> name;
+      names[id] = name;
+    }
+  }
+  for (const auto& e : d.label_names) {
+    auto [id, name] = split_pair(e, "label_names");
+    names[id] = name;
+  }
+  return names;
+}
+
+void map_labels(at::Tensor& labels, const DatasetSection& d) {
+  for (const auto& e : d.merge_labels) {
+    auto [from, to] = split_pair(e, "merge_labels");
+    labels.masked_fill_(labels == from, std::stoi(to));
+  }
+  if (!d.keep_labels.empty()) {
+    auto keep = torch::zeros(labels.sizes(), torch::kBool);
+    for (int id : d.keep_labels) keep |= labels == id;
+    labels.masked_fill_(keep.logical_not(), 0);
+  }
+  for (int id : d.drop_labels) labels.masked_fill_(labels == id, 0);
+}
+
+}  // namespace medsam::prep

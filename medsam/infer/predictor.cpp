@@ -1,0 +1,124 @@
+#include "medsam/infer/predictor.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "medsam/core/error.h"
+#include "medsam/infer/postprocess.h"
+#include "medsam/infer/preprocess.h"
+
+namespace medsam::infer {
+
+void check_boxes(const at::Tensor& boxes, int64_t height, int64_t width) {
+  if (boxes.dim() != 2 || boxes.size(1) != 4)
+    throw UsageError(fmt::format("boxes must be N x 4 (x0, y0, x1, y1), got shape {}", boxes.sizes()));
+  const auto b = boxes.to(at::kDouble).contiguous();
+  const double* p = b.data_ptr<double>();
+  for (int64_t i = 0; i < b.size(0); ++i) {
+    const double x0 = p[4 * i], y0 = p[4 * i + 1], x1 = p[4 * i + 2], y1 = p[4 * i + 3];
+    const std::string name = fmt::format("box {} ({},{},{},{})", i + 1, x0, y0, x1, y1);
+    if (!(x0 < x1) || !(y0 < y1))
+      throw UsageError(fmt::format("{} is empty or inverted: need x0 < x1 and y0 < y1", name));
+    if (x0 < 0 || y0 < 0 || x1 > width || y1 > height)
+      throw UsageError(fmt::format("{} lies outside the {}x{} image (width x height)", name, width, height));
+  }
+}
+
+namespace {
+void check_points(const at::Tensor& points, const at::Tensor& labels, int64_t height, int64_t width) {
+  if (points.dim() != 2 || points.size(1) != 2)
+    throw UsageError(fmt::format("points must be P x 2 (x, y), got shape {}", points.sizes()));
+  if (!labels.defined() || labels.dim() != 1 || labels.size(0) != points.size(0))
+    throw UsageError("every point needs a label (1 foreground, 0 background)");
+  const auto p = points.to(at::kDouble).contiguous();
+  const auto l = labels.to(at::kLong).contiguous();
+  for (int64_t i = 0; i < p.size(0); ++i) {
+    const double x = p[i][0].item<double>(), y = p[i][1].item<double>();
+    const int64_t label = l[i].item<int64_t>();
+    if (x < 0 || y < 0 || x >= width || y >= height)
+      throw UsageError(fmt::format("point {} ({},{}) lies outside the {}x{} image", i + 1, x, y, width, height));
+    if (label != 0 && label != 1)
+      throw UsageError(fmt::format("point {} has label {}: use 1 (foreground) or 0 (background)", i + 1, label));
+  }
+}
+}  // namespace
+
+Predictor::Predictor(Sam model, c10::Device device) : model_(std::move(model)), device_(device) {
+  model_->to(device_);
+  model_->eval();
+}
+
+// ref: segment_anything/predictor.py SamPredictor.set_image; MedSAM_Inference.py (resize, min-max)
+void Predictor::set_image(const at::Tensor& image) {
+  if (image.dim() != 2 && image.dim() != 3)
+    throw UsageError(fmt::format("image must be H x W or H x W x C, got shape {}", image.sizes()));
+  torch::NoGradGuard no_grad;
+  const int64_t size = model_->config.image_encoder.img_size;
+  const at::Tensor input = preprocess_image(image, size).to(device_);  // (1, 3, S, S) in [0, 1]
+  embedding_ = model_->encode(input);
+  height_ = image.size(0);
+  width_ = image.size(1);
+}
+
+void Predictor::set_embedding(const at::Tensor& embedding, int64_t height, int64_t width) {
+  const auto& e = model_->config.image_encoder;
+  const int64_t grid = e.img_size / e.patch_size;
+  if (embedding.dim() != 4 || embedding.size(0) != 1 || embedding.size(1) != e.out_chans ||
+      embedding.size(2) != grid || embedding.size(3) != grid)
+    throw UsageError(fmt::format("embedding has shape {}, this model ({}) needs [1, {}, {}, {}]", embedding.sizes(),
+                                 model_->config.arch, e.out_chans, grid, grid));
+  embedding_ = embedding.to(device_, at::kFloat);
+  height_ = height;
+  width_ = width;
+}
+
+// ref: segment_anything/predictor.py SamPredictor.predict_torch
+ImagePrediction Predictor::predict(const ImagePrompts& prompts, bool multimask_output, double threshold) {
+  if (!embedding_.defined()) throw Error("Predictor::predict called before set_image / set_embedding");
+  const bool has_boxes = prompts.boxes.defined() && prompts.boxes.numel() > 0;
+  const bool has_points = prompts.points.defined() && prompts.points.numel() > 0;
+  if (!has_boxes && !has_points) throw UsageError("no prompt given: pass at least one box or point");
+  if (has_boxes) check_boxes(prompts.boxes, height_, width_);
+  if (has_points) {
+    check_points(prompts.points, prompts.point_labels, height_, width_);
+    if (has_boxes && prompts.boxes.size(0) > 1)
+      throw UsageError("points combine with at most one box (one mask); got several boxes");
+  }
+
+  torch::NoGradGuard no_grad;
+  const int64_t size = model_->config.image_encoder.img_size;
+  Prompts p;
+  int64_t n = 1;
+  if (has_boxes) {
+    p.boxes = scale_boxes(prompts.boxes.to(at::kFloat), height_, width_, size).to(device_);  // (N, 4)
+    n = p.boxes.size(0);
+  }
+  if (has_points) {
+    // (P, 2) original pixels -> (1, P, 2) encoder pixels: x * S / W, y * S / H
+    auto scale = torch::tensor({static_cast<double>(size) / width_, static_cast<double>(size) / height_},
+                               at::kFloat);
+    p.point_coords = (prompts.points.to(at::kFloat) * scale).unsqueeze(0).to(device_);
+    p.point_labels = prompts.point_labels.to(at::kLong).unsqueeze(0).to(device_);
+  }
+  if (prompts.mask_input.defined()) {
+    const int64_t low = 4 * (size / model_->config.image_encoder.patch_size);
+    if (prompts.mask_input.dim() != 4 || prompts.mask_input.size(0) != 1 || prompts.mask_input.size(1) != 1 ||
+        prompts.mask_input.size(2) != low || prompts.mask_input.size(3) != low)
+      throw UsageError(fmt::format("mask input has shape {}, expected [1, 1, {}, {}] (a saved low-res logit map)",
+                                   prompts.mask_input.sizes(), low, low));
+    p.mask_inputs = prompts.mask_input.to(device_, at::kFloat).expand({n, 1, low, low});
+  }
+
+  // One image, N prompts: the decoder broadcasts the single embedding (MedSAM's batching rule).
+  const MaskPrediction out = model_->decode(embedding_, p, multimask_output);
+  ImagePrediction result;
+  result.low_res_logits = out.low_res_logits.to(at::kCPU, at::kFloat);
+  result.iou = out.iou.to(at::kCPU, at::kFloat);
+  const int64_t m = result.low_res_logits.size(1);
+  const auto flat = result.low_res_logits.reshape({-1, 1, result.low_res_logits.size(2), result.low_res_logits.size(3)});
+  result.probabilities = logits_to_probabilities(flat, height_, width_).reshape({-1, m, height_, width_});
+  result.masks = threshold_masks(result.probabilities, threshold);
+  return result;
+}
+
+}  // namespace medsam::infer

@@ -1,0 +1,103 @@
+#include "medsam/infer/prompt_file.h"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "medsam/core/error.h"
+
+namespace medsam::infer {
+
+std::vector<double> parse_number_list(const std::string& text, size_t expected_count, const std::string& flag) {
+  std::vector<double> values;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    try {
+      size_t used = 0;
+      const double v = std::stod(item, &used);
+      if (item.find_first_not_of(" \t", used) != std::string::npos) throw std::invalid_argument(item);
+      values.push_back(v);
+    } catch (const std::exception&) {
+      throw UsageError(fmt::format("{} '{}': '{}' is not a number", flag, text, item));
+    }
+  }
+  if (values.size() != expected_count)
+    throw UsageError(fmt::format("{} '{}': expected {} comma-separated numbers, got {}", flag, text, expected_count,
+                                 values.size()));
+  return values;
+}
+
+namespace {
+
+std::vector<LabeledBox> read_json_boxes(const std::string& path, const std::string& text) {
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw UsageError(fmt::format("{}: not valid JSON: {}", path, e.what()));
+  }
+  if (!doc.is_array()) throw UsageError(fmt::format("{}: expected a JSON list of boxes", path));
+  std::vector<LabeledBox> boxes;
+  for (size_t i = 0; i < doc.size(); ++i) {
+    const auto& entry = doc[i];
+    const auto& coords = entry.is_object() ? entry.value("box", nlohmann::json()) : entry;
+    if (!coords.is_array() || coords.size() != 4 ||
+        !std::all_of(coords.begin(), coords.end(), [](const auto& v) { return v.is_number(); }))
+      throw UsageError(fmt::format("{}: entry {} needs a box of 4 numbers [x0, y0, x1, y1]", path, i));
+    LabeledBox b{coords[0].get<double>(), coords[1].get<double>(), coords[2].get<double>(), coords[3].get<double>()};
+    if (entry.is_object() && entry.contains("label")) {
+      if (!entry["label"].is_number_integer() || entry["label"].get<int64_t>() <= 0)
+        throw UsageError(fmt::format("{}: entry {} has label {}, expected a positive integer", path, i,
+                                     entry["label"].dump()));
+      b.label = entry["label"].get<int64_t>();
+    }
+    boxes.push_back(b);
+  }
+  return boxes;
+}
+
+std::vector<LabeledBox> read_csv_boxes(const std::string& path, const std::string& text) {
+  std::vector<LabeledBox> boxes;
+  std::stringstream ss(text);
+  std::string line;
+  int line_no = 0;
+  while (std::getline(ss, line)) {
+    ++line_no;
+    if (line.empty() || line[0] == '#' || line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const bool header = line.find_first_of("0123456789") != 0 && line[0] != '-' && line[0] != '.';
+    if (header && boxes.empty()) continue;
+    const size_t fields = std::count(line.begin(), line.end(), ',') + 1;
+    if (fields != 4 && fields != 5)
+      throw UsageError(fmt::format("{}:{}: expected x0,y0,x1,y1[,label], got '{}'", path, line_no, line));
+    const auto v = parse_number_list(line, fields, fmt::format("{}:{}", path, line_no));
+    LabeledBox b{v[0], v[1], v[2], v[3]};
+    if (fields == 5) {
+      if (v[4] <= 0 || v[4] != static_cast<int64_t>(v[4]))
+        throw UsageError(fmt::format("{}:{}: label {} must be a positive integer", path, line_no, v[4]));
+      b.label = static_cast<int64_t>(v[4]);
+    }
+    boxes.push_back(b);
+  }
+  return boxes;
+}
+
+}  // namespace
+
+std::vector<LabeledBox> read_box_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw UsageError(fmt::format("{}: cannot open box file", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  const std::string text = buffer.str();
+  const auto first = text.find_first_not_of(" \t\r\n");
+  std::vector<LabeledBox> boxes = (first != std::string::npos && text[first] == '[') ? read_json_boxes(path, text)
+                                                                                    : read_csv_boxes(path, text);
+  if (boxes.empty()) throw UsageError(fmt::format("{}: no boxes in file", path));
+  return boxes;
+}
+
+}  // namespace medsam::infer

@@ -1,0 +1,67 @@
+#include "medsam/io/atomic_file.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "medsam/core/error.h"
+
+namespace medsam {
+namespace {
+
+// Data reaches the disk before the rename makes it visible; otherwise a power cut after rename
+// could leave an empty file under the final name.
+void fsync_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(fmt::format("{}: cannot reopen to flush: {}", path, std::strerror(errno)));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) throw Error(fmt::format("{}: cannot flush to disk: {}", path, std::strerror(err)));
+}
+
+}  // namespace
+
+void commit_file(const std::string& tmp_path, const std::string& path) {
+  fsync_file(tmp_path);
+  if (std::rename(tmp_path.c_str(), path.c_str()) != 0)
+    throw Error(fmt::format("cannot write {}: rename from {} failed: {}", path, tmp_path, std::strerror(errno)));
+}
+
+void write_atomically(const std::string& path, const std::function<void(const std::string& tmp_path)>& write) {
+  const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
+  try {
+    write(tmp);
+    commit_file(tmp, path);
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+}
+
+void write_file_atomically(const std::string& path, const std::string& content) {
+  write_atomically(path, [&](const std::string& tmp) {
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw Error(fmt::format("{}: cannot create: {}", tmp, std::strerror(errno)));
+    const char* p = content.data();
+    size_t left = content.size();
+    while (left > 0) {
+      const ssize_t n = ::write(fd, p, left);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        const int err = errno;
+        ::close(fd);
+        throw Error(fmt::format("{}: write failed: {}", tmp, std::strerror(err)));
+      }
+      p += n;
+      left -= static_cast<size_t>(n);
+    }
+    if (::close(fd) != 0) throw Error(fmt::format("{}: cannot close: {}", tmp, std::strerror(errno)));
+  });
+}
+
+}  // namespace medsam

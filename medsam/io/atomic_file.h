@@ -1,0 +1,21 @@
+// Writing a file so that readers never see half of it: write a temporary beside it, fsync, rename onto
+// PATH. A crash leaves either the old file or the new one, never a mix (checkpoints, shards, manifests).
+#pragma once
+
+#include <functional>
+#include <string>
+
+namespace medsam {
+
+// Calls write(tmp_path) (tmp_path = PATH.tmp.<pid>), fsyncs it and renames it onto path; on any
+// exception the temporary is removed and the exception propagates (path is left as it was).
+void write_atomically(const std::string& path, const std::function<void(const std::string& tmp_path)>& write);
+
+// write_atomically for in-memory content.
+void write_file_atomically(const std::string& path, const std::string& content);
+
+// fsync + rename of a temporary its writer already filled and closed (e.g. a shard tar streamed to
+// PATH.tmp). Throws Error naming both paths.
+void commit_file(const std::string& tmp_path, const std::string& path);
+
+}  // namespace medsam

@@ -1,0 +1,189 @@
+// 3D volume I/O through ITK. IO factories are registered explicitly (we do not use ITK_USE_FILE, so
+// ITK's auto-registration manager is not generated for us).
+#include "medsam/io/volume.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <itkGDCMImageIO.h>
+#include <itkGDCMImageIOFactory.h>
+#include <itkGDCMSeriesFileNames.h>
+#include <itkImage.h>
+#include <itkImageFileReader.h>
+#include <itkImageFileWriter.h>
+#include <itkImageIOFactory.h>
+#include <itkImageSeriesReader.h>
+#include <itkMetaImageIOFactory.h>
+#include <itkNiftiImageIOFactory.h>
+#include <itkNrrdImageIOFactory.h>
+#include <itkPNGImageIOFactory.h>
+
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+
+#include "medsam/core/error.h"
+
+namespace medsam::io {
+namespace {
+
+void register_factories() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    itk::NiftiImageIOFactory::RegisterOneFactory();
+    itk::MetaImageIOFactory::RegisterOneFactory();
+    itk::NrrdImageIOFactory::RegisterOneFactory();
+    itk::GDCMImageIOFactory::RegisterOneFactory();
+    itk::PNGImageIOFactory::RegisterOneFactory();
+  });
+}
+
+template <class Pixel>
+using Image3 = itk::Image<Pixel, 3>;
+
+template <class Pixel>
+VolumeGeometry geometry_of(const Image3<Pixel>* image) {
+  VolumeGeometry g;
+  for (int i = 0; i < 3; ++i) {
+    g.spacing[i] = image->GetSpacing()[i];
+    g.origin[i] = image->GetOrigin()[i];
+    for (int j = 0; j < 3; ++j) g.direction[i * 3 + j] = image->GetDirection()[i][j];
+  }
+  return g;
+}
+
+// Copies an ITK image (x fastest) into a (z, y, x) tensor of `dtype` (same bit pattern as Pixel).
+template <class Pixel>
+Volume to_volume(const Image3<Pixel>* image, at::ScalarType dtype) {
+  const auto size = image->GetLargestPossibleRegion().GetSize();
+  auto t = torch::empty({static_cast<int64_t>(size[2]), static_cast<int64_t>(size[1]), static_cast<int64_t>(size[0])},
+                        torch::TensorOptions().dtype(dtype));
+  std::memcpy(t.data_ptr(), image->GetBufferPointer(), t.numel() * sizeof(Pixel));
+  return {t, geometry_of(image)};
+}
+
+template <class Pixel>
+Volume read_as(const std::string& path, at::ScalarType dtype) {
+  auto reader = itk::ImageFileReader<Image3<Pixel>>::New();
+  reader->SetFileName(path);
+  reader->Update();
+  return to_volume<Pixel>(reader->GetOutput(), dtype);
+}
+
+std::vector<std::string> dicom_series_files(const std::string& dir) {
+  auto names = itk::GDCMSeriesFileNames::New();
+  names->SetUseSeriesDetails(true);
+  names->SetDirectory(dir);
+  std::vector<std::string> best;
+  for (const auto& uid : names->GetSeriesUIDs()) {
+    auto files = names->GetFileNames(uid);
+    if (files.size() > best.size()) best = files;
+  }
+  return best;
+}
+
+Volume read_dicom_series(const std::string& dir) {
+  const auto files = dicom_series_files(dir);
+  if (files.empty()) throw Error(fmt::format("{}: folder holds no DICOM series", dir));
+  auto reader = itk::ImageSeriesReader<Image3<float>>::New();
+  reader->SetImageIO(itk::GDCMImageIO::New());  // applies rescale slope/intercept (CT -> HU)
+  reader->SetFileNames(files);
+  reader->Update();
+  return to_volume<float>(reader->GetOutput(), at::kFloat);
+}
+
+Volume read_file(const std::string& path) {
+  auto io = itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::ImageIOFactory::FileModeEnum::ReadMode);
+  if (!io) throw Error(fmt::format("{}: no ITK reader recognises this file (NIfTI, MHA/MHD, NRRD, DICOM)", path));
+  io->SetFileName(path);
+  io->ReadImageInformation();
+  if (io->GetNumberOfComponents() != 1)
+    throw Error(fmt::format("{}: {} components per voxel; only scalar volumes are supported", path,
+                            io->GetNumberOfComponents()));
+  using C = itk::IOComponentEnum;
+  switch (io->GetComponentType()) {
+    case C::UCHAR: return read_as<std::uint8_t>(path, at::kByte);
+    case C::CHAR: return read_as<std::int8_t>(path, at::kChar);
+    case C::SHORT: return read_as<std::int16_t>(path, at::kShort);
+    case C::USHORT: return read_as<std::int32_t>(path, at::kInt);  // no uint16 in LibTorch 1.13: widen
+    case C::INT: return read_as<std::int32_t>(path, at::kInt);
+    case C::UINT: return read_as<std::int64_t>(path, at::kLong);
+    case C::LONG: case C::LONGLONG: return read_as<std::int64_t>(path, at::kLong);
+    case C::ULONG: case C::ULONGLONG: return read_as<std::int64_t>(path, at::kLong);
+    case C::FLOAT: return read_as<float>(path, at::kFloat);
+    case C::DOUBLE: return read_as<double>(path, at::kDouble);
+    default:
+      throw Error(fmt::format("{}: voxel type {} is not supported", path,
+                              itk::ImageIOBase::GetComponentTypeAsString(io->GetComponentType())));
+  }
+}
+
+template <class Pixel>
+void write_as(const std::string& path, const at::Tensor& data, const VolumeGeometry& g) {
+  auto image = Image3<Pixel>::New();
+  typename Image3<Pixel>::RegionType region;
+  typename Image3<Pixel>::SizeType size;
+  size[0] = data.size(2);
+  size[1] = data.size(1);
+  size[2] = data.size(0);
+  region.SetSize(size);
+  image->SetRegions(region);
+  typename Image3<Pixel>::SpacingType spacing;
+  typename Image3<Pixel>::PointType origin;
+  typename Image3<Pixel>::DirectionType direction;
+  for (int i = 0; i < 3; ++i) {
+    spacing[i] = g.spacing[i];
+    origin[i] = g.origin[i];
+    for (int j = 0; j < 3; ++j) direction[i][j] = g.direction[i * 3 + j];
+  }
+  image->SetSpacing(spacing);
+  image->SetOrigin(origin);
+  image->SetDirection(direction);
+  image->Allocate();
+  std::memcpy(image->GetBufferPointer(), data.data_ptr(), data.numel() * sizeof(Pixel));
+  auto writer = itk::ImageFileWriter<Image3<Pixel>>::New();
+  writer->SetFileName(path);
+  writer->SetInput(image);
+  writer->SetUseCompression(true);
+  writer->Update();
+}
+
+}  // namespace
+
+Volume read_volume(const std::string& path) {
+  register_factories();
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw Error(fmt::format("{}: no such file or folder", path));
+  try {
+    if (std::filesystem::is_directory(path, ec)) return read_dicom_series(path);
+    return read_file(path);
+  } catch (const itk::ExceptionObject& e) {
+    throw Error(fmt::format("{}: cannot read volume: {}", path, e.GetDescription()));
+  }
+}
+
+void write_volume(const std::string& path, const Volume& volume) {
+  register_factories();
+  auto data = volume.data.cpu().contiguous();
+  if (data.dim() != 3) throw Error(fmt::format("{}: volume must be (z, y, x), got {} dims", path, data.dim()));
+  try {
+    switch (data.scalar_type()) {
+      case at::kBool: write_as<std::uint8_t>(path, data.to(at::kByte), volume.geometry); break;
+      case at::kByte: write_as<std::uint8_t>(path, data, volume.geometry); break;
+      case at::kChar: write_as<std::int8_t>(path, data, volume.geometry); break;
+      case at::kShort: write_as<std::int16_t>(path, data, volume.geometry); break;
+      case at::kInt: write_as<std::int32_t>(path, data, volume.geometry); break;
+      case at::kLong: write_as<std::int64_t>(path, data, volume.geometry); break;
+      case at::kFloat: write_as<float>(path, data, volume.geometry); break;
+      case at::kDouble: write_as<double>(path, data, volume.geometry); break;
+      default:
+        throw Error(fmt::format("{}: cannot write dtype {}", path, c10::toString(data.scalar_type())));
+    }
+  } catch (const itk::ExceptionObject& e) {
+    throw Error(fmt::format("{}: cannot write volume: {}", path, e.GetDescription()));
+  }
+}
+
+bool volume_io_available() { return true; }
+
+}  // namespace medsam::io

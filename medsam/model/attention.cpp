@@ -1,0 +1,175 @@
+#include "medsam/model/attention.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "medsam/core/torch_compat.h"
+
+namespace medsam {
+namespace {
+
+// The two rel-pos terms, each computed once: rel_h (BH, qh, qw, kh), rel_w (BH, qh, qw, kw).
+// ref: segment_anything/modeling/image_encoder.py add_decomposed_rel_pos (the einsums)
+std::pair<at::Tensor, at::Tensor> rel_pos_terms(const at::Tensor& q, const at::Tensor& rel_pos_h,
+                                                const at::Tensor& rel_pos_w, std::pair<int64_t, int64_t> q_hw,
+                                                std::pair<int64_t, int64_t> k_hw) {
+  const auto [qh, qw] = q_hw;
+  const auto [kh, kw] = k_hw;
+  const at::Tensor Rh = get_rel_pos(qh, kh, rel_pos_h).to(q.scalar_type());  // (qh, kh, C)
+  const at::Tensor Rw = get_rel_pos(qw, kw, rel_pos_w).to(q.scalar_type());  // (qw, kw, C)
+  const at::Tensor r_q = q.reshape({q.size(0), qh, qw, q.size(-1)});        // (BH, qh, qw, C)
+  at::Tensor rel_h = at::einsum("bhwc,hkc->bhwk", {r_q, Rh});
+  at::Tensor rel_w = at::einsum("bhwc,wkc->bhwk", {r_q, Rw});
+  return {rel_h, rel_w};
+}
+
+}  // namespace
+
+// ref: segment_anything/modeling/image_encoder.py get_rel_pos
+at::Tensor get_rel_pos(int64_t q_size, int64_t k_size, const at::Tensor& rel_pos) {
+  const int64_t max_rel_dist = 2 * std::max(q_size, k_size) - 1;
+  at::Tensor table = rel_pos;
+  if (rel_pos.size(0) != max_rel_dist) {
+    // (L, C) -> (1, C, L) -> linear resize -> (max_rel_dist, C)
+    namespace F = torch::nn::functional;
+    table = F::interpolate(rel_pos.reshape({1, rel_pos.size(0), -1}).permute({0, 2, 1}),
+                           F::InterpolateFuncOptions()
+                               .size(std::vector<int64_t>{max_rel_dist})
+                               .mode(torch::kLinear)
+                               .align_corners(false))
+                .reshape({-1, max_rel_dist})
+                .permute({1, 0});
+  }
+  const double qk = std::max(static_cast<double>(k_size) / q_size, 1.0);
+  const double kq = std::max(static_cast<double>(q_size) / k_size, 1.0);
+  const auto opts = at::TensorOptions().dtype(at::kDouble);
+  const at::Tensor q_coords = at::arange(q_size, opts).unsqueeze(1) * qk;
+  const at::Tensor k_coords = at::arange(k_size, opts).unsqueeze(0) * kq;
+  const at::Tensor relative = ((q_coords - k_coords) + (k_size - 1) * kq).to(at::kLong);  // (q, k)
+  return table.index_select(0, relative.flatten().to(table.device())).view({q_size, k_size, -1});  // (q, k, C)
+}
+
+// ref: segment_anything/modeling/image_encoder.py Attention.forward (attn = (q*scale) @ k^T;
+// add_decomposed_rel_pos; softmax; @ v) — kept literal, as the yardstick for the fast path.
+at::Tensor rel_pos_attention_reference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                       const at::Tensor& rel_pos_h, const at::Tensor& rel_pos_w,
+                                       std::pair<int64_t, int64_t> q_hw, std::pair<int64_t, int64_t> k_hw,
+                                       double scale) {
+  at::Tensor attn = at::matmul(q * scale, k.transpose(-2, -1));  // (BH, Nq, Nk)
+  if (rel_pos_h.defined()) {
+    const auto [rel_h, rel_w] = rel_pos_terms(q, rel_pos_h, rel_pos_w, q_hw, k_hw);
+    const int64_t B = q.size(0);
+    // (BH, qh, qw, kh, kw) + (BH, qh, qw, kh, 1) + (BH, qh, qw, 1, kw)
+    attn = (attn.view({B, q_hw.first, q_hw.second, k_hw.first, k_hw.second}) + rel_h.unsqueeze(-1) +
+            rel_w.unsqueeze(-2))
+               .view({B, q_hw.first * q_hw.second, k_hw.first * k_hw.second});
+  }
+  attn = attn.softmax(-1);
+  return at::matmul(attn, v);
+}
+
+// Fast path (DESIGN.md decision 2). Per chunk of (batch*heads, query grid rows):
+//   logits  = rel_h[..., None] + rel_w[..., None, :]   one broadcast write, no 5-D temporary
+//   logits += (q * scale) @ k^T                         GEMM with beta = 1, in place
+//   probs   = softmax(logits); out[chunk] = probs @ v
+// so neither the full (BH, N, N) logits nor the broadcast of the rel-pos terms ever exist, and a
+// chunk (chunk_elements logits) stays cache-sized. On CUDA with LibTorch 2.x the chunk goes
+// through scaled_dot_product_attention with the rel-pos bias as additive mask instead.
+at::Tensor rel_pos_attention_fast(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                  const at::Tensor& rel_pos_h, const at::Tensor& rel_pos_w,
+                                  std::pair<int64_t, int64_t> q_hw, std::pair<int64_t, int64_t> k_hw, double scale,
+                                  int64_t chunk_elements) {
+  const int64_t BH = q.size(0);
+  const int64_t C = q.size(-1);
+  const auto [qh, qw] = q_hw;
+  const auto [kh, kw] = k_hw;
+  const int64_t Nk = k.size(1);
+  const bool rel = rel_pos_h.defined();
+
+  at::Tensor rel_h, rel_w;
+  if (rel) std::tie(rel_h, rel_w) = rel_pos_terms(q, rel_pos_h, rel_pos_w, q_hw, k_hw);
+
+  // Chunk shape: whole batch entries while they fit, else one entry and as many grid rows as fit.
+  const int64_t per_entry = qh * qw * Nk;
+  int64_t nb = 1, ny = qh;
+  if (per_entry <= chunk_elements) {
+    nb = std::max<int64_t>(1, std::min(BH, chunk_elements / per_entry));
+  } else {
+    ny = std::max<int64_t>(1, std::min(qh, chunk_elements / (qw * Nk)));
+  }
+
+  const bool use_sdpa = compat::kHasSdpa && q.is_cuda();
+  const bool fp32 = q.scalar_type() == at::kFloat || q.scalar_type() == at::kDouble;
+  const at::Tensor qs = use_sdpa ? q : q * scale;
+  const at::Tensor kT = k.transpose(1, 2);  // (BH, C, Nk), a view: GEMM reads it transposed
+  at::Tensor out = at::empty({BH, qh * qw, C}, q.options());
+
+  for (int64_t b0 = 0; b0 < BH; b0 += nb) {
+    const int64_t b1 = std::min(BH, b0 + nb);
+    for (int64_t y0 = 0; y0 < qh; y0 += ny) {
+      const int64_t y1 = std::min(qh, y0 + ny);
+      const int64_t r0 = y0 * qw, r1 = y1 * qw;  // query token rows of this chunk
+      const int64_t cb = b1 - b0, cr = r1 - r0;
+      const at::Tensor q_c = qs.slice(0, b0, b1).slice(1, r0, r1);  // (cb, cr, C)
+      const at::Tensor v_c = v.slice(0, b0, b1);
+
+      at::Tensor logits;  // (cb, cr, Nk): the rel-pos bias, then + q k^T
+      if (rel) {
+        logits = at::empty({cb, y1 - y0, qw, kh, kw}, q.options());
+        at::add_out(logits, rel_h.slice(0, b0, b1).slice(1, y0, y1).unsqueeze(-1),
+                    rel_w.slice(0, b0, b1).slice(1, y0, y1).unsqueeze(-2));
+        logits = logits.view({cb, cr, Nk});
+      }
+      at::Tensor o;
+      if (use_sdpa) {
+        o = compat::scaled_dot_product_attention(q_c, k.slice(0, b0, b1), v_c, logits);
+      } else {
+        if (rel) {
+          logits.baddbmm_(q_c, kT.slice(0, b0, b1));
+        } else {
+          logits = at::bmm(q_c, kT.slice(0, b0, b1));
+        }
+        const at::Tensor probs =
+            fp32 ? at::_softmax(logits, -1, false) : logits.to(at::kFloat).softmax(-1).to(q.scalar_type());
+        logits = at::Tensor();  // release before the next chunk allocates
+        o = at::bmm(probs, v_c);
+      }
+      out.slice(0, b0, b1).slice(1, r0, r1).copy_(o);
+    }
+  }
+  return out;
+}
+
+// ref: segment_anything/modeling/image_encoder.py Attention.__init__
+EncoderAttentionImpl::EncoderAttentionImpl(int64_t dim, int64_t heads, bool qkv_bias, bool rel_pos,
+                                           std::pair<int64_t, int64_t> input_size)
+    : num_heads(heads), scale(std::pow(static_cast<double>(dim / heads), -0.5)), use_rel_pos(rel_pos) {
+  qkv = register_module("qkv", torch::nn::Linear(torch::nn::LinearOptions(dim, dim * 3).bias(qkv_bias)));
+  proj = register_module("proj", torch::nn::Linear(dim, dim));
+  if (use_rel_pos) {
+    const int64_t head_dim = dim / heads;
+    rel_pos_h = register_parameter("rel_pos_h", torch::zeros({2 * input_size.first - 1, head_dim}));
+    rel_pos_w = register_parameter("rel_pos_w", torch::zeros({2 * input_size.second - 1, head_dim}));
+  }
+}
+
+// ref: segment_anything/modeling/image_encoder.py Attention.forward
+at::Tensor EncoderAttentionImpl::forward(const at::Tensor& x) {
+  const int64_t B = x.size(0), H = x.size(1), W = x.size(2);
+  // (B, H, W, 3*dim) -> (3, B, heads, H*W, hd) -> (3, B*heads, H*W, hd)
+  const at::Tensor qkv_t =
+      qkv(x).reshape({B, H * W, 3, num_heads, -1}).permute({2, 0, 3, 1, 4}).reshape({3, B * num_heads, H * W, -1});
+  const at::Tensor q = qkv_t[0], k = qkv_t[1], v = qkv_t[2];
+  const at::Tensor rh = use_rel_pos ? rel_pos_h : at::Tensor();
+  const at::Tensor rw = use_rel_pos ? rel_pos_w : at::Tensor();
+  at::Tensor o = path == AttentionPath::kFast
+                     ? rel_pos_attention_fast(q, k, v, rh, rw, {H, W}, {H, W}, scale, chunk_elements)
+                     : rel_pos_attention_reference(q, k, v, rh, rw, {H, W}, {H, W}, scale);
+  // (B*heads, H*W, hd) -> (B, heads, H, W, hd) -> (B, H, W, heads*hd)
+  o = o.view({B, num_heads, H, W, -1}).permute({0, 2, 3, 1, 4}).reshape({B, H, W, -1});
+  return proj(o);
+}
+
+}  // namespace medsam

@@ -1,0 +1,61 @@
+// Multi-head self-attention of the ViT image encoder with SAM's decomposed relative position
+// terms, in two implementations: the reference (SAM's formula, materialises every intermediate)
+// and the fast one (DESIGN.md decision 2) that the encoder uses by default.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+
+#include <cstdint>
+#include <utility>
+
+namespace medsam {
+
+enum class AttentionPath {
+  kReference,  // SAM's code: full logits + 5-D broadcast add of rel-pos terms; obviously correct
+  kFast,       // rel-pos bias fused into the logits in place, query rows in chunks (or SDPA on CUDA)
+};
+
+// Fast path working-set bound: a chunk holds at most this many logits (fp32: 4 bytes each).
+inline constexpr int64_t kDefaultAttentionChunkElements = int64_t{1} << 20;
+
+// ref: segment_anything/modeling/image_encoder.py get_rel_pos
+// rel_pos: (L, C) table; returns (q_size, k_size, C) with R[i, j] = table[i - j + k_size - 1] (for
+// equal sizes), the table being linearly resized to 2*max(q_size, k_size)-1 rows when L differs.
+at::Tensor get_rel_pos(int64_t q_size, int64_t k_size, const at::Tensor& rel_pos);
+
+// Attention with decomposed relative position bias. q, k, v: (BH, Hq*Wq, C) / (BH, Hk*Wk, C),
+// row-major over the (H, W) grid; q is UNscaled (the rel-pos terms use it as is). rel_pos_h/_w:
+// tables of the module, or undefined tensors for plain attention. Returns (BH, Hq*Wq, C).
+// ref: segment_anything/modeling/image_encoder.py Attention.forward + add_decomposed_rel_pos
+at::Tensor rel_pos_attention_reference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                       const at::Tensor& rel_pos_h, const at::Tensor& rel_pos_w,
+                                       std::pair<int64_t, int64_t> q_hw, std::pair<int64_t, int64_t> k_hw,
+                                       double scale);
+at::Tensor rel_pos_attention_fast(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                  const at::Tensor& rel_pos_h, const at::Tensor& rel_pos_w,
+                                  std::pair<int64_t, int64_t> q_hw, std::pair<int64_t, int64_t> k_hw, double scale,
+                                  int64_t chunk_elements = kDefaultAttentionChunkElements);
+
+// ref: segment_anything/modeling/image_encoder.py Attention
+// x: (B, H, W, dim) -> (B, H, W, dim). Parameters qkv, proj, rel_pos_h, rel_pos_w (SAM's names).
+struct EncoderAttentionImpl : torch::nn::Module {
+  // input_size: the token grid the rel-pos tables are sized for (window, or the full grid).
+  EncoderAttentionImpl(int64_t dim, int64_t num_heads, bool qkv_bias, bool use_rel_pos,
+                       std::pair<int64_t, int64_t> input_size);
+  at::Tensor forward(const at::Tensor& x);
+
+  int64_t num_heads;
+  double scale;
+  bool use_rel_pos;
+  AttentionPath path = AttentionPath::kFast;
+  int64_t chunk_elements = kDefaultAttentionChunkElements;
+  torch::nn::Linear qkv{nullptr};
+  torch::nn::Linear proj{nullptr};
+  at::Tensor rel_pos_h;  // (2*input_size.h - 1, head_dim)
+  at::Tensor rel_pos_w;  // (2*input_size.w - 1, head_dim)
+};
+TORCH_MODULE(EncoderAttention);
+
+}  // namespace medsam

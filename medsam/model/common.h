@@ -1,0 +1,57 @@
+// Building blocks shared by the SAM components: the transformer MLP block, the channel-wise
+// LayerNorm of (B, C, H, W) maps, and the small ReLU MLP heads of the mask decoder.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+
+#include <cstdint>
+
+namespace medsam {
+
+enum class Activation { kGELU, kReLU };
+
+// GELU is the exact (erf) form, as nn.GELU() defaults to.
+at::Tensor activate(Activation act, const at::Tensor& x);
+
+// ref: segment_anything/modeling/common.py MLPBlock
+// Linear(embedding_dim -> mlp_dim), activation, Linear(mlp_dim -> embedding_dim); any leading dims.
+struct MLPBlockImpl : torch::nn::Module {
+  MLPBlockImpl(int64_t embedding_dim, int64_t mlp_dim, Activation act);
+  at::Tensor forward(const at::Tensor& x);
+
+  torch::nn::Linear lin1{nullptr};
+  torch::nn::Linear lin2{nullptr};
+  Activation act;
+};
+TORCH_MODULE(MLPBlock);
+
+// ref: segment_anything/modeling/common.py LayerNorm2d
+// Normalises (B, C, H, W) over C for every pixel (biased variance), then per-channel affine.
+// Statistics are computed in fp32 when the input is fp16/bf16 (autocast).
+struct LayerNorm2dImpl : torch::nn::Module {
+  explicit LayerNorm2dImpl(int64_t num_channels, double eps = 1e-6);
+  at::Tensor forward(const at::Tensor& x);
+
+  at::Tensor weight;  // (C,), ones
+  at::Tensor bias;    // (C,), zeros
+  double eps;
+};
+TORCH_MODULE(LayerNorm2d);
+
+// ref: segment_anything/modeling/mask_decoder.py MLP
+// num_layers Linear layers (input -> hidden ... -> output) with ReLU between them; registered as
+// layers.0 .. layers.<num_layers-1>.
+struct MLPImpl : torch::nn::Module {
+  MLPImpl(int64_t input_dim, int64_t hidden_dim, int64_t output_dim, int64_t num_layers,
+          bool sigmoid_output = false);
+  at::Tensor forward(const at::Tensor& x);
+
+  torch::nn::ModuleList layers;
+  bool sigmoid_output;
+};
+TORCH_MODULE(MLP);
+
+}  // namespace medsam

@@ -1,0 +1,69 @@
+// ViT image encoder of SAM: (B, 3, S, S) image -> (B, out_chans, S/patch, S/patch) embedding.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/normalization.h>
+#include <torch/nn/pimpl.h>
+
+#include <cstdint>
+#include <utility>
+
+#include "medsam/core/config_model.h"
+#include "medsam/model/attention.h"
+#include "medsam/model/common.h"
+
+namespace medsam {
+
+// ref: segment_anything/modeling/image_encoder.py window_partition
+// (B, H, W, C) -> zero-pad bottom/right to multiples of ws -> (B*nW, ws, ws, C); returns (Hp, Wp).
+std::pair<at::Tensor, std::pair<int64_t, int64_t>> window_partition(const at::Tensor& x, int64_t ws);
+// ref: segment_anything/modeling/image_encoder.py window_unpartition
+// (B*nW, ws, ws, C) -> (B, Hp, Wp, C) -> crop to (B, H, W, C).
+at::Tensor window_unpartition(const at::Tensor& windows, int64_t ws, std::pair<int64_t, int64_t> pad_hw,
+                              std::pair<int64_t, int64_t> hw);
+
+// ref: segment_anything/modeling/image_encoder.py PatchEmbed
+// (B, C, S, S) -> conv k=stride=patch -> (B, S/p, S/p, embed_dim) (channels last).
+struct PatchEmbedImpl : torch::nn::Module {
+  PatchEmbedImpl(int64_t patch_size, int64_t in_chans, int64_t embed_dim);
+  at::Tensor forward(const at::Tensor& x);
+  torch::nn::Conv2d proj{nullptr};
+};
+TORCH_MODULE(PatchEmbed);
+
+// ref: segment_anything/modeling/image_encoder.py Block
+// Pre-norm transformer block on (B, H, W, dim); window_size 0 = global attention.
+struct BlockImpl : torch::nn::Module {
+  BlockImpl(int64_t dim, int64_t num_heads, double mlp_ratio, bool qkv_bias, double norm_eps, bool use_rel_pos,
+            int64_t window_size, std::pair<int64_t, int64_t> input_size);
+  at::Tensor forward(const at::Tensor& x);
+
+  torch::nn::LayerNorm norm1{nullptr};
+  EncoderAttention attn{nullptr};
+  torch::nn::LayerNorm norm2{nullptr};
+  MLPBlock mlp{nullptr};
+  int64_t window_size;
+};
+TORCH_MODULE(Block);
+
+// ref: segment_anything/modeling/image_encoder.py ImageEncoderViT
+struct ImageEncoderViTImpl : torch::nn::Module {
+  explicit ImageEncoderViTImpl(const ImageEncoderConfig& config);
+  // x: (B, in_chans, img_size, img_size) -> (B, out_chans, img_size/patch, img_size/patch)
+  at::Tensor forward(const at::Tensor& x);
+
+  // Selects the attention implementation of every block (tests compare the two).
+  void set_attention_path(AttentionPath path, int64_t chunk_elements = kDefaultAttentionChunkElements);
+
+  ImageEncoderConfig config;
+  PatchEmbed patch_embed{nullptr};
+  at::Tensor pos_embed;  // (1, S/p, S/p, embed_dim)
+  torch::nn::ModuleList blocks;
+  torch::nn::Sequential neck;  // 0 conv1x1, 1 LayerNorm2d, 2 conv3x3, 3 LayerNorm2d
+};
+TORCH_MODULE(ImageEncoderViT);
+
+}  // namespace medsam

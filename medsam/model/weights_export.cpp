@@ -1,0 +1,70 @@
+#include "medsam/model/weights_export.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <unordered_map>
+
+#include "medsam/core/error.h"
+#include "medsam/core/version.h"
+#include "medsam/io/pth.h"
+#include "medsam/io/safetensors.h"
+#include "medsam/model/presets.h"
+
+namespace medsam {
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+c10::ScalarType parse_dtype(const std::string& name) {
+  if (name == "fp32") return at::kFloat;
+  if (name == "fp16") return at::kHalf;
+  if (name == "bf16") return at::kBFloat16;
+  throw UsageError(fmt::format("--dtype '{}' is not one of fp32, fp16, bf16", name));
+}
+
+}  // namespace
+
+ExportResult export_checkpoint(const ExportOptions& o) {
+  const c10::ScalarType dtype = parse_dtype(o.dtype);
+  ExportResult result;
+  if (ends_with(o.output, ".pth") || ends_with(o.output, ".pt")) {
+    result.format = "pth";
+  } else if (ends_with(o.output, ".safetensors")) {
+    result.format = "safetensors";
+  } else {
+    throw UsageError(fmt::format("--output {}: the extension must be .pth, .pt or .safetensors", o.output));
+  }
+  if (o.arch != "auto") model_preset(o.arch);  // UsageError for unknown presets
+
+  const Checkpoint ck = read_checkpoint(o.input);
+  result.arch = o.arch == "auto" ? config_from_checkpoint(ck.tensors, o.input).arch : o.arch;
+  const NamedTensors expected = expected_state_dict(result.arch);
+  const WeightsReport report = compare_weights(expected, ck);
+  if (!report.exact()) throw Error(report.describe());
+
+  // Model order (segment_anything's state_dict order); floating tensors converted, all contiguous.
+  std::unordered_map<std::string, const at::Tensor*> by_name;
+  for (const auto& [k, t] : ck.tensors) by_name.emplace(k, &t);
+  NamedTensors out;
+  out.reserve(expected.size());
+  for (const auto& [k, model_tensor] : expected) {
+    at::Tensor t = *by_name.at(k);
+    if (t.is_floating_point()) t = t.to(dtype);
+    t = t.contiguous();
+    result.bytes += uint64_t(t.numel()) * t.element_size();
+    out.emplace_back(k, std::move(t));
+  }
+  result.tensors = out.size();
+  if (result.format == "pth") {
+    write_pth(o.output, out);
+  } else {
+    write_safetensors(o.output, out,
+                      {{"format", "pt"}, {"arch", result.arch}, {"producer", "medsam " + version_string()}});
+  }
+  return result;
+}
+
+}  // namespace medsam

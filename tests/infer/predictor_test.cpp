@@ -1,0 +1,154 @@
+// The Predictor (one embedding, many prompts) and 3D propagation, on the sam_tiny fixture.
+#include <catch2/catch.hpp>
+#include <torch/torch.h>
+
+#include <fstream>
+
+#include "medsam/core/error.h"
+#include "medsam/infer/label_map.h"
+#include "medsam/infer/predictor.h"
+#include "medsam/infer/prompt_file.h"
+#include "medsam/infer/volume_infer.h"
+#include "medsam/io/image.h"
+#include "medsam/io/npy.h"
+#include "medsam/model/load_sam.h"
+#include "tests/support/run_command.h"
+
+using namespace medsam;
+
+namespace {
+const std::string kTiny = std::string(MEDSAM_FIXTURES_DIR) + "/sam_tiny";
+
+infer::Predictor tiny_predictor() { return infer::Predictor(load_sam(kTiny + "/weights.pth").model, c10::kCPU); }
+
+at::Tensor fixture_box(const std::string& case_dir) {
+  // prompt.json of case_z70: {"box": [46.67, 50.73, 86.28, 89.66], ...}; z90 read the same way.
+  std::ifstream in(case_dir + "/prompt.json");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto open = text.find('[', text.find("\"box\"")), close = text.find(']', open);
+  const auto v = infer::parse_number_list(text.substr(open + 1, close - open - 1), 4, "box");
+  return torch::tensor({v[0], v[1], v[2], v[3]}, at::kFloat).unsqueeze(0);
+}
+}  // namespace
+
+TEST_CASE("load_sam with arch auto recognises the tiny checkpoint", "[infer]") {
+  auto loaded = load_sam(kTiny + "/weights.pth", "auto");
+  CHECK(loaded.model->config.arch == "tiny");
+  CHECK(loaded.report.exact());
+  CHECK(loaded.report.loaded == 202);
+  CHECK_THROWS_WITH(load_sam(kTiny + "/weights.pth", "vit_b"), Catch::Contains("weights.pth"));
+}
+
+// MedSAM's order (MedSAM_Inference.py, SPEC.md): sigmoid at low resolution, then one bilinear resize.
+// Computed here from the fixture's reference logits with plain F::interpolate. (The fixture's own
+// prob.npy/mask.png resize first, SAM's order; tests/model/parity_test.cpp checks that variant.)
+at::Tensor medsam_probability(const at::Tensor& reference_logits, int64_t h, int64_t w) {
+  namespace F = torch::nn::functional;
+  return F::interpolate(torch::sigmoid(reference_logits),
+                        F::InterpolateFuncOptions().size(std::vector<int64_t>{h, w}).mode(torch::kBilinear).align_corners(false));
+}
+
+TEST_CASE("Predictor reproduces the reference logits and MedSAM's probability map for a box", "[infer]") {
+  auto predictor = tiny_predictor();
+  for (const char* name : {"case_z70", "case_z90"}) {
+    INFO(name);
+    const std::string dir = kTiny + "/" + name;
+    predictor.set_image(io::read_image(dir + "/image.png"));
+    CHECK((predictor.embedding() - read_npy(dir + "/embedding.npy")).abs().max().item<double>() < 1e-4);
+    infer::ImagePrompts prompts;
+    prompts.boxes = fixture_box(dir);
+    const auto pred = predictor.predict(prompts);
+    const at::Tensor reference_logits = read_npy(dir + "/lowres_logits.npy");
+    CHECK((pred.low_res_logits - reference_logits).abs().max().item<double>() < 1e-4);
+    const at::Tensor prob = medsam_probability(reference_logits, 256, 256)[0][0];
+    CHECK((pred.probabilities[0][0] - prob).abs().max().item<double>() < 1e-4);
+    // Pixels within 1e-3 of the 0.5 threshold may flip between implementations; all others must agree.
+    const at::Tensor decided = (prob - 0.5).abs() > 1e-3;
+    CHECK(torch::equal(pred.masks[0][0].masked_select(decided), (prob > 0.5).to(at::kByte).masked_select(decided)));
+    CHECK(pred.masks[0][0].sum().item<int64_t>() > 100);  // a real object, not an empty mask
+  }
+}
+
+TEST_CASE("a stored embedding gives the same prediction as running the encoder", "[infer]") {
+  auto predictor = tiny_predictor();
+  const std::string dir = kTiny + "/case_z70";
+  infer::ImagePrompts prompts;
+  prompts.boxes = fixture_box(dir);
+  predictor.set_embedding(read_npy(dir + "/embedding.npy"), 256, 256);
+  const auto from_file = predictor.predict(prompts);
+  CHECK((from_file.low_res_logits - read_npy(dir + "/lowres_logits.npy")).abs().max().item<double>() < 1e-4);
+  CHECK_THROWS_WITH(predictor.set_embedding(torch::zeros({1, 16, 16, 16}), 256, 256),
+                    Catch::Contains("needs [1, 32, 16, 16]"));
+}
+
+TEST_CASE("bad boxes and points are rejected naming the prompt", "[infer]") {
+  auto predictor = tiny_predictor();
+  predictor.set_embedding(read_npy(kTiny + "/case_z70/embedding.npy"), 200, 300);  // H 200, W 300
+  infer::ImagePrompts p;
+  p.boxes = torch::tensor({{10.f, 10.f, 50.f, 50.f}, {60.f, 10.f, 40.f, 50.f}});
+  CHECK_THROWS_WITH(predictor.predict(p), Catch::Contains("box 2 (60,10,40,50) is empty or inverted"));
+  p.boxes = torch::tensor({{10.f, 10.f, 301.f, 50.f}});
+  CHECK_THROWS_WITH(predictor.predict(p), Catch::Contains("outside the 300x200 image"));
+  infer::ImagePrompts q;
+  q.points = torch::tensor({{5.f, 5.f}});
+  q.point_labels = torch::tensor({2});
+  CHECK_THROWS_WITH(predictor.predict(q), Catch::Contains("point 1 has label 2"));
+  CHECK_THROWS_AS(predictor.predict(infer::ImagePrompts{}), UsageError);
+}
+
+TEST_CASE("a label map keeps the most probable prompt per pixel", "[infer]") {
+  at::Tensor prob = torch::zeros({2, 2, 3});
+  prob[0][0][0] = 0.9; prob[1][0][0] = 0.6;   // both above 0.5: prompt 1 wins
+  prob[0][1][1] = 0.55; prob[1][1][1] = 0.7;  // prompt 2 wins
+  prob[1][1][2] = 0.4;                        // below threshold: background
+  const at::Tensor labels = infer::compose_label_map(prob);
+  CHECK(labels.scalar_type() == at::kByte);
+  CHECK(torch::equal(labels, torch::tensor({{1, 0, 0}, {0, 2, 0}}, at::kByte)));
+}
+
+TEST_CASE("mask_box is the tight box grown by the margin and clamped", "[infer]") {
+  at::Tensor m = torch::zeros({20, 30}, at::kByte);
+  m.index_put_({torch::indexing::Slice(5, 9), torch::indexing::Slice(2, 12)}, 1);  // rows 5..8, cols 2..11
+  CHECK(torch::equal(infer::mask_box(m, 3), torch::tensor({{0.f, 2.f, 15.f, 12.f}})));
+  CHECK_FALSE(infer::mask_box(torch::zeros({4, 4}, at::kByte), 3).defined());
+}
+
+TEST_CASE("3D propagation segments the box's slices only, the middle slice from the given box", "[infer]") {
+  auto predictor = tiny_predictor();
+  // A 7-slice volume of the same brain slice: each slice's prediction can be checked against 2D.
+  const at::Tensor slice = io::read_image(kTiny + "/case_z70/image.png").select(2, 0);  // (256, 256) uint8
+  const at::Tensor volume = slice.unsqueeze(0).repeat({7, 1, 1}).contiguous();
+  const at::Tensor box = fixture_box(kTiny + "/case_z70");
+  const auto b = box[0];
+  infer::Box3d box3d{b[0].item<double>(), b[1].item<double>(), 2, b[2].item<double>(), b[3].item<double>(), 5};
+  int64_t reported = 0;
+  const at::Tensor mask = infer::segment_volume(predictor, volume, box3d, {}, [&](int64_t done, int64_t) { reported = done; });
+  CHECK(reported == 4);
+  CHECK(mask.sizes() == volume.sizes());
+  for (int z : {0, 1, 6}) CHECK(mask[z].sum().item<int64_t>() == 0);
+  predictor.set_image(slice);
+  infer::ImagePrompts p;
+  p.boxes = box;
+  CHECK(torch::equal(mask[3], predictor.predict(p).masks[0][0]));  // middle slice (2+5)/2 = 3
+  CHECK(mask[4].sum().item<int64_t>() > 0);
+  CHECK_THROWS_WITH(infer::segment_volume(predictor, volume, {10, 10, 5, 50, 50, 7}, {}),
+                    Catch::Contains("z1 < 7"));
+}
+
+TEST_CASE("box files: JSON with labels and CSV with a header", "[infer]") {
+  const auto dir = test::temp_dir("box_files");
+  std::ofstream(dir + "/b.json") << R"([[1, 2, 30, 40], {"box": [5, 6, 7, 8], "label": 9}])";
+  auto json = infer::read_box_file(dir + "/b.json");
+  REQUIRE(json.size() == 2);
+  CHECK(json[0].x1 == 30);
+  CHECK(json[0].label == 0);
+  CHECK(json[1].label == 9);
+  std::ofstream(dir + "/b.csv") << "x0,y0,x1,y1,label\n1,2,3,4\n# comment\n5,6,7,8,3\n";
+  auto csv = infer::read_box_file(dir + "/b.csv");
+  REQUIRE(csv.size() == 2);
+  CHECK(csv[1].label == 3);
+  std::ofstream(dir + "/bad.csv") << "1,2,3\n";
+  CHECK_THROWS_WITH(infer::read_box_file(dir + "/bad.csv"), Catch::Contains("bad.csv:1: expected x0,y0,x1,y1"));
+  std::ofstream(dir + "/bad.json") << R"([[1, 2, 3]])";
+  CHECK_THROWS_WITH(infer::read_box_file(dir + "/bad.json"), Catch::Contains("entry 0 needs a box of 4 numbers"));
+}
