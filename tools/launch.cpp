@@ -1,14 +1,76 @@
+// `medsam launch`: start the local ranks of a distributed job (torchrun's job, for one node of many).
 #include <CLI/CLI.hpp>
+#include <unistd.h>
 
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "medsam/dist/launcher.h"
 #include "tools/command.h"
-#include "tools/not_implemented.h"
 
 namespace medsam::tools {
 
+namespace {
+
+struct LaunchOptions {
+  dist::LaunchSpec spec;
+  double grace_s = 30;
+};
+
+// `-- medsam train ...` and `-- train ...` run this very executable; anything else is run as given.
+void resolve_medsam(dist::LaunchSpec& spec) {
+  static constexpr std::array<const char*, 7> kSubcommands = {"train", "eval", "infer", "bench", "prep", "export", "info"};
+  auto& cmd = spec.command;
+  const bool named = cmd.front() == "medsam";
+  const bool sub = std::find(kSubcommands.begin(), kSubcommands.end(), cmd.front()) != kSubcommands.end();
+  if (!named && !sub) return;
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (named) cmd.erase(cmd.begin());
+  cmd.insert(cmd.begin(), ec ? std::string("medsam") : self.string());
+  // N ranks share this node's cores: give each its share unless the command says otherwise.
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int share = std::max(1, cores / spec.nproc_per_node);
+  if (std::find(cmd.begin(), cmd.end(), "--threads") == cmd.end()) {
+    cmd.insert(cmd.begin() + 1, {"--threads", std::to_string(share)});
+  }
+  spec.omp_threads = share;
+}
+
+}  // namespace
+
 RunFn add_launch_command(CLI::App& app) {
-  auto* sub = app.add_subcommand("launch", "Start N local training processes with a rendezvous (Gloo/NCCL)");
-  (void)sub;
-  return [] { return not_implemented("launch", "the launcher (issue 9)"); };
+  auto* sub = app.add_subcommand(
+      "launch", "Start N local training processes with a rendezvous (Gloo/NCCL), like torchrun");
+  sub->footer(
+      "Example: medsam launch --nproc-per-node 4 -- train --config configs/train/medsam.yaml\n"
+      "Each rank gets RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, GROUP_RANK, MASTER_ADDR, MASTER_PORT.\n"
+      "Signals (INT, TERM, HUP, USR1, USR2) are forwarded; if one rank fails the others get SIGTERM,\n"
+      "then SIGKILL after --grace seconds, and launch exits with the failed rank's code.\n"
+      "See docs/distributed.md.");
+  auto opts = std::make_shared<LaunchOptions>();
+  auto& s = opts->spec;
+  sub->add_option("--nproc-per-node,--nproc", s.nproc_per_node, "Processes on this node (one per GPU)")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  sub->add_option("--nnodes", s.nnodes, "Number of nodes")->capture_default_str()->check(CLI::PositiveNumber);
+  sub->add_option("--node-rank", s.node_rank, "Index of this node")->capture_default_str()->check(CLI::NonNegativeNumber);
+  sub->add_option("--master-addr", s.master_addr, "Host of global rank 0 (runs the TCPStore)")->capture_default_str();
+  sub->add_option("--master-port", s.master_port, "TCPStore port (0: pick a free one; required with --nnodes > 1)")
+      ->capture_default_str()->check(CLI::Range(0, 65535));
+  sub->add_option("--log-dir", s.log_dir, "Also write each rank's output to DIR/rank_<r>.log");
+  sub->add_option("--grace", opts->grace_s, "Seconds between SIGTERM and SIGKILL when stopping ranks")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  sub->add_option("command", s.command, "After --: the command each rank runs ('train ...', 'medsam train ...' or any program)")
+      ->required();
+  return [opts]() {
+    dist::LaunchSpec spec = opts->spec;
+    spec.grace = std::chrono::milliseconds(static_cast<long long>(opts->grace_s * 1000));
+    resolve_medsam(spec);
+    return dist::launch_local(spec).exit_code;
+  };
 }
 
 }  // namespace medsam::tools

@@ -107,11 +107,20 @@ using CommBackend = c10d::Backend;
 #else
 using CommBackend = c10d::ProcessGroup;
 #endif
-// Collectives return c10::intrusive_ptr<Work>; the class moved from ProcessGroup::Work to c10d::Work in 2.0.
-#if MEDSAM_TORCH_AT_LEAST(2, 0)
+// Collectives return c10::intrusive_ptr<Work>; the class moved from ProcessGroup::Work to c10d::Work in
+// 1.13 (torch/csrc/distributed/c10d/Work.hpp; Debian's 1.13.1 has no ProcessGroup::Work any more).
+#if MEDSAM_TORCH_AT_LEAST(1, 13)
 using CommWork = c10d::Work;
 #else
 using CommWork = c10d::ProcessGroup::Work;
+#endif
+// The variable that makes ProcessGroupNCCL abort a collective that failed or timed out on another rank
+// (instead of hanging): NCCL_ASYNC_ERROR_HANDLING until 2.1, TORCH_NCCL_ASYNC_ERROR_HANDLING from 2.2
+// (the old name is still read, with a deprecation warning).
+#if MEDSAM_TORCH_AT_LEAST(2, 2)
+inline constexpr const char* kNcclAsyncErrorHandlingEnv = "TORCH_NCCL_ASYNC_ERROR_HANDLING";
+#else
+inline constexpr const char* kNcclAsyncErrorHandlingEnv = "NCCL_ASYNC_ERROR_HANDLING";
 #endif
 }  // namespace medsam::compat
 #endif

@@ -1,0 +1,71 @@
+// `medsam launch` end to end, with shell commands as ranks.
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "tests/support/run_command.h"
+
+using medsam::test::run_command;
+using medsam::test::run_medsam;
+using medsam::test::temp_dir;
+
+TEST_CASE("launch gives each rank the torchrun variables and prefixes its output", "[dist][launch]") {
+  const auto r = run_medsam(
+      "launch --nproc 2 -- sh -c 'echo $RANK $WORLD_SIZE $LOCAL_RANK $LOCAL_WORLD_SIZE $MASTER_ADDR; echo e$RANK >&2'");
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("[rank 0] 0 2 0 2 127.0.0.1\n"));
+  CHECK_THAT(r.out, Catch::Contains("[rank 1] 1 2 1 2 127.0.0.1\n"));
+  CHECK_THAT(r.err, Catch::Contains("[rank 1] e1\n"));
+}
+
+TEST_CASE("launch writes per-rank logs and passes the same free port to every rank", "[dist][launch]") {
+  const std::string dir = temp_dir("launch_logs");
+  const auto r = run_medsam(fmt::format("launch --nproc 2 --log-dir {} -- sh -c 'echo port=$MASTER_PORT'", dir));
+  CHECK(r.exit_code == 0);
+  const auto log0 = run_command("cat " + dir + "/rank_0.log").out, log1 = run_command("cat " + dir + "/rank_1.log").out;
+  CHECK_THAT(log0, Catch::StartsWith("port="));
+  CHECK(log0 == log1);
+  CHECK(log0 != "port=0\n");
+}
+
+TEST_CASE("a failed rank stops the others and its exit code is launch's", "[dist][launch]") {
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = run_medsam("launch --nproc 3 --grace 5 -- sh -c 'if [ $RANK = 1 ]; then exit 3; fi; sleep 60'");
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  INFO(r.err);
+  CHECK(r.exit_code == 3);
+  CHECK_THAT(r.err, Catch::Contains("rank 1") && Catch::Contains("exited with code 3") &&
+                        Catch::Contains("stopping the other 2 rank(s)"));
+  CHECK(seconds < 30);  // not the 60 s the others would sleep
+}
+
+TEST_CASE("launch forwards SIGTERM to every rank and exits 128+15", "[dist][launch]") {
+  // Each rank traps TERM (as the trainer does, to write a checkpoint), then says it is ready.
+  const std::string dir = temp_dir("launch_signal");
+  const std::string script = fmt::format(
+      "{bin} launch --nproc 2 --grace 10 -- sh -c 'trap \"echo checkpoint-$RANK; exit 0\" TERM; "
+      "touch {dir}/ready$RANK; sleep 60 & wait' & pid=$!; "
+      "for i in $(seq 300); do [ -e {dir}/ready0 ] && [ -e {dir}/ready1 ] && break; sleep 0.1; done; "
+      "kill -TERM $pid; wait $pid",
+      fmt::arg("bin", MEDSAM_BIN), fmt::arg("dir", dir));
+  const auto r = run_command("bash -c '" + [&] {
+    std::string quoted;
+    for (char c : script) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return quoted;
+  }() + "'");
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 128 + 15);
+  CHECK_THAT(r.out, Catch::Contains("[rank 0] checkpoint-0") && Catch::Contains("[rank 1] checkpoint-1"));
+  CHECK_THAT(r.err, Catch::Contains("forwarded it to 2 rank(s)"));
+}
+
+TEST_CASE("launch without a command is a usage error", "[dist][launch]") {
+  const auto r = run_medsam("launch --nproc 2");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("command"));
+  const auto r2 = run_medsam("launch --nnodes 2 -- true");
+  CHECK(r2.exit_code == 2);
+  CHECK_THAT(r2.err, Catch::Contains("--master-port is required"));
+}
