@@ -10,7 +10,11 @@
 
 namespace medsam {
 
-void Config::visit(ConfigVisitor& v) { v.sub("model", model); }
+void Config::visit(ConfigVisitor& v) {
+  v.sub("model", model);
+  v.sub("train", train);
+  v.sub("data", data);
+}
 
 void Config::validate() const { model.validate(); }
 

@@ -6,12 +6,16 @@
 #include <string>
 #include <vector>
 
+#include "medsam/core/config_data.h"
 #include "medsam/core/config_model.h"
+#include "medsam/core/config_train.h"
 
 namespace medsam {
 
 struct Config {
   ModelConfig model;
+  TrainConfig train;
+  data::DataConfig data;
 
   void visit(ConfigVisitor& v);
   void validate() const;

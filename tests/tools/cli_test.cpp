@@ -56,7 +56,7 @@ TEST_CASE("dumping the config (--dump-config) prints the resolved YAML, override
 }
 
 TEST_CASE("a subcommand whose library part is missing exits 1 and says so", "[cli]") {
-  auto r = run_medsam("eval");
+  auto r = run_medsam("eval --checkpoint none.pth --data none");
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.err, Catch::Contains("not implemented yet"));
 }

@@ -1,0 +1,90 @@
+#include "medsam/core/config_data.h"
+
+#include <fmt/format.h>
+
+#include "medsam/core/error.h"
+
+namespace medsam::data {
+
+void PromptConfig::visit(ConfigVisitor& v) {
+  v.field("bbox_shift", bbox_shift);
+  v.field("points", points);
+  v.field("positive_points", positive_points);
+  v.field("negative_points", negative_points);
+}
+
+void AugmentConfig::visit(ConfigVisitor& v) {
+  v.field("enabled", enabled);
+  v.field("hflip", hflip);
+  v.field("vflip", vflip);
+  v.field("rot90", rot90);
+  v.field("scale", scale);
+  v.field("translate", translate);
+  v.field("brightness", brightness);
+  v.field("contrast", contrast);
+  v.field("gamma", gamma);
+}
+
+void BalanceConfig::visit(ConfigVisitor& v) {
+  v.field("by", by);
+  v.field("weights", weights);
+  v.field("default_weight", default_weight);
+  v.field("epoch_samples", epoch_samples);
+}
+
+void DataConfig::visit(ConfigVisitor& v) {
+  v.field("shards", shards);
+  v.field("split", split);
+  v.field("image_size", image_size);
+  v.field("objects_per_image", objects_per_image);
+  v.field("max_objects_per_image", max_objects_per_image);
+  v.field("min_object_pixels", min_object_pixels);
+  v.sub("prompts", prompts);
+  v.sub("augment", augment);
+  v.sub("balance", balance);
+  v.field("batch_size", batch_size);
+  v.field("num_workers", num_workers);
+  v.field("prefetch", prefetch);
+  v.field("seed", seed);
+  v.field("shuffle", shuffle);
+  v.field("drop_last", drop_last);
+  v.field("uneven", uneven);
+  v.field("skip_corrupt", skip_corrupt);
+}
+
+namespace {
+void require(bool ok, const std::string& key, const std::string& what) {
+  if (!ok) throw ConfigError(fmt::format("config: data.{} {}", key, what));
+}
+bool unit(double p) { return p >= 0.0 && p <= 1.0; }
+}  // namespace
+
+void DataConfig::validate() const {
+  require(split == "train" || split == "val" || split == "test", "split", "must be train, val or test, got '" + split + "'");
+  require(image_size >= 8, "image_size", fmt::format("must be >= 8, got {}", image_size));
+  require(objects_per_image == "one" || objects_per_image == "all", "objects_per_image",
+          "must be one or all, got '" + objects_per_image + "'");
+  require(max_objects_per_image >= 0, "max_objects_per_image", "must be >= 0");
+  require(min_object_pixels >= 0, "min_object_pixels", "must be >= 0");
+  require(prompts.bbox_shift >= 0, "prompts.bbox_shift", fmt::format("must be >= 0, got {}", prompts.bbox_shift));
+  require(prompts.positive_points >= 0 && prompts.negative_points >= 0, "prompts.positive_points",
+          "and negative_points must be >= 0");
+  require(!prompts.points || prompts.positive_points + prompts.negative_points > 0, "prompts.points",
+          "is on but positive_points + negative_points is 0");
+  require(unit(augment.hflip) && unit(augment.vflip), "augment.hflip", "and vflip must be probabilities in [0, 1]");
+  require(augment.scale >= 0 && augment.scale < 1, "augment.scale", "must be in [0, 1)");
+  require(augment.translate >= 0 && augment.translate < 0.5, "augment.translate", "must be in [0, 0.5)");
+  require(augment.brightness >= 0 && augment.contrast >= 0 && augment.contrast < 1 && augment.gamma >= 0 &&
+              augment.gamma < 1,
+          "augment", "intensity ranges must be >= 0 (contrast and gamma < 1)");
+  require(balance.by == "none" || balance.by == "modality" || balance.by == "dataset", "balance.by",
+          "must be none, modality or dataset, got '" + balance.by + "'");
+  require(balance.default_weight >= 0, "balance.default_weight", "must be >= 0");
+  require(balance.epoch_samples >= 0, "balance.epoch_samples", "must be >= 0");
+  require(batch_size >= 1, "batch_size", "must be >= 1");
+  require(num_workers >= 0, "num_workers", "must be >= 0 (0 decodes on the calling thread)");
+  require(prefetch >= 1, "prefetch", "must be >= 1");
+  require(uneven == "pad" || uneven == "drop", "uneven", "must be pad or drop, got '" + uneven + "'");
+}
+
+}  // namespace medsam::data

@@ -1,0 +1,65 @@
+// The training view of a prepared dataset folder: one split's samples that hold at least one object
+// big enough to prompt, and their decoding into the S×S frame the model sees.
+#pragma once
+
+#include <ATen/Tensor.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "medsam/data/manifest.h"
+
+namespace medsam::data {
+
+class ShardReader;
+
+// One usable sample: where it lives, and which of its objects may be prompted.
+struct DatasetItem {
+  std::uint32_t shard = 0;         // index into the dataset's shard list
+  std::uint32_t sample = 0;        // sample index inside that shard
+  std::uint32_t first_label = 0;   // range in TrainingDataset::labels_ of its eligible label ids
+  std::uint16_t label_count = 0;
+  std::uint16_t dataset = 0;       // manifest dataset index
+  std::uint8_t modality = 0;       // Modality id
+};
+
+// A sample decoded to the model frame.
+struct DecodedSample {
+  at::Tensor image;   // (3, S, S) float32 in [0, 1]: grey repeated to 3 channels, min-max per image
+  at::Tensor labels;  // (S, S) int32 label map (nearest-neighbour resized when stored size != S)
+};
+
+class TrainingDataset {
+ public:
+  // Opens `dir/manifest.json` and every shard of `split` it lists. Objects with fewer than
+  // `min_object_pixels` stored pixels are never prompts; samples left without objects are dropped.
+  // Throws Error naming the folder when the split has no usable sample.
+  TrainingDataset(const std::string& dir, const std::string& split, std::int64_t min_object_pixels = 0);
+  ~TrainingDataset();
+  TrainingDataset(const TrainingDataset&) = delete;
+  TrainingDataset& operator=(const TrainingDataset&) = delete;
+
+  std::size_t size() const { return items_.size(); }
+  std::size_t object_count() const { return labels_.size(); }  // (sample, object) pairs
+  const DatasetItem& item(std::size_t i) const { return items_.at(i); }
+  std::vector<std::uint16_t> labels(std::size_t i) const;     // eligible label ids, sorted
+  const Manifest& manifest() const { return manifest_; }
+  std::string dataset_name(std::size_t i) const;
+  // WebDataset key, as prep wrote it: "<dataset>/<case>/<axis><slice:04d>" or "<dataset>/<case>".
+  std::string key(std::size_t i) const;
+
+  // Decodes sample i (two PNGs, thread-safe) and brings it to the S×S frame. Throws on corrupt data.
+  // ref: MedSAM train_one_gpu.py NpyDataset.__getitem__ (image already 1024², min-max to [0, 1])
+  DecodedSample load(std::size_t i, std::int64_t image_size) const;
+
+ private:
+  std::string dir_;
+  Manifest manifest_;
+  std::vector<std::unique_ptr<ShardReader>> shards_;
+  std::vector<DatasetItem> items_;
+  std::vector<std::uint16_t> labels_;
+};
+
+}  // namespace medsam::data

@@ -1,0 +1,29 @@
+#include "medsam/data/pipeline.h"
+
+#include "medsam/data/balance.h"
+
+namespace medsam::data {
+
+SamplerOptions sampler_options(const DataConfig& config, const TrainingDataset& dataset, int rank, int world_size) {
+  SamplerOptions o;
+  o.rank = rank;
+  o.world_size = world_size;
+  o.seed = static_cast<std::uint64_t>(config.seed);
+  o.shuffle = config.shuffle;
+  o.pad = config.uneven == "pad";
+  o.weights = group_weights(dataset, config.balance);
+  o.epoch_samples = o.weights.empty() ? 0 : config.balance.epoch_samples;
+  return o;
+}
+
+DataPipeline::DataPipeline(const DataConfig& config, int rank, int world_size) {
+  config.validate();
+  dataset_ = std::make_unique<TrainingDataset>(config.shards, config.split, config.min_object_pixels);
+  sampler_ = std::make_unique<DistributedSampler>(static_cast<std::int64_t>(dataset_->size()),
+                                                  sampler_options(config, *dataset_, rank, world_size));
+  loader_ = std::make_unique<Loader>(*dataset_, *sampler_, config);
+}
+
+DataPipeline::~DataPipeline() = default;
+
+}  // namespace medsam::data

@@ -1,0 +1,108 @@
+#include "medsam/eval/eval_job.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "medsam/core/error.h"
+#include "medsam/core/log.h"
+#include "medsam/eval/label_file.h"
+#include "medsam/io/atomic_file.h"
+
+namespace medsam::eval {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct CasePair {
+  std::string name, pred, gt;
+};
+
+std::vector<std::string> label_files_in(const std::string& dir) {
+  std::vector<std::string> files;
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (entry.is_regular_file() && is_label_file(entry.path().string())) files.push_back(entry.path().string());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::vector<CasePair> match_cases(const std::string& pred, const std::string& gt) {
+  if (!fs::exists(gt)) throw Error(fmt::format("--gt {}: no such file or folder", gt));
+  if (!fs::exists(pred)) throw Error(fmt::format("--pred {}: no such file or folder", pred));
+  if (!fs::is_directory(gt)) {
+    if (fs::is_directory(pred)) throw UsageError(fmt::format("--gt {} is a file but --pred {} is a folder", gt, pred));
+    return {{label_file_stem(gt), pred, gt}};
+  }
+  if (!fs::is_directory(pred)) throw UsageError(fmt::format("--gt {} is a folder but --pred {} is a file", gt, pred));
+  const auto gts = label_files_in(gt);
+  if (gts.empty()) throw Error(fmt::format("--gt {}: no label files (.nii.gz, .mha, .nrrd, .png, ...) in it", gt));
+  std::map<std::string, std::string> pred_by_name, pred_by_stem;
+  for (const auto& p : label_files_in(pred)) {
+    pred_by_name[fs::path(p).filename().string()] = p;
+    pred_by_stem[label_file_stem(p)] = p;
+  }
+  std::vector<CasePair> pairs;
+  std::vector<std::string> missing;
+  for (const auto& g : gts) {
+    const std::string name = fs::path(g).filename().string(), stem = label_file_stem(g);
+    if (const auto by_name = pred_by_name.find(name); by_name != pred_by_name.end())
+      pairs.push_back({stem, by_name->second, g});
+    else if (const auto by_stem = pred_by_stem.find(stem); by_stem != pred_by_stem.end())
+      pairs.push_back({stem, by_stem->second, g});
+    else
+      missing.push_back(name);
+  }
+  if (!missing.empty()) {
+    const size_t shown = std::min<size_t>(missing.size(), 5);
+    throw Error(fmt::format("--pred {}: no prediction for {} of {} ground-truth files ({}{})", pred, missing.size(),
+                            gts.size(), fmt::join(missing.begin(), missing.begin() + shown, ", "),
+                            missing.size() > shown ? ", ..." : ""));
+  }
+  return pairs;
+}
+
+std::vector<int64_t> labels_present(const at::Tensor& a, const at::Tensor& b) {
+  std::set<int64_t> out;
+  for (const at::Tensor& t : {a, b}) {
+    const at::Tensor u = std::get<0>(at::_unique(t.flatten(), /*sorted=*/true));
+    for (int64_t i = 0; i < u.numel(); ++i)
+      if (const int64_t v = u[i].item<int64_t>(); v != 0) out.insert(v);
+  }
+  return {out.begin(), out.end()};
+}
+
+}  // namespace
+
+EvalResult run_eval_job(const EvalJob& job) {
+  EvalResult result;
+  const auto pairs = match_cases(job.pred, job.gt);
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    const auto& c = pairs[i];
+    log_info("eval [{}/{}] {}", i + 1, pairs.size(), c.name);
+    const LabelFile gt = read_label_file(c.gt, job.spacing_xy);
+    const LabelFile pred = read_label_file(c.pred, job.spacing_xy);
+    if (gt.labels.sizes() != pred.labels.sizes())
+      throw Error(fmt::format("case {}: prediction {} is {} but ground truth {} is {}", c.name, c.pred,
+                              fmt::join(pred.labels.sizes(), "x"), c.gt, fmt::join(gt.labels.sizes(), "x")));
+    const auto labels = job.labels.empty() ? labels_present(gt.labels, pred.labels) : job.labels;
+    for (int64_t label : labels) {
+      const MaskScores s = score_masks(pred.labels == label, gt.labels == label, gt.spacing, job.metrics);
+      result.scores.push_back({c.name, label, s.dsc, s.nsd});
+    }
+  }
+  result.summary = summarize(result.scores);
+  if (!job.output_dir.empty()) {
+    fs::create_directories(job.output_dir);
+    write_file_atomically(job.output_dir + "/metrics.csv", scores_csv(result.scores));
+    write_file_atomically(job.output_dir + "/summary.md", summary_markdown(result.summary, job.metrics.tolerance_mm));
+    write_file_atomically(job.output_dir + "/summary.json", summary_json(result.summary, job.metrics.tolerance_mm));
+  }
+  return result;
+}
+
+}  // namespace medsam::eval

@@ -1,0 +1,86 @@
+#include "medsam/eval/label_file.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+
+#include "medsam/core/error.h"
+#include "medsam/io/image.h"
+#include "medsam/io/volume.h"
+
+namespace medsam::eval {
+
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+const char* const kImageExtensions[] = {".png", ".bmp", ".tif", ".tiff"};
+const char* const kVolumeExtensions[] = {".nii.gz", ".nii", ".mha", ".mhd", ".nrrd", ".nhdr"};
+
+bool is_image_file(const std::string& path) {
+  const std::string name = lower(path);
+  return std::any_of(std::begin(kImageExtensions), std::end(kImageExtensions),
+                     [&](const char* e) { return ends_with(name, e); });
+}
+
+}  // namespace
+
+bool is_label_file(const std::string& path) {
+  const std::string name = lower(path);
+  return is_image_file(path) || std::any_of(std::begin(kVolumeExtensions), std::end(kVolumeExtensions),
+                                            [&](const char* e) { return ends_with(name, e); });
+}
+
+std::string label_file_stem(const std::string& path) {
+  const std::string name = std::filesystem::path(path).filename().string();
+  const std::string low = lower(name);
+  for (const char* e : kVolumeExtensions)
+    if (ends_with(low, e)) return name.substr(0, name.size() - std::string(e).size());
+  for (const char* e : kImageExtensions)
+    if (ends_with(low, e)) return name.substr(0, name.size() - std::string(e).size());
+  return name;
+}
+
+LabelFile read_label_file(const std::string& path, const std::vector<double>& fallback_spacing_xy) {
+  LabelFile out;
+  if (is_image_file(path)) {
+    if (!io::image_io_available())
+      throw Error(fmt::format("{}: this build cannot read 2D images (built without OpenCV)", path));
+    at::Tensor image = io::read_image(path);  // (H, W, C)
+    if (image.size(2) > 1 && !image.eq(image.narrow(2, 0, 1)).all().item<bool>())
+      throw Error(fmt::format("{}: a label map must have one channel (or equal channels), this one has {} that differ",
+                              path, image.size(2)));
+    out.labels = image.select(2, 0).to(at::kLong);
+    if (!fallback_spacing_xy.empty() && fallback_spacing_xy.size() < 2)
+      throw UsageError(fmt::format("--spacing needs x,y (mm) for the 2D image {}", path));
+    out.spacing = fallback_spacing_xy.empty() ? std::vector<double>{1.0, 1.0}
+                                              : std::vector<double>{fallback_spacing_xy[1], fallback_spacing_xy[0]};
+    return out;
+  }
+  if (!io::volume_io_available())
+    throw Error(fmt::format("{}: this build cannot read volumes (built without ITK)", path));
+  io::Volume v = io::read_volume(path);  // (z, y, x), spacing (x, y, z)
+  if (at::isFloatingType(v.data.scalar_type()) && !v.data.eq(v.data.round()).all().item<bool>())
+    throw Error(fmt::format("{}: a label map must hold whole numbers, this one has fractional values", path));
+  const auto& s = v.geometry.spacing;
+  if (v.data.size(0) == 1) {
+    out.labels = v.data[0].to(at::kLong);
+    out.spacing = {s[1], s[0]};
+  } else {
+    out.labels = v.data.to(at::kLong);
+    out.spacing = {s[2], s[1], s[0]};
+  }
+  return out;
+}
+
+}  // namespace medsam::eval

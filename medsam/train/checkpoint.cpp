@@ -1,0 +1,176 @@
+#include "medsam/train/checkpoint.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include <unistd.h>
+
+#include "medsam/core/error.h"
+#include "medsam/core/log.h"
+#include "medsam/io/atomic_file.h"
+#include "medsam/io/pth.h"
+#include "medsam/model/weights.h"
+#include "medsam/train/optimizer.h"
+
+namespace medsam::train {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kStateFormat = "medsam.trainer_state.v1";
+
+// ref: torch/nn/modules/module.py Module.state_dict (own parameters, own buffers, then children)
+void collect_state(const torch::nn::Module& m, const std::string& prefix, NamedTensors& out) {
+  for (const auto& item : m.named_parameters(false)) out.emplace_back(prefix + item.key(), item.value());
+  for (const auto& item : m.named_buffers(false)) out.emplace_back(prefix + item.key(), item.value());
+  for (const auto& child : m.named_children()) collect_state(*child.value(), prefix + child.key() + ".", out);
+}
+
+NamedTensors model_state(torch::nn::Module& model) {
+  NamedTensors out;
+  collect_state(model, "", out);
+  for (auto& kv : out) kv.second = kv.second.detach().to(torch::kCPU).contiguous();
+  return out;
+}
+
+PickleRef str(std::string s) { return PickleValue::of_string(std::move(s)); }
+
+int64_t int_field(const PickleValue& d, const char* key, const std::string& path) {
+  const PickleValue* v = d.get(key);
+  if (!v || v->kind != PickleValue::Kind::Int)
+    throw Error(fmt::format("checkpoint {}: trainer_state.{} missing or not an integer", path, key));
+  return v->integer;
+}
+
+}  // namespace
+
+std::string checkpoint_path(const std::string& dir, int64_t step) {
+  return (fs::path(dir) / fmt::format("checkpoint_step_{:08d}.pth", step)).string();
+}
+
+std::vector<std::string> list_checkpoints(const std::string& dir) {
+  static const std::regex pattern(R"(checkpoint_step_(\d+)\.pth)");
+  std::vector<std::pair<int64_t, std::string>> found;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    std::smatch m;
+    const std::string name = e.path().filename().string();
+    if (e.is_regular_file() && std::regex_match(name, m, pattern)) found.emplace_back(std::stoll(m[1]), e.path().string());
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> out;
+  for (auto& f : found) out.push_back(f.second);
+  return out;
+}
+
+std::string save_checkpoint(const std::string& dir, torch::nn::Module& model, const AdamW& optimizer,
+                            const TrainState& state, const std::string& config_yaml, int keep_last) {
+  const NamedTensors weights = model_state(model);
+  for (const auto& [name, t] : weights)
+    if (t.is_floating_point() && !torch::isfinite(t).all().item<bool>())
+      throw Error(fmt::format("refusing to write a checkpoint at step {}: parameter {} holds NaN/inf", state.step, name));
+  fs::create_directories(dir);
+
+  auto model_dict = PickleValue::dict("collections.OrderedDict");
+  for (const auto& [name, t] : weights) model_dict->set_item(str(name), PickleValue::of_tensor(t));
+  auto ts = PickleValue::dict();
+  ts->set_item(str("format"), str(kStateFormat));
+  ts->set_item(str("step"), PickleValue::of_int(state.step));
+  ts->set_item(str("epoch"), PickleValue::of_int(state.epoch));
+  ts->set_item(str("samples"), PickleValue::of_int(state.samples));
+  ts->set_item(str("skipped_steps"), PickleValue::of_int(state.skipped_steps));
+  ts->set_item(str("consecutive_nonfinite"), PickleValue::of_int(state.consecutive_nonfinite));
+  ts->set_item(str("source_state"), str(state.source_state));
+  ts->set_item(str("rng_state"), state.rng_state.defined() ? PickleValue::of_tensor(state.rng_state.contiguous())
+                                                           : PickleValue::none());
+  ts->set_item(str("config"), str(config_yaml));
+
+  auto root = PickleValue::dict();
+  root->set_item(str("model"), model_dict);
+  root->set_item(str("optimizer"), optimizer.state_dict());
+  root->set_item(str("epoch"), PickleValue::of_int(state.epoch));
+  root->set_item(str("trainer_state"), ts);
+
+  const std::string path = checkpoint_path(dir, state.step);
+  write_pth(path, *root);  // atomic: PATH.tmp.<pid>, fsync, rename
+  write_file_atomically((fs::path(dir) / "config.yaml").string(), config_yaml);
+
+  if (keep_last > 0) {
+    auto all = list_checkpoints(dir);
+    for (size_t i = 0; i + static_cast<size_t>(keep_last) < all.size(); ++i) {
+      std::error_code ec;
+      fs::remove(all[i], ec);
+      if (ec) log_warn("could not delete old checkpoint {}: {}", all[i], ec.message());
+    }
+  }
+  return path;
+}
+
+std::string resolve_resume_path(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_regular_file(path, ec)) return path;
+  if (fs::is_directory(path, ec)) {
+    auto all = list_checkpoints(path);
+    if (all.empty()) throw Error(fmt::format("--resume {}: directory holds no checkpoint_step_*.pth", path));
+    return all.back();
+  }
+  throw Error(fmt::format("--resume {}: no such file or directory", path));
+}
+
+std::string load_checkpoint(const std::string& path, torch::nn::Module& model, AdamW& optimizer, TrainState& state) {
+  const Checkpoint ck = read_checkpoint(path);
+  if (ck.wrapper != "model" || !ck.root)
+    throw Error(fmt::format("checkpoint {}: not a training checkpoint (no \"model\" entry); use "
+                            "train.init_checkpoint to start from plain weights", path));
+  load_weights(model, ck, /*strict=*/true);
+  const PickleValue* opt = ck.root->get("optimizer");
+  if (!opt) throw Error(fmt::format("checkpoint {}: no \"optimizer\" entry", path));
+  optimizer.load_state_dict(*opt);
+  const PickleValue* ts = ck.root->get("trainer_state");
+  TrainState s;
+  std::string config;
+  if (ts && ts->is_dict()) {
+    s.step = int_field(*ts, "step", path);
+    s.epoch = int_field(*ts, "epoch", path);
+    s.samples = int_field(*ts, "samples", path);
+    s.skipped_steps = int_field(*ts, "skipped_steps", path);
+    s.consecutive_nonfinite = int_field(*ts, "consecutive_nonfinite", path);
+    if (const PickleValue* v = ts->get("source_state"); v && v->kind == PickleValue::Kind::String) s.source_state = v->text;
+    if (const PickleValue* v = ts->get("rng_state"); v && v->is_tensor()) s.rng_state = v->tensor.clone();
+    if (const PickleValue* v = ts->get("config"); v && v->kind == PickleValue::Kind::String) config = v->text;
+  } else {
+    // A MedSAM Python checkpoint: only the epoch is known; the data position starts fresh.
+    const PickleValue* e = ck.root->get("epoch");
+    s.epoch = e && e->kind == PickleValue::Kind::Int ? e->integer + 1 : 0;
+    log_warn("checkpoint {}: no trainer_state (a MedSAM Python checkpoint?): continuing at epoch {}, step 0", path,
+             s.epoch);
+  }
+  state = s;
+  return config;
+}
+
+void export_model(const std::string& path, torch::nn::Module& model) { write_pth(path, model_state(model)); }
+
+void check_output_dir(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(fmt::format("output directory {}: cannot create it: {}", dir, ec.message()));
+  const std::string probe = (fs::path(dir) / fmt::format(".write_test.{}", ::getpid())).string();
+  {
+    std::ofstream f(probe, std::ios::binary);
+    f << "medsam";
+    if (!f.good()) throw Error(fmt::format("output directory {}: not writable", dir));
+  }
+  fs::remove(probe, ec);
+  const auto space = fs::space(dir, ec);
+  if (!ec && space.available < (64ull << 20))
+    throw Error(fmt::format("output directory {}: only {} MB free", dir, space.available >> 20));
+}
+
+}  // namespace medsam::train

@@ -1,0 +1,44 @@
+// Training checkpoints: {"model", "optimizer", "epoch"} as MedSAM writes them (torch.load reads them;
+// "model" has SAM's key names, no prefix) plus our "trainer_state" (step, RNG, data position, resolved
+// config). Written atomically; the last K are kept; the resolved config is saved beside as config.yaml.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "medsam/train/train_state.h"
+
+namespace torch::nn {
+class Module;
+}
+
+namespace medsam::train {
+
+class AdamW;
+
+// DIR/checkpoint_step_00000120.pth
+std::string checkpoint_path(const std::string& dir, int64_t step);
+// The step checkpoints in dir, oldest first (by step).
+std::vector<std::string> list_checkpoints(const std::string& dir);
+
+// Refuses (Error) to write when any model parameter is NaN/inf. Writes the checkpoint atomically,
+// DIR/config.yaml (the resolved config), then deletes all but the newest `keep_last` step checkpoints
+// (0 = keep all). Returns the path written.
+std::string save_checkpoint(const std::string& dir, torch::nn::Module& model, const AdamW& optimizer,
+                            const TrainState& state, const std::string& config_yaml, int keep_last);
+
+// A file, or a directory whose newest step checkpoint is taken. Throws Error when there is none.
+std::string resolve_resume_path(const std::string& path);
+
+// Loads model weights (strict), optimizer moments and the trainer state written by save_checkpoint.
+// Returns the config YAML the checkpoint was written with ("" if absent).
+std::string load_checkpoint(const std::string& path, torch::nn::Module& model, AdamW& optimizer, TrainState& state);
+
+// The model alone as a bare SAM state dict (.pth that segment_anything's load_state_dict accepts).
+void export_model(const std::string& path, torch::nn::Module& model);
+
+// Checks at start-up that `dir` can be created and written (so a bad output path fails now, not
+// after hours). Throws Error naming the directory.
+void check_output_dir(const std::string& dir);
+
+}  // namespace medsam::train

@@ -1,0 +1,200 @@
+#include "medsam/train/optimizer.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "medsam/core/error.h"
+
+namespace medsam::train {
+
+namespace {
+
+bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+const std::vector<std::string> kParts{"prompt_encoder", "image_encoder", "mask_decoder"};
+
+}  // namespace
+
+void apply_freeze(torch::nn::Module& sam, const std::vector<std::string>& frozen_parts) {
+  for (const auto& part : frozen_parts)
+    if (std::find(kParts.begin(), kParts.end(), part) == kParts.end())
+      throw ConfigError(fmt::format("train.freeze: unknown part '{}' (known: prompt_encoder, image_encoder, mask_decoder)", part));
+  for (auto& item : sam.named_parameters(/*recurse=*/true)) {
+    bool frozen = false;
+    for (const auto& part : frozen_parts) frozen = frozen || starts_with(item.key(), part + ".");
+    item.value().set_requires_grad(!frozen);
+  }
+}
+
+bool excluded_from_weight_decay(const std::string& name, int64_t dim, const std::vector<std::string>& rules) {
+  for (const auto& rule : rules) {
+    if (rule == "bias") {
+      if (ends_with(name, "bias")) return true;
+    } else if (rule == "norm") {
+      // Every 1-D weight in SAM belongs to a LayerNorm or LayerNorm2d.
+      if (dim <= 1 && ends_with(name, "weight")) return true;
+    } else if (rule == "embedding") {
+      for (const char* e : {"pos_embed", "rel_pos_h", "rel_pos_w", "point_embeddings.", "not_a_point_embed.",
+                            "no_mask_embed.", "iou_token.", "mask_tokens."})
+        if (name.find(e) != std::string::npos) return true;
+    } else if (!rule.empty() && name.find(rule) != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+AdamW::AdamW(torch::nn::Module& model, const OptimizerConfig& config) : config_(config), groups_(2) {
+  groups_[0].weight_decay = config.weight_decay;
+  groups_[1].weight_decay = 0.0;
+  for (auto& item : model.named_parameters(true)) {
+    if (!item.value().requires_grad()) continue;
+    auto& g = groups_[excluded_from_weight_decay(item.key(), item.value().dim(), config.no_weight_decay) ? 1 : 0];
+    g.names.push_back(item.key());
+    g.params.push_back(item.value());
+  }
+  for (auto& g : groups_) g.lr = config.lr;
+  slots_.resize(groups_.size());
+  for (size_t i = 0; i < groups_.size(); ++i) slots_[i].resize(groups_[i].params.size());
+}
+
+void AdamW::set_lr(double lr) {
+  for (auto& g : groups_) g.lr = lr;
+}
+
+void AdamW::zero_grad() {
+  for (auto& g : groups_)
+    for (auto& p : g.params) p.mutable_grad() = at::Tensor();  // set_to_none, as torch >= 2.0 does
+}
+
+void AdamW::step() {
+  torch::NoGradGuard no_grad;
+  const double b1 = config_.beta1, b2 = config_.beta2;
+  for (size_t gi = 0; gi < groups_.size(); ++gi) {
+    auto& g = groups_[gi];
+    for (size_t i = 0; i < g.params.size(); ++i) {
+      at::Tensor& p = g.params[i];
+      const at::Tensor& grad = p.grad();
+      if (!grad.defined()) continue;
+      Slot& s = slots_[gi][i];
+      if (!s.exp_avg.defined()) {
+        s.exp_avg = torch::zeros_like(p, at::MemoryFormat::Preserve);
+        s.exp_avg_sq = torch::zeros_like(p, at::MemoryFormat::Preserve);
+      }
+      s.step += 1;
+      // ref: torch/optim/adamw.py _single_tensor_adamw
+      p.mul_(1.0 - g.lr * g.weight_decay);
+      s.exp_avg.lerp_(grad, 1.0 - b1);
+      s.exp_avg_sq.mul_(b2).addcmul_(grad, grad, 1.0 - b2);
+      const double bias_correction1 = 1.0 - std::pow(b1, static_cast<double>(s.step));
+      const double bias_correction2 = 1.0 - std::pow(b2, static_cast<double>(s.step));
+      const double step_size = g.lr / bias_correction1;
+      const at::Tensor denom = (s.exp_avg_sq.sqrt() / std::sqrt(bias_correction2)).add_(config_.eps);
+      p.addcdiv_(s.exp_avg, denom, -step_size);
+    }
+  }
+}
+
+std::vector<at::Tensor> AdamW::parameters() const {
+  std::vector<at::Tensor> out;
+  for (const auto& g : groups_) out.insert(out.end(), g.params.begin(), g.params.end());
+  return out;
+}
+
+int64_t AdamW::num_parameters() const {
+  int64_t n = 0;
+  for (const auto& p : parameters()) n += p.numel();
+  return n;
+}
+
+PickleRef AdamW::state_dict() const {
+  auto state = PickleValue::dict();
+  auto groups = PickleValue::list();
+  int64_t index = 0;
+  for (size_t gi = 0; gi < groups_.size(); ++gi) {
+    const auto& g = groups_[gi];
+    auto params = PickleValue::list();
+    for (size_t i = 0; i < g.params.size(); ++i, ++index) {
+      params->items.push_back(PickleValue::of_int(index));
+      const Slot& s = slots_[gi][i];
+      if (!s.exp_avg.defined()) continue;  // never stepped (e.g. the IoU head): absent, as in torch
+      auto entry = PickleValue::dict();
+      entry->set_item(PickleValue::of_string("step"),
+                      PickleValue::of_tensor(torch::tensor(static_cast<double>(s.step), torch::kFloat32)));
+      entry->set_item(PickleValue::of_string("exp_avg"), PickleValue::of_tensor(s.exp_avg.detach().cpu()));
+      entry->set_item(PickleValue::of_string("exp_avg_sq"), PickleValue::of_tensor(s.exp_avg_sq.detach().cpu()));
+      state->set_item(PickleValue::of_int(index), entry);
+    }
+    auto group = PickleValue::dict();
+    auto set = [&](const char* k, PickleRef v) { group->set_item(PickleValue::of_string(k), std::move(v)); };
+    set("lr", PickleValue::of_float(g.lr));
+    set("betas", PickleValue::tuple({PickleValue::of_float(config_.beta1), PickleValue::of_float(config_.beta2)}));
+    set("eps", PickleValue::of_float(config_.eps));
+    set("weight_decay", PickleValue::of_float(g.weight_decay));
+    set("amsgrad", PickleValue::of_bool(false));
+    set("maximize", PickleValue::of_bool(false));
+    set("foreach", PickleValue::none());
+    set("capturable", PickleValue::of_bool(false));
+    set("differentiable", PickleValue::of_bool(false));
+    set("fused", PickleValue::none());
+    set("params", params);
+    groups->items.push_back(group);
+  }
+  auto root = PickleValue::dict();
+  root->set_item(PickleValue::of_string("state"), state);
+  root->set_item(PickleValue::of_string("param_groups"), groups);
+  return root;
+}
+
+void AdamW::load_state_dict(const PickleValue& root) {
+  const PickleValue* state = root.get("state");
+  const PickleValue* groups = root.get("param_groups");
+  if (!state || !state->is_dict() || !groups || !groups->is(PickleValue::Kind::List))
+    throw Error("optimizer state: expected {\"state\": {...}, \"param_groups\": [...]}");
+  if (groups->items.size() != groups_.size())
+    throw Error(fmt::format("optimizer state: {} parameter groups, this run has {} (frozen parts or "
+                            "no_weight_decay changed?)", groups->items.size(), groups_.size()));
+  for (size_t gi = 0; gi < groups_.size(); ++gi) {
+    const PickleValue* params = groups->items[gi]->get("params");
+    if (!params || params->items.size() != groups_[gi].params.size())
+      throw Error(fmt::format("optimizer state: group {} holds {} parameters, this run has {} (frozen parts or "
+                              "no_weight_decay changed?)", gi, params ? params->items.size() : 0,
+                              groups_[gi].params.size()));
+    if (const PickleValue* lr = groups->items[gi]->get("lr")) groups_[gi].lr = lr->real;
+  }
+  std::vector<std::vector<Slot>> slots(groups_.size());
+  for (size_t gi = 0; gi < groups_.size(); ++gi) slots[gi].resize(groups_[gi].params.size());
+  for (const auto& [key, entry] : state->entries) {
+    int64_t index = key->integer;
+    size_t gi = 0;
+    while (gi < groups_.size() && index >= static_cast<int64_t>(groups_[gi].params.size()))
+      index -= static_cast<int64_t>(groups_[gi++].params.size());
+    if (key->kind != PickleValue::Kind::Int || key->integer < 0 || gi == groups_.size())
+      throw Error(fmt::format("optimizer state: parameter index {} out of range", key->repr()));
+    const at::Tensor& p = groups_[gi].params[static_cast<size_t>(index)];
+    const PickleValue* step = entry->get("step");
+    const PickleValue* m = entry->get("exp_avg");
+    const PickleValue* v = entry->get("exp_avg_sq");
+    if (!step || !m || !v || !m->is_tensor() || !v->is_tensor())
+      throw Error(fmt::format("optimizer state: parameter {} lacks step/exp_avg/exp_avg_sq", key->integer));
+    if (m->tensor.sizes() != p.sizes() || v->tensor.sizes() != p.sizes())
+      throw Error(fmt::format("optimizer state: parameter {} ({}) has moments of shape [{}], parameter is [{}]",
+                              key->integer, groups_[gi].names[static_cast<size_t>(index)],
+                              fmt::join(m->tensor.sizes().vec(), ", "), fmt::join(p.sizes().vec(), ", ")));
+    Slot& s = slots[gi][static_cast<size_t>(index)];
+    s.step = step->is_tensor() ? static_cast<int64_t>(step->tensor.item<double>())
+                               : (step->kind == PickleValue::Kind::Float ? static_cast<int64_t>(step->real) : step->integer);
+    s.exp_avg = m->tensor.to(p.options()).clone();
+    s.exp_avg_sq = v->tensor.to(p.options()).clone();
+  }
+  slots_ = std::move(slots);
+}
+
+}  // namespace medsam::train

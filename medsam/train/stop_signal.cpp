@@ -1,0 +1,40 @@
+#include "medsam/train/stop_signal.h"
+
+#include <atomic>
+#include <csignal>
+
+namespace medsam::train {
+
+namespace {
+
+std::atomic<int> g_stop{0};
+
+extern "C" void on_stop_signal(int sig) {
+  if (g_stop.load() != 0 && sig == SIGINT) std::signal(SIGINT, SIG_DFL);
+  g_stop.store(sig);
+}
+
+}  // namespace
+
+void install_stop_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  for (int sig : {SIGTERM, SIGINT, SIGUSR1}) sigaction(sig, &sa, nullptr);
+}
+
+int stop_requested() { return g_stop.load(); }
+void request_stop(int signal_number) { g_stop.store(signal_number); }
+void clear_stop_request() { g_stop.store(0); }
+
+const char* signal_name(int signal_number) {
+  switch (signal_number) {
+    case SIGTERM: return "SIGTERM";
+    case SIGINT: return "SIGINT";
+    case SIGUSR1: return "SIGUSR1";
+    default: return "signal";
+  }
+}
+
+}  // namespace medsam::train

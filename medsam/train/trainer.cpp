@@ -1,0 +1,312 @@
+#include "medsam/train/trainer.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "medsam/core/error.h"
+#include "medsam/core/log.h"
+#include "medsam/core/torch_compat.h"
+#include "medsam/dist/gradient_reducer.h"
+#include "medsam/model/build_sam.h"
+#include "medsam/model/weights.h"
+#include "medsam/train/activation_checkpoint.h"
+#include "medsam/train/checkpoint.h"
+#include "medsam/train/schedule.h"
+#include "medsam/train/stop_signal.h"
+
+namespace medsam::train {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+void require(bool ok, const std::string& what) {
+  if (!ok) throw ConfigError("train." + what);
+}
+
+std::string duration_text(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "?";
+  const auto s = static_cast<int64_t>(seconds + 0.5);
+  if (s >= 3600) return fmt::format("{}h{:02d}m", s / 3600, (s % 3600) / 60);
+  if (s >= 60) return fmt::format("{}m{:02d}s", s / 60, s % 60);
+  return fmt::format("{}s", s);
+}
+
+std::string json_number(double v) { return std::isfinite(v) ? fmt::format("{}", v) : "null"; }
+
+}  // namespace
+
+void validate_train_config(const TrainConfig& c) {
+  require(c.loss.resolution == "full" || c.loss.resolution == "low", "loss.resolution must be full or low, got '" + c.loss.resolution + "'");
+  require(c.loss.dice_weight >= 0 && c.loss.bce_weight >= 0, "loss weights must be >= 0");
+  require(c.optimizer.lr > 0, "optimizer.lr must be > 0");
+  require(c.optimizer.weight_decay >= 0, "optimizer.weight_decay must be >= 0");
+  require(c.optimizer.beta1 >= 0 && c.optimizer.beta1 < 1 && c.optimizer.beta2 >= 0 && c.optimizer.beta2 < 1,
+          "optimizer.beta1/beta2 must be in [0, 1)");
+  require(c.schedule.name == "constant" || c.schedule.name == "cosine",
+          "schedule.name must be constant or cosine, got '" + c.schedule.name + "'");
+  require(c.schedule.name != "cosine" || c.schedule.total_steps > 0 || c.max_steps > 0,
+          "schedule: cosine needs schedule.total_steps or max_steps > 0");
+  require(c.grad_accum_steps >= 1, "grad_accum_steps must be >= 1");
+  require(c.clip_grad_norm >= 0, "clip_grad_norm must be >= 0 (0 = off)");
+  require(c.max_steps > 0 || c.epochs > 0, "max_steps or epochs must be > 0 (else training never ends)");
+  require(c.max_nonfinite_steps >= 1, "max_nonfinite_steps must be >= 1");
+  require(c.log_every_steps >= 1, "log_every_steps must be >= 1");
+  require(c.checkpoint.every_steps >= 0 && c.checkpoint.keep_last >= 0, "checkpoint.every_steps/keep_last must be >= 0");
+  require(c.device == "auto" || c.device == "cpu" || c.device == "cuda", "device must be auto, cpu or cuda, got '" + c.device + "'");
+  require(c.precision == "auto" || c.precision == "fp32" || c.precision == "bf16",
+          "precision must be auto, fp32 or bf16, got '" + c.precision + "'");
+  require(c.source == "shards" || c.source == "synthetic", "source must be shards or synthetic, got '" + c.source + "'");
+  require(!c.output_dir.empty(), "output_dir must not be empty");
+}
+
+Sam build_training_model(const Config& config) {
+  torch::manual_seed(static_cast<uint64_t>(config.train.seed));
+  Sam model = build_sam(config.model);
+  if (!config.train.init_checkpoint.empty()) {
+    const WeightsReport r = load_weights(*model, config.train.init_checkpoint, /*strict=*/true);
+    log_info("initial weights: {} ({} tensors{}{})", r.path, r.loaded, r.wrapper.empty() ? "" : ", from \"" + r.wrapper + "\"",
+             r.stripped_prefix.empty() ? "" : ", prefix " + r.stripped_prefix + " stripped");
+  }
+  return model;
+}
+
+Trainer::Trainer(const TrainConfig& config, Sam model, BatchSource& source, std::string config_yaml,
+                 TrainerOptions options)
+    : config_(config), model_(std::move(model)), source_(source), config_yaml_(std::move(config_yaml)),
+      options_(std::move(options)) {
+  validate_train_config(config_);
+  const bool cuda = config_.device == "cuda" || (config_.device == "auto" && torch::cuda::is_available());
+  if (config_.device == "cuda" && !torch::cuda::is_available())
+    throw Error("train.device is cuda, but this LibTorch has no usable CUDA device");
+  device_ = cuda ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
+  autocast_bf16_ = cuda && config_.precision != "fp32";
+  if (!cuda && config_.precision == "bf16")
+    log_warn("train.precision bf16 applies to CUDA only (LibTorch 1.13 CPU bf16 lacks ConvTranspose2d); training in fp32");
+  if (!cuda && config_.threads > 0) torch::set_num_threads(config_.threads);
+  model_->to(device_);
+  model_->train();
+  // The fast attention path (in-place chunked rel-pos add, at::add_out) is inference-only: autograd
+  // rejects out= ops. Training uses SAM's reference path, which autograd differentiates.
+  // TODO(model): a differentiable fast path would cut the encoder's training time and memory.
+  model_->image_encoder->set_attention_path(AttentionPath::kReference);
+  apply_freeze(*model_, config_.freeze);
+  optimizer_ = std::make_unique<AdamW>(*model_, config_.optimizer);
+  reducer_ = options_.reducer;
+  if (!reducer_ && options_.make_reducer) reducer_ = options_.make_reducer(optimizer_->parameters());
+  if (!reducer_) reducer_ = std::shared_ptr<dist::GradientReducer>(dist::make_inline_reducer());
+  if (options_.rank == 0) check_output_dir(config_.output_dir);
+}
+
+Trainer::~Trainer() = default;
+
+void Trainer::resume(const std::string& path) {
+  const std::string file = resolve_resume_path(path);
+  load_checkpoint(file, *model_, *optimizer_, state_);
+  if (state_.rng_state.defined()) {
+    at::Generator generator = at::detail::getDefaultCPUGenerator();  // a handle on the global generator
+    generator.set_state(state_.rng_state);
+  }
+  source_.begin_epoch(state_.epoch);
+  if (!state_.source_state.empty()) source_.restore(state_.source_state);
+  epoch_started_ = true;
+  log_info("resumed from {} at step {} (epoch {})", file, state_.step, state_.epoch);
+}
+
+std::optional<data::Batch> Trainer::next_batch() {
+  if (!epoch_started_) {
+    source_.begin_epoch(state_.epoch);
+    epoch_started_ = true;
+  }
+  auto batch = source_.next();
+  if (batch) return batch;
+  state_.epoch += 1;  // ref: MedSAM train_one_gpu.py main (for epoch in range(start_epoch, num_epochs))
+  if (config_.epochs > 0 && state_.epoch >= config_.epochs) return std::nullopt;
+  source_.begin_epoch(state_.epoch);
+  batch = source_.next();
+  if (!batch) throw Error(fmt::format("the batch source returned no batch in epoch {}", state_.epoch));
+  return batch;
+}
+
+// ref: MedSAM train_one_gpu.py MedSAM.forward + main (loss = seg_loss + ce_loss)
+LossValues Trainer::forward_loss(const data::Batch& batch) {
+  const at::Tensor images = batch.images.to(device_, torch::kFloat32);
+  Prompts prompts;
+  prompts.boxes = batch.boxes.to(device_, torch::kFloat32);
+  if (batch.points.defined()) {
+    prompts.point_coords = batch.points.to(device_, torch::kFloat32);
+    prompts.point_labels = batch.point_labels.to(device_);
+  }
+  const at::Tensor masks = batch.masks.to(device_, torch::kFloat32);
+  compat::AutocastScope autocast(c10::DeviceType::CUDA, at::kBFloat16, autocast_bf16_);
+  at::Tensor embeddings = config_.activation_checkpointing
+                              ? encode_with_checkpointing(*model_->image_encoder, images)
+                              : model_->encode(images);  // (Bi, C, h, w)
+  // Several prompts per image: each prompt gets its image's embedding (Bi, ...) -> (Bp, ...).
+  if (batch.image_index.defined() && !(batch.num_images() == 1 && batch.num_prompts() > 1))
+    embeddings = embeddings.index_select(0, batch.image_index.to(device_));
+  const MaskPrediction pred = model_->decode(embeddings, prompts, /*multimask_output=*/false);
+  return segmentation_loss(pred.low_res_logits, masks, config_.loss);
+}
+
+StepResult Trainer::train_step() {
+  StepResult r;
+  optimizer_->zero_grad();
+  int micro = 0;
+  for (; micro < config_.grad_accum_steps; ++micro) {
+    auto batch = next_batch();
+    if (!batch) break;
+    const bool last = micro + 1 == config_.grad_accum_steps;
+    std::unique_ptr<dist::NoSyncScope> no_sync;
+    if (!last) no_sync = std::make_unique<dist::NoSyncScope>(*reducer_);
+    LossValues loss = forward_loss(*batch);
+    (loss.total / static_cast<double>(config_.grad_accum_steps)).backward();
+    r.loss += loss.total.item<double>();
+    r.dice += loss.dice.item<double>();
+    r.bce += loss.bce.item<double>();
+    r.prompts += batch->num_prompts();
+  }
+  if (micro == 0) {
+    r.end_of_data = true;
+    return r;
+  }
+  if (micro < config_.grad_accum_steps) reducer_->set_sync(true);  // data ran out mid-step: still sync
+  reducer_->finalize();
+  r.loss /= micro;
+  r.dice /= micro;
+  r.bce /= micro;
+
+  // Global gradient norm (ref: torch/nn/utils/clip_grad.py clip_grad_norm_), also the non-finite check.
+  std::vector<at::Tensor> grads;
+  for (const auto& p : optimizer_->parameters())
+    if (p.grad().defined()) grads.push_back(p.grad());
+  double norm = 0;
+  if (!grads.empty()) {
+    torch::NoGradGuard no_grad;
+    std::vector<at::Tensor> norms;
+    for (const auto& g : grads) norms.push_back(g.detach().to(torch::kFloat32).norm(2));
+    norm = torch::stack(norms).norm(2).item<double>();
+  }
+  r.grad_norm = norm;
+  r.lr = learning_rate(config_.schedule, config_.optimizer.lr, state_.step, config_.max_steps);
+
+  if (!std::isfinite(r.loss) || !std::isfinite(norm)) {
+    r.skipped = true;
+    state_.skipped_steps += 1;
+    state_.consecutive_nonfinite += 1;
+    optimizer_->zero_grad();
+    log_warn("step {}: non-finite {} (loss {}, grad norm {}): step skipped, weights unchanged ({} in a row, limit {})",
+             state_.step + 1, std::isfinite(r.loss) ? "gradient" : "loss", r.loss, norm, state_.consecutive_nonfinite,
+             config_.max_nonfinite_steps);
+    if (state_.consecutive_nonfinite >= config_.max_nonfinite_steps)
+      throw Error(fmt::format("training stopped at step {}: {} non-finite steps in a row (train.max_nonfinite_steps); "
+                              "lower train.optimizer.lr, set train.clip_grad_norm, or check the data",
+                              state_.step + 1, state_.consecutive_nonfinite));
+  } else {
+    state_.consecutive_nonfinite = 0;
+    if (config_.clip_grad_norm > 0 && norm > config_.clip_grad_norm) {
+      torch::NoGradGuard no_grad;
+      const double scale = config_.clip_grad_norm / (norm + 1e-6);
+      for (auto& g : grads) g.mul_(scale);
+    }
+    optimizer_->set_lr(r.lr);
+    optimizer_->step();
+  }
+  state_.step += 1;
+  state_.samples += r.prompts;
+  state_.source_state = source_.state();
+  return r;
+}
+
+std::string Trainer::save_checkpoint_now() {
+  if (options_.rank != 0) return "";
+  state_.rng_state = at::detail::getDefaultCPUGenerator().get_state();
+  const std::string path = save_checkpoint(config_.output_dir, *model_, *optimizer_, state_, config_yaml_,
+                                           config_.checkpoint.keep_last);
+  log_info("checkpoint {} (step {})", path, state_.step);
+  return path;
+}
+
+void Trainer::log_progress(const StepResult& r, double interval_seconds, int64_t interval_prompts,
+                           int64_t interval_steps) {
+  if (options_.rank != 0) return;
+  const double samples_per_s = interval_seconds > 0 ? static_cast<double>(interval_prompts) / interval_seconds : 0;
+  const double per_step = interval_steps > 0 ? interval_seconds / static_cast<double>(interval_steps) : 0;
+  const std::string total = config_.max_steps > 0 ? fmt::format("/{}", config_.max_steps) : "";
+  const double eta = config_.max_steps > 0 ? per_step * static_cast<double>(config_.max_steps - state_.step) : NAN;
+  log_info("step {}{} epoch {} loss {:.4f} (dice {:.4f} bce {:.4f}) lr {:.2e} grad {:.3g} | {:.2f} samples/s | ETA {}",
+           state_.step, total, state_.epoch, r.loss, r.dice, r.bce, r.lr, r.grad_norm, samples_per_s, duration_text(eta));
+}
+
+void Trainer::write_metrics(const StepResult& r, double step_seconds) {
+  if (options_.rank != 0) return;
+  std::ofstream out(fs::path(config_.output_dir) / "metrics.jsonl", std::ios::app);
+  out << fmt::format(
+      "{{\"step\": {}, \"epoch\": {}, \"loss\": {}, \"dice_loss\": {}, \"bce_loss\": {}, \"lr\": {}, \"grad_norm\": {}, "
+      "\"prompts\": {}, \"step_seconds\": {}, \"skipped\": {}}}\n",
+      state_.step, state_.epoch, json_number(r.loss), json_number(r.dice), json_number(r.bce), json_number(r.lr),
+      json_number(r.grad_norm), r.prompts, json_number(step_seconds), r.skipped ? "true" : "false");
+}
+
+TrainResult Trainer::run() {
+  install_stop_handlers();
+  TrainResult result;
+  const auto run_start = Clock::now();
+  auto interval_start = run_start;
+  int64_t interval_prompts = 0, interval_steps = 0, steps_this_run = 0;
+  const int64_t every = config_.checkpoint.every_steps;
+  bool completed = false;
+  while (true) {
+    if (const int sig = stop_requested()) {
+      result.stop_signal = sig;
+      break;
+    }
+    if (config_.max_steps > 0 && state_.step >= config_.max_steps) {
+      completed = true;
+      break;
+    }
+    const auto t0 = Clock::now();
+    const StepResult r = train_step();
+    if (r.end_of_data) {
+      completed = true;
+      break;
+    }
+    const double step_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    result.losses.push_back(r.loss);
+    ++steps_this_run;
+    interval_prompts += r.prompts;
+    ++interval_steps;
+    write_metrics(r, step_seconds);
+    const bool last = config_.max_steps > 0 && state_.step >= config_.max_steps;
+    if (state_.step % config_.log_every_steps == 0 || last || state_.step == 1) {
+      const auto now = Clock::now();
+      log_progress(r, std::chrono::duration<double>(now - interval_start).count(), interval_prompts, interval_steps);
+      interval_start = now;
+      interval_prompts = interval_steps = 0;
+    }
+    if (every > 0 && state_.step % every == 0 && !last) result.last_checkpoint = save_checkpoint_now();
+  }
+  if (steps_this_run > 0 || result.stop_signal)
+    result.last_checkpoint = save_checkpoint_now();
+  if (completed && options_.rank == 0) {
+    const std::string final_model = (fs::path(config_.output_dir) / "model_final.pth").string();
+    export_model(final_model, *model_);
+    log_info("training done at step {}: {} (SAM state dict)", state_.step, final_model);
+  }
+  if (result.stop_signal)
+    log_info("{} received: stopped after step {}; resume with --resume {}", signal_name(result.stop_signal),
+             state_.step, config_.output_dir);
+  result.steps = state_.step;
+  result.seconds_per_step =
+      steps_this_run > 0 ? std::chrono::duration<double>(Clock::now() - run_start).count() / static_cast<double>(steps_this_run) : 0;
+  return result;
+}
+
+}  // namespace medsam::train

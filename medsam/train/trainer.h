@@ -1,0 +1,103 @@
+// The training loop: batches from a BatchSource -> MedSAM loss -> (accumulated, synchronised, clipped)
+// gradients -> AdamW, with checkpoints, resume, graceful stop on signals, non-finite step skipping,
+// a progress line and a JSONL metrics file.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "medsam/core/config.h"
+#include "medsam/model/sam.h"
+#include "medsam/train/batch_source.h"
+#include "medsam/train/loss.h"
+#include "medsam/train/optimizer.h"
+#include "medsam/train/train_state.h"
+
+namespace medsam::dist {
+class GradientReducer;
+}
+
+namespace medsam::train {
+
+// Checks train.* values (ConfigError naming the key).
+void validate_train_config(const TrainConfig& config);
+
+// Seeds the global RNG with train.seed, builds the model of config.model and loads
+// train.init_checkpoint (strict; SAM/MedSAM .pth, {"model": ...} wrapper and "module." prefix accepted).
+Sam build_training_model(const Config& config);
+
+struct TrainerOptions {
+  int rank = 0;  // only rank 0 logs, writes metrics and checkpoints
+  int world_size = 1;
+  // Gradient synchronisation (medsam/dist); null: a single process (the inline reducer).
+  std::shared_ptr<dist::GradientReducer> reducer;
+  // Built once the optimizer knows the trainable parameters (which the reducer must see); used when
+  // `reducer` is null. Lets the caller build a bucketed reducer over exactly those parameters.
+  std::function<std::shared_ptr<dist::GradientReducer>(const std::vector<at::Tensor>&)> make_reducer;
+};
+
+struct StepResult {
+  double loss = 0, dice = 0, bce = 0;  // means over the step's micro-batches
+  double grad_norm = 0;                // global L2 norm before clipping
+  double lr = 0;
+  int64_t prompts = 0;
+  bool skipped = false;                // non-finite loss or gradient: no update
+  bool end_of_data = false;            // no batch left (epochs done): nothing was trained
+};
+
+struct TrainResult {
+  int64_t steps = 0;             // state().step at the end
+  std::vector<double> losses;    // loss of every step this run() took
+  int stop_signal = 0;           // the signal that ended the run early, 0 when it ran to the end
+  std::string last_checkpoint;   // "" when none was written (rank != 0)
+  double seconds_per_step = 0;   // mean wall time of this run's steps
+};
+
+class Trainer {
+ public:
+  // `model` is moved to train.device; frozen parts get requires_grad=false; the optimizer holds the rest.
+  // config_yaml: the resolved config saved beside checkpoints (config_to_yaml of the root config).
+  Trainer(const TrainConfig& config, Sam model, BatchSource& source, std::string config_yaml,
+          TrainerOptions options = {});
+  ~Trainer();
+
+  // Loads model, optimizer, step, RNG and data position (file or directory: newest checkpoint).
+  void resume(const std::string& path);
+  // Steps until max_steps / epochs are reached or a stop signal arrives; writes checkpoints every
+  // checkpoint.every_steps, at the end and on a signal; exports DIR/model_final.pth when it completes.
+  // Throws Error after max_nonfinite_steps non-finite steps in a row (no checkpoint of them is written).
+  TrainResult run();
+  // One optimizer step (grad_accum_steps micro-batches).
+  StepResult train_step();
+  // Writes a checkpoint of the current state now (rank 0); returns its path.
+  std::string save_checkpoint_now();
+
+  TrainState& state() { return state_; }
+  AdamW& optimizer() { return *optimizer_; }
+  Sam& model() { return model_; }
+  const at::Device& device() const { return device_; }
+
+ private:
+  std::optional<data::Batch> next_batch();
+  LossValues forward_loss(const data::Batch& batch);
+  void log_progress(const StepResult& r, double interval_seconds, int64_t interval_prompts, int64_t interval_steps);
+  void write_metrics(const StepResult& r, double step_seconds);
+
+  TrainConfig config_;
+  Sam model_;
+  BatchSource& source_;
+  std::string config_yaml_;
+  TrainerOptions options_;
+  at::Device device_{at::kCPU};
+  bool autocast_bf16_ = false;
+  std::unique_ptr<AdamW> optimizer_;
+  std::shared_ptr<dist::GradientReducer> reducer_;
+  TrainState state_;
+  bool epoch_started_ = false;
+  double mean_step_seconds_ = 0;
+};
+
+}  // namespace medsam::train

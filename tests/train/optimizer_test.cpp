@@ -1,0 +1,114 @@
+// Frozen parts, weight-decay groups and the AdamW update (ref: torch/optim/adamw.py).
+#include <catch2/catch.hpp>
+#include <torch/torch.h>
+
+#include "medsam/core/error.h"
+#include "medsam/model/build_sam.h"
+#include "medsam/train/optimizer.h"
+
+using namespace medsam;
+using namespace medsam::train;
+
+namespace {
+bool contains(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+std::vector<std::string> all_names(AdamW& opt) {
+  std::vector<std::string> out;
+  for (auto& g : opt.groups()) out.insert(out.end(), g.names.begin(), g.names.end());
+  return out;
+}
+}  // namespace
+
+TEST_CASE("MedSAM default: the prompt encoder is frozen and outside the optimizer", "[train][optimizer]") {
+  Sam sam = build_sam("tiny");
+  apply_freeze(*sam, {"prompt_encoder"});
+  AdamW opt(*sam, OptimizerConfig{});
+  const auto names = all_names(opt);
+  for (auto& p : sam->prompt_encoder->named_parameters()) {
+    CHECK_FALSE(p.value().requires_grad());
+    CHECK_FALSE(contains(names, "prompt_encoder." + p.key()));
+  }
+  CHECK(contains(names, "image_encoder.pos_embed"));
+  CHECK(contains(names, "mask_decoder.iou_token.weight"));
+  // Without exclusions every parameter is decayed (MedSAM: AdamW(params, weight_decay=0.01)).
+  CHECK(opt.groups()[1].params.empty());
+  int64_t expected = 0;
+  for (auto& p : sam->image_encoder->parameters()) expected += p.numel();
+  for (auto& p : sam->mask_decoder->parameters()) expected += p.numel();
+  CHECK(opt.num_parameters() == expected);
+}
+
+TEST_CASE("decoder-only fine-tuning optimises just the mask decoder", "[train][optimizer]") {
+  Sam sam = build_sam("tiny");
+  apply_freeze(*sam, {"prompt_encoder", "image_encoder"});
+  AdamW opt(*sam, OptimizerConfig{});
+  for (const auto& n : all_names(opt)) CHECK(n.rfind("mask_decoder.", 0) == 0);
+  CHECK_THROWS_AS(apply_freeze(*sam, {"neck"}), ConfigError);
+}
+
+TEST_CASE("weight-decay exclusions: biases, norm weights, embeddings and substrings", "[train][optimizer]") {
+  const std::vector<std::string> rules{"bias", "norm", "embedding"};
+  CHECK(excluded_from_weight_decay("image_encoder.blocks.0.attn.qkv.bias", 1, rules));
+  CHECK(excluded_from_weight_decay("image_encoder.blocks.0.norm1.weight", 1, rules));
+  CHECK(excluded_from_weight_decay("image_encoder.neck.1.weight", 1, rules));  // LayerNorm2d
+  CHECK(excluded_from_weight_decay("image_encoder.pos_embed", 4, rules));
+  CHECK(excluded_from_weight_decay("image_encoder.blocks.1.attn.rel_pos_h", 2, rules));
+  CHECK(excluded_from_weight_decay("mask_decoder.mask_tokens.weight", 2, rules));
+  CHECK_FALSE(excluded_from_weight_decay("image_encoder.blocks.0.attn.qkv.weight", 2, rules));
+  CHECK_FALSE(excluded_from_weight_decay("image_encoder.blocks.0.attn.qkv.bias", 1, {}));
+  CHECK(excluded_from_weight_decay("mask_decoder.iou_prediction_head.layers.0.weight", 2, {"iou_prediction_head"}));
+
+  Sam sam = build_sam("tiny");
+  apply_freeze(*sam, {"prompt_encoder"});
+  OptimizerConfig c;
+  c.no_weight_decay = rules;
+  AdamW opt(*sam, c);
+  CHECK(contains(opt.groups()[1].names, "image_encoder.pos_embed"));
+  CHECK(opt.groups()[1].weight_decay == 0.0);
+  CHECK(contains(opt.groups()[0].names, "image_encoder.blocks.0.mlp.lin1.weight"));
+  CHECK(opt.groups()[0].weight_decay == Approx(0.01));
+}
+
+TEST_CASE("one AdamW step: decoupled decay then an lr-sized Adam step", "[train][optimizer]") {
+  // p = 1, g = 0.5, lr 0.1, wd 0.01: p <- 1 * (1 - 0.001) = 0.999; m = 0.05, v = 0.00025;
+  // bias corrections 0.1 and 0.001 -> step 0.1 / 0.1 * 0.05 / (0.5 + 1e-8) -> p = 0.899.
+  torch::nn::Linear lin(torch::nn::LinearOptions(1, 1).bias(false));
+  {
+    torch::NoGradGuard g;
+    lin->weight.fill_(1.0);
+  }
+  OptimizerConfig c;
+  c.lr = 0.1;
+  AdamW opt(*lin, c);
+  lin->weight.mutable_grad() = torch::full({1, 1}, 0.5);
+  opt.step();
+  CHECK(lin->weight.item<double>() == Approx(0.899).epsilon(1e-6));
+  // A parameter without gradient is skipped: no decay, no step count.
+  opt.zero_grad();
+  opt.step();
+  CHECK(lin->weight.item<double>() == Approx(0.899).epsilon(1e-6));
+}
+
+TEST_CASE("the optimizer state round-trips through PyTorch's state_dict layout", "[train][optimizer]") {
+  torch::nn::Linear a(2, 3), b(2, 3);
+  {
+    torch::NoGradGuard g;
+    for (size_t i = 0; i < a->parameters().size(); ++i) b->parameters()[i].copy_(a->parameters()[i]);
+  }
+  AdamW oa(*a, OptimizerConfig{}), ob(*b, OptimizerConfig{});
+  for (auto& p : a->parameters()) p.mutable_grad() = torch::ones_like(p);
+  oa.step();
+  const auto sd = oa.state_dict();
+  REQUIRE(sd->get("state")->entries.size() == 2);
+  CHECK(sd->get("param_groups")->items.size() == 2);
+  CHECK(sd->get("state")->entries[0].second->get("step")->tensor.item<double>() == 1.0);
+  ob.load_state_dict(*sd);
+  for (auto* m : {&a, &b})
+    for (auto& p : (*m)->parameters()) p.mutable_grad() = torch::full_like(p, 0.3);
+  {
+    torch::NoGradGuard g;
+    for (size_t i = 0; i < a->parameters().size(); ++i) b->parameters()[i].copy_(a->parameters()[i]);
+  }
+  oa.step();
+  ob.step();
+  for (size_t i = 0; i < a->parameters().size(); ++i) CHECK(torch::equal(a->parameters()[i], b->parameters()[i]));
+}
