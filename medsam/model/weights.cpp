@@ -79,11 +79,6 @@ void collect_state(const torch::nn::Module& m, const std::string& prefix, NamedT
   for (const auto& child : m.named_children()) collect_state(*child.value(), prefix + child.key() + ".", out);
 }
 
-NamedTensors module_tensors(torch::nn::Module& model) {
-  NamedTensors out;
-  collect_state(model, "", out);
-  return out;
-}
 
 std::string first_few(const std::vector<std::string>& keys, size_t n = 3) {
   std::vector<std::string> shown(keys.begin(), keys.begin() + std::min(n, keys.size()));
@@ -92,6 +87,12 @@ std::string first_few(const std::vector<std::string>& keys, size_t n = 3) {
 }
 
 }  // namespace
+
+NamedTensors module_tensors(const torch::nn::Module& model) {
+  NamedTensors out;
+  collect_state(model, "", out);
+  return out;
+}
 
 Checkpoint read_checkpoint(const std::string& path) {
   Checkpoint ck;

@@ -67,6 +67,10 @@ struct WeightsReport {
 WeightsReport load_weights(torch::nn::Module& model, const std::string& path, bool strict = true);
 WeightsReport load_weights(torch::nn::Module& model, const Checkpoint& checkpoint, bool strict = true);
 
+// The module's tensors under their state_dict names, in state_dict order (own parameters, own buffers,
+// then each child). Views of the live tensors: detach/copy before saving.
+NamedTensors module_tensors(const torch::nn::Module& model);
+
 // Compares names and shapes without copying (what `medsam info` and `export` check).
 WeightsReport compare_weights(const NamedTensors& model_tensors, const Checkpoint& checkpoint);
 

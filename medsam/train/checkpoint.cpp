@@ -25,16 +25,8 @@ namespace {
 
 constexpr const char* kStateFormat = "medsam.trainer_state.v1";
 
-// ref: torch/nn/modules/module.py Module.state_dict (own parameters, own buffers, then children)
-void collect_state(const torch::nn::Module& m, const std::string& prefix, NamedTensors& out) {
-  for (const auto& item : m.named_parameters(false)) out.emplace_back(prefix + item.key(), item.value());
-  for (const auto& item : m.named_buffers(false)) out.emplace_back(prefix + item.key(), item.value());
-  for (const auto& child : m.named_children()) collect_state(*child.value(), prefix + child.key() + ".", out);
-}
-
 NamedTensors model_state(torch::nn::Module& model) {
-  NamedTensors out;
-  collect_state(model, "", out);
+  NamedTensors out = module_tensors(model);
   for (auto& kv : out) kv.second = kv.second.detach().to(torch::kCPU).contiguous();
   return out;
 }
