@@ -8,6 +8,7 @@
 #include "medsam/core/error.h"
 #include "medsam/data/intensity.h"
 #include "medsam/data/modality.h"
+#include "medsam/infer/prompt_file.h"
 
 namespace medsam::infer {
 namespace {
@@ -20,16 +21,11 @@ data::CtWindow parse_window(const std::string& text) {
     std::replace(name.begin(), name.end(), '-', '_');
     return data::ct_window_preset(name);
   }
-  try {
-    size_t used = 0;
-    data::CtWindow w;
-    w.level = std::stod(text.substr(0, comma), &used);
-    w.width = std::stod(text.substr(comma + 1));
-    if (!(w.width > 0)) throw UsageError("width");
-    return w;
-  } catch (const std::exception&) {
+  // The shared number-list parser rejects trailing junk ("40x,400") that std::stod alone would accept.
+  const auto v = parse_number_list(text, 2, "--window");
+  if (!(v[1] > 0))
     throw UsageError(fmt::format("--window '{}': expected L,W (e.g. 40,400) with W > 0, or a preset name", text));
-  }
+  return data::CtWindow{v[0], v[1]};
 }
 
 bool fits_uint8(const at::Tensor& raw) {
