@@ -8,6 +8,7 @@
 
 #include "medsam/core/error.h"
 #include "medsam/core/log.h"
+#include "medsam/core/thread_env.h"
 #include "medsam/core/version.h"
 #include "tools/command.h"
 
@@ -22,6 +23,7 @@ int usage_error(const std::string& message) {
 
 int main(int argc, char** argv) {
   using namespace medsam;
+  reexec_with_thread_env(argv);  // before anything else: the thread pools read it when loaded
   CLI::App app{"MedSAM: segment anything in medical images (train, fine-tune, serve)", "medsam"};
   app.require_subcommand(1, 1);
   app.set_version_flag("--version", version_string());

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "medsam/core/torch_compat.h"
 
@@ -77,6 +78,9 @@ at::Tensor rel_pos_attention_reference(const at::Tensor& q, const at::Tensor& k,
 // so neither the full (BH, N, N) logits nor the broadcast of the rel-pos terms ever exist, and a
 // chunk (chunk_elements logits) stays cache-sized. On CUDA with LibTorch 2.x the chunk goes
 // through scaled_dot_product_attention with the rel-pos bias as additive mask instead.
+// When autograd records (training), the same chunks are computed with out-of-place ops, which
+// autograd differentiates; it then keeps each chunk's probabilities for backward, as SAM's code
+// keeps the full logits, but the 5-D broadcast temporary is still never built.
 at::Tensor rel_pos_attention_fast(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                   const at::Tensor& rel_pos_h, const at::Tensor& rel_pos_w,
                                   std::pair<int64_t, int64_t> q_hw, std::pair<int64_t, int64_t> k_hw, double scale,
@@ -87,6 +91,9 @@ at::Tensor rel_pos_attention_fast(const at::Tensor& q, const at::Tensor& k, cons
   const auto [kh, kw] = k_hw;
   const int64_t Nk = k.size(1);
   const bool rel = rel_pos_h.defined();
+  const bool differentiable =
+      at::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad() ||
+                                     (rel && (rel_pos_h.requires_grad() || rel_pos_w.requires_grad())));
 
   at::Tensor rel_h, rel_w;
   if (rel) std::tie(rel_h, rel_w) = rel_pos_terms(q, rel_pos_h, rel_pos_w, q_hw, k_hw);
@@ -103,30 +110,39 @@ at::Tensor rel_pos_attention_fast(const at::Tensor& q, const at::Tensor& k, cons
   const bool use_sdpa = compat::kHasSdpa && q.is_cuda();
   const bool fp32 = q.scalar_type() == at::kFloat || q.scalar_type() == at::kDouble;
   const at::Tensor qs = use_sdpa ? q : q * scale;
-  const at::Tensor kT = k.transpose(1, 2);  // (BH, C, Nk), a view: GEMM reads it transposed
-  at::Tensor out = at::empty({BH, qh * qw, C}, q.options());
+  // k^T made contiguous once: OpenBLAS is ~2x slower on these (rows x 64) @ (64 x N) products when
+  // it has to read k transposed (measured on the 2-core machine, docs/benchmarks.md).
+  const at::Tensor kT = use_sdpa ? at::Tensor() : k.transpose(1, 2).contiguous();  // (BH, C, Nk)
+  at::Tensor out = differentiable ? at::Tensor() : at::empty({BH, qh * qw, C}, q.options());
+  std::vector<at::Tensor> pieces;  // differentiable: chunk outputs, concatenated at the end
 
   for (int64_t b0 = 0; b0 < BH; b0 += nb) {
     const int64_t b1 = std::min(BH, b0 + nb);
+    std::vector<at::Tensor> rows;
     for (int64_t y0 = 0; y0 < qh; y0 += ny) {
       const int64_t y1 = std::min(qh, y0 + ny);
       const int64_t r0 = y0 * qw, r1 = y1 * qw;  // query token rows of this chunk
       const int64_t cb = b1 - b0, cr = r1 - r0;
       const at::Tensor q_c = qs.slice(0, b0, b1).slice(1, r0, r1);  // (cb, cr, C)
       const at::Tensor v_c = v.slice(0, b0, b1);
+      const auto bias_h = [&] { return rel_h.slice(0, b0, b1).slice(1, y0, y1).unsqueeze(-1); };
+      const auto bias_w = [&] { return rel_w.slice(0, b0, b1).slice(1, y0, y1).unsqueeze(-2); };
 
-      at::Tensor logits;  // (cb, cr, Nk): the rel-pos bias, then + q k^T
-      if (rel) {
-        logits = at::empty({cb, y1 - y0, qw, kh, kw}, q.options());
-        at::add_out(logits, rel_h.slice(0, b0, b1).slice(1, y0, y1).unsqueeze(-1),
-                    rel_w.slice(0, b0, b1).slice(1, y0, y1).unsqueeze(-2));
-        logits = logits.view({cb, cr, Nk});
-      }
       at::Tensor o;
       if (use_sdpa) {
-        o = compat::scaled_dot_product_attention(q_c, k.slice(0, b0, b1), v_c, logits);
+        const at::Tensor mask = rel ? (bias_h() + bias_w()).view({cb, cr, Nk}) : at::Tensor();
+        o = compat::scaled_dot_product_attention(q_c, k.slice(0, b0, b1), v_c, mask);
+      } else if (differentiable) {
+        const at::Tensor kT_c = kT.slice(0, b0, b1);
+        const at::Tensor logits = rel ? at::baddbmm((bias_h() + bias_w()).view({cb, cr, Nk}), q_c, kT_c)
+                                      : at::bmm(q_c, kT_c);
+        o = at::bmm(fp32 ? logits.softmax(-1) : logits.to(at::kFloat).softmax(-1).to(q.scalar_type()), v_c);
       } else {
+        at::Tensor logits;  // (cb, cr, Nk): the rel-pos bias, then + q k^T
         if (rel) {
+          logits = at::empty({cb, y1 - y0, qw, kh, kw}, q.options());
+          at::add_out(logits, bias_h(), bias_w());
+          logits = logits.view({cb, cr, Nk});
           logits.baddbmm_(q_c, kT.slice(0, b0, b1));
         } else {
           logits = at::bmm(q_c, kT.slice(0, b0, b1));
@@ -136,9 +152,15 @@ at::Tensor rel_pos_attention_fast(const at::Tensor& q, const at::Tensor& k, cons
         logits = at::Tensor();  // release before the next chunk allocates
         o = at::bmm(probs, v_c);
       }
-      out.slice(0, b0, b1).slice(1, r0, r1).copy_(o);
+      if (differentiable) {
+        rows.push_back(o);
+      } else {
+        out.slice(0, b0, b1).slice(1, r0, r1).copy_(o);
+      }
     }
+    if (differentiable) pieces.push_back(rows.size() == 1 ? rows.front() : at::cat(rows, 1));
   }
+  if (differentiable) return pieces.size() == 1 ? pieces.front() : at::cat(pieces, 0);
   return out;
 }
 

@@ -14,11 +14,12 @@ namespace medsam {
 
 enum class AttentionPath {
   kReference,  // SAM's code: full logits + 5-D broadcast add of rel-pos terms; obviously correct
-  kFast,       // rel-pos bias fused into the logits in place, query rows in chunks (or SDPA on CUDA)
+  kFast,       // rel-pos bias fused into the logits, query rows in chunks (or SDPA on CUDA); differentiable
 };
 
-// Fast path working-set bound: a chunk holds at most this many logits (fp32: 4 bytes each).
-inline constexpr int64_t kDefaultAttentionChunkElements = int64_t{1} << 20;
+// Fast path working-set bound: a chunk holds at most this many logits (fp32: 4 bytes each). 2^21
+// (8 MiB) was the fastest of 2^18..2^23 for the ViT-B encoder on the 2-core machine (docs/benchmarks.md).
+inline constexpr int64_t kDefaultAttentionChunkElements = int64_t{1} << 21;
 
 // ref: segment_anything/modeling/image_encoder.py get_rel_pos
 // rel_pos: (L, C) table; returns (q_size, k_size, C) with R[i, j] = table[i - j + k_size - 1] (for

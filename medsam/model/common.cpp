@@ -4,6 +4,17 @@
 
 namespace medsam {
 
+at::Tensor conv_transpose2x2_stride2(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+  TORCH_CHECK(weight.dim() == 4 && weight.size(2) == 2 && weight.size(3) == 2,
+              "conv_transpose2x2_stride2: weight must be (Cin, Cout, 2, 2), got ", weight.sizes());
+  const int64_t B = x.size(0), Cin = x.size(1), H = x.size(2), W = x.size(3), Cout = weight.size(1);
+  // (B, H*W, Cin) @ (Cin, Cout*4) -> (B, H, W, Cout, 2, 2) -> (B, Cout, H, 2, W, 2) -> (B, Cout, 2H, 2W)
+  const at::Tensor cols = at::matmul(x.reshape({B, Cin, H * W}).transpose(1, 2), weight.reshape({Cin, Cout * 4}));
+  at::Tensor out = cols.view({B, H, W, Cout, 2, 2}).permute({0, 3, 1, 4, 2, 5}).reshape({B, Cout, 2 * H, 2 * W});
+  if (bias.defined()) out = out + bias.view({1, Cout, 1, 1});
+  return out;
+}
+
 at::Tensor activate(Activation act, const at::Tensor& x) {
   return act == Activation::kGELU ? at::gelu(x) : at::relu(x);
 }
