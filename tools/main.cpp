@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <cstdlib>
 #include <map>
 #include <thread>
 
@@ -19,11 +20,17 @@ int usage_error(const std::string& message) {
   return 2;
 }
 
+std::string env_or_unset(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? v : "(unset)";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace medsam;
   reexec_with_thread_env(argv);  // before anything else: the thread pools read it when loaded
+  tune_malloc_for_tensors();
   CLI::App app{"MedSAM: segment anything in medical images (train, fine-tune, serve)", "medsam"};
   app.require_subcommand(1, 1);
   app.set_version_flag("--version", version_string());
@@ -70,6 +77,8 @@ int main(int argc, char** argv) {
 
   try {
     set_log_level(parse_log_level(log_level));
+    log_debug("thread pools: OMP_WAIT_POLICY={} OPENBLAS_THREAD_TIMEOUT={}", env_or_unset("OMP_WAIT_POLICY"),
+              env_or_unset("OPENBLAS_THREAD_TIMEOUT"));
     // LibTorch defaults to 1 thread on small machines; use every core unless told otherwise.
     const int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     torch::set_num_threads(n);

@@ -5,6 +5,7 @@
 
 #if defined(__linux__)
 #include <dlfcn.h>
+#include <malloc.h>
 #include <unistd.h>
 #endif
 
@@ -12,6 +13,13 @@ namespace medsam {
 namespace {
 
 constexpr const char* kMarker = "MEDSAM_THREAD_ENV_APPLIED";
+
+bool env_set(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0';
+}
+
+}  // namespace
 
 // openblas_get_parallel(): 0 sequential, 1 pthreads, 2 OpenMP. Looked up at run time because the
 // BLAS behind libblas.so.3 is chosen by Debian's alternatives, not at link time.
@@ -25,12 +33,14 @@ bool blas_is_openblas_pthreads() {
 #endif
 }
 
-bool env_set(const char* name) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0';
+void tune_malloc_for_tensors() {
+#if defined(__linux__) && defined(__GLIBC__)
+  const char* keep = std::getenv("MEDSAM_KEEP_MALLOC");
+  if (keep != nullptr && std::strcmp(keep, "1") == 0) return;
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's maximum on 64-bit
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
 }
-
-}  // namespace
 
 bool thread_env_is_set() { return env_set("OMP_WAIT_POLICY") && env_set("OPENBLAS_THREAD_TIMEOUT"); }
 

@@ -17,6 +17,16 @@ namespace medsam {
 // environment alone, under valgrind, or when the exec fails. Call it first thing in main().
 void reexec_with_thread_env(char** argv);
 
+// glibc malloc settings for tensor workloads, applied at run time (mallopt): freed blocks up to 32 MiB
+// stay in the heap instead of going back to the kernel, so the next op's temporaries do not page-
+// fault again (on the 2-core VM a fresh 4 MiB buffer costs ~1.5 ms of faults, more than the add that
+// fills it; the mask decoder got 25% faster). The heap keeps up to 1 GiB of freed memory. Call once,
+// early in main(); MEDSAM_KEEP_MALLOC=1 leaves malloc alone.
+void tune_malloc_for_tensors();
+
+// True when the BLAS loaded in this process is OpenBLAS on pthreads (the case the re-exec is for).
+bool blas_is_openblas_pthreads();
+
 // True when the two variables hold the values reexec_with_thread_env sets (or values the user chose).
 bool thread_env_is_set();
 

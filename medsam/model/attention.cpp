@@ -130,11 +130,11 @@ at::Tensor rel_pos_attention_fast(const at::Tensor& q, const at::Tensor& k, cons
 
       at::Tensor o;
       if (use_sdpa) {
-        const at::Tensor mask = rel ? (bias_h() + bias_w()).view({cb, cr, Nk}) : at::Tensor();
+        const at::Tensor mask = rel ? (bias_h() + bias_w()).reshape({cb, cr, Nk}) : at::Tensor();
         o = compat::scaled_dot_product_attention(q_c, k.slice(0, b0, b1), v_c, mask);
       } else if (differentiable) {
         const at::Tensor kT_c = kT.slice(0, b0, b1);
-        const at::Tensor logits = rel ? at::baddbmm((bias_h() + bias_w()).view({cb, cr, Nk}), q_c, kT_c)
+        const at::Tensor logits = rel ? at::baddbmm((bias_h() + bias_w()).reshape({cb, cr, Nk}), q_c, kT_c)
                                       : at::bmm(q_c, kT_c);
         o = at::bmm(fp32 ? logits.softmax(-1) : logits.to(at::kFloat).softmax(-1).to(q.scalar_type()), v_c);
       } else {

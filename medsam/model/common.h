@@ -16,10 +16,10 @@ enum class Activation { kGELU, kReLU };
 // GELU is the exact (erf) form, as nn.GELU() defaults to.
 at::Tensor activate(Activation act, const at::Tensor& x);
 
-// nn.ConvTranspose2d(kernel_size=2, stride=2) as one GEMM: with kernel == stride the output 2x2
-// blocks do not overlap, so out[:, o, 2i+di, 2j+dj] = bias[o] + sum_c x[:, c, i, j] * weight[c, o, di, dj].
-// LibTorch's CPU transposed convolution (col2im) is 4-8x slower than this on the mask decoder's
-// shapes (docs/benchmarks.md). x (B, Cin, H, W), weight (Cin, Cout, 2, 2), bias (Cout) or undefined.
+// nn.ConvTranspose2d(kernel_size=2, stride=2) as a GEMM + pixel_shuffle: with kernel == stride the
+// output 2x2 blocks do not overlap, so out[:, o, 2i+di, 2j+dj] = bias[o] + sum_c x[:, c, i, j] *
+// weight[c, o, di, dj]. Faster than LibTorch's CPU transposed convolution on the mask decoder's
+// shapes (docs/benchmarks.md); differentiable when autograd records. x (B, Cin, H, W), weight (Cin, Cout, 2, 2), bias (Cout) or undefined.
 // ref: torch.nn.ConvTranspose2d.forward (as used by segment_anything MaskDecoder.output_upscaling)
 at::Tensor conv_transpose2x2_stride2(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias);
 

@@ -62,13 +62,20 @@ std::pair<at::Tensor, at::Tensor> MaskDecoderImpl::predict_masks(const at::Tenso
   const at::Tensor mask_tokens_out = hs.slice(1, 1, 1 + num_mask_tokens);  // (Bp, T, C)
 
   // (Bp, h*w, C) -> (Bp, C, h, w) -> upscale x4 -> (Bp, C/8, 4h, 4w)
-  // output_upscaling's modules, with the two ConvTranspose2d (k=2, s=2) computed as GEMMs.
-  const auto up0 = output_upscaling[0]->as<torch::nn::ConvTranspose2d>();
-  const auto up3 = output_upscaling[3]->as<torch::nn::ConvTranspose2d>();
-  at::Tensor upscaled = conv_transpose2x2_stride2(src_out.transpose(1, 2).reshape({b, c, h, w}), up0->weight, up0->bias);
-  upscaled = output_upscaling[1]->as<LayerNorm2d>()->forward(upscaled);
-  upscaled = activate(Activation::kGELU, upscaled);
-  upscaled = activate(Activation::kGELU, conv_transpose2x2_stride2(upscaled, up3->weight, up3->bias));
+  // Inference computes the two ConvTranspose2d (k=2, s=2) as GEMM + pixel_shuffle (faster on CPU);
+  // when autograd records (training), SAM's modules run as they are.
+  const at::Tensor src_map = src_out.transpose(1, 2).reshape({b, c, h, w});
+  at::Tensor upscaled;
+  if (at::GradMode::is_enabled()) {
+    upscaled = output_upscaling->forward(src_map);
+  } else {
+    const auto up0 = output_upscaling[0]->as<torch::nn::ConvTranspose2d>();
+    const auto up3 = output_upscaling[3]->as<torch::nn::ConvTranspose2d>();
+    upscaled = conv_transpose2x2_stride2(src_map, up0->weight, up0->bias);
+    upscaled = output_upscaling[1]->as<LayerNorm2d>()->forward(upscaled);
+    upscaled = activate(Activation::kGELU, upscaled);
+    upscaled = activate(Activation::kGELU, conv_transpose2x2_stride2(upscaled, up3->weight, up3->bias));
+  }
   std::vector<at::Tensor> hyper;
   hyper.reserve(num_mask_tokens);
   for (int64_t i = 0; i < num_mask_tokens; ++i)

@@ -1,6 +1,7 @@
 // The `medsam` command: exit codes (0 ok, 2 usage, 1 runtime) and one-line errors that name the problem.
 #include <catch2/catch.hpp>
 
+#include "medsam/core/thread_env.h"
 #include "tests/support/run_command.h"
 
 using medsam::test::run_medsam;
@@ -55,8 +56,28 @@ TEST_CASE("dumping the config (--dump-config) prints the resolved YAML, override
   CHECK_THAT(r.out, Catch::Contains("arch: tiny") && Catch::Contains("depth: 2") && Catch::Contains("embed_dim: 96"));
 }
 
-TEST_CASE("a subcommand whose library part is missing exits 1 and says so", "[cli]") {
+TEST_CASE("medsam eval --checkpoint on a folder that is not prepared data exits 1 naming it", "[cli]") {
   auto r = run_medsam("eval --checkpoint none.pth --data none");
   CHECK(r.exit_code == 1);
-  CHECK_THAT(r.err, Catch::Contains("not implemented yet"));
+  CHECK_THAT(r.err, Catch::Contains("--data none: no manifest.json"));
+}
+
+// medsam re-executes itself once so that OpenMP's and OpenBLAS's pools sleep when idle instead of
+// spinning against each other (medsam/core/thread_env.h); values the user set are kept.
+TEST_CASE("medsam starts with idle-sleeping thread pools unless told to keep the environment", "[cli]") {
+  const std::string clean = "env -u OMP_WAIT_POLICY -u OPENBLAS_THREAD_TIMEOUT -u MEDSAM_THREAD_ENV_APPLIED ";
+  const std::string args = " --log-level debug bench decoder --arch tiny --iters 1 --warmup 0";
+  // Only OpenBLAS on pthreads has the second pool; with another BLAS medsam leaves the environment alone.
+  const bool openblas = medsam::blas_is_openblas_pthreads();
+  auto set = medsam::test::run_command(clean + MEDSAM_BIN + args);
+  REQUIRE(set.exit_code == 0);
+  CHECK_THAT(set.err, Catch::Contains(openblas ? "OMP_WAIT_POLICY=PASSIVE OPENBLAS_THREAD_TIMEOUT=4"
+                                               : "OMP_WAIT_POLICY=(unset) OPENBLAS_THREAD_TIMEOUT=(unset)"));
+  auto user = medsam::test::run_command(clean + "OMP_WAIT_POLICY=ACTIVE " + MEDSAM_BIN + args);
+  REQUIRE(user.exit_code == 0);
+  CHECK_THAT(user.err, Catch::Contains(openblas ? "OMP_WAIT_POLICY=ACTIVE OPENBLAS_THREAD_TIMEOUT=4"
+                                                : "OMP_WAIT_POLICY=ACTIVE OPENBLAS_THREAD_TIMEOUT=(unset)"));
+  auto kept = medsam::test::run_command(clean + "MEDSAM_KEEP_THREAD_ENV=1 " + MEDSAM_BIN + args);
+  REQUIRE(kept.exit_code == 0);
+  CHECK_THAT(kept.err, Catch::Contains("OMP_WAIT_POLICY=(unset) OPENBLAS_THREAD_TIMEOUT=(unset)"));
 }
