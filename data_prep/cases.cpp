@@ -82,18 +82,22 @@ std::vector<CaseSource> find_cases(const PrepConfig& config) {
   const std::string image_spec = config.resolve(d.images), label_spec = config.resolve(d.labels);
   const auto images = expand(image_spec, volumes);
   if (images.empty()) throw Error(fmt::format("{}: dataset.images matches no file", image_spec));
-  const auto labels = expand(label_spec, volumes);
   std::vector<CaseSource> cases;
-  if (images.size() == 1 && labels.size() == 1 && !std::filesystem::is_directory(image_spec)) {
-    cases.push_back({sanitize_key(case_stem(images[0], d.image_suffix)), images[0], labels[0]});
-    return cases;
-  }
-  std::map<std::string, std::string> by_stem;
-  for (const auto& l : labels) by_stem[case_stem(l, d.label_suffix)] = l;
-  for (const auto& i : images) {
-    const auto stem = case_stem(i, d.image_suffix);
-    const auto it = by_stem.find(stem);
-    cases.push_back({sanitize_key(stem), i, it == by_stem.end() ? std::string() : it->second});
+  if (d.kind == "npz") {  // imgs and gts live in the same file
+    for (const auto& i : images) cases.push_back({sanitize_key(case_stem(i, d.image_suffix)), i, i});
+  } else {
+    const auto labels = expand(label_spec, volumes);
+    if (images.size() == 1 && labels.size() == 1 && !std::filesystem::is_directory(image_spec)) {
+      cases.push_back({sanitize_key(case_stem(images[0], d.image_suffix)), images[0], labels[0]});
+      return cases;
+    }
+    std::map<std::string, std::string> by_stem;
+    for (const auto& l : labels) by_stem[case_stem(l, d.label_suffix)] = l;
+    for (const auto& i : images) {
+      const auto stem = case_stem(i, d.image_suffix);
+      const auto it = by_stem.find(stem);
+      cases.push_back({sanitize_key(stem), i, it == by_stem.end() ? std::string() : it->second});
+    }
   }
   std::sort(cases.begin(), cases.end(), [](const CaseSource& a, const CaseSource& b) { return a.name < b.name; });
   for (size_t i = 1; i < cases.size(); ++i)

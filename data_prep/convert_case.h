@@ -37,6 +37,16 @@ CaseOutput convert_volume_case(const CaseSource& source, const CaseContext& ctx)
 // 2D: read image + mask, check sizes, map labels, remove small components (2D), normalise, resize, encode.
 CaseOutput convert_image2d_case(const CaseSource& source, const CaseContext& ctx);
 
+// MedSAM's npy folders (kind npy): imgs/<name>.npy (1024x1024x3 float in [0, 1] or uint8, or H x W)
+// with gts/<name>.npy (H x W label ids). Floats within [0, 1] are scaled by 255 and rounded; other
+// ranges go through the 2D intensity rule; three equal channels are stored as one grey channel.
+CaseOutput convert_npy_case(const CaseSource& source, const CaseContext& ctx);
+
+// MedSAM/CVPR .npz files (kind npz) holding `imgs` and `gts`: 2D ((H, W) or (H, W, 3) with (H, W)
+// labels) like an npy pair; 3D ((D, H, W) both) like a volume without geometry (intensity per config;
+// uint8 data passes unchanged in mode auto for modality other).
+CaseOutput convert_npz_case(const CaseSource& source, const CaseContext& ctx);
+
 // Shared tail: resize one (H, W[, C]) uint8 slice and its (H, W) int32 labels to the stored size,
 // describe objects, encode PNGs and metadata JSON.
 struct SliceMeta {
@@ -50,5 +60,15 @@ struct SliceMeta {
 };
 data::EncodedSample encode_slice(const at::Tensor& image, const at::Tensor& labels, const SliceMeta& meta,
                                  const CaseContext& ctx);
+
+// The shared middle of the 3D converters: image (Z, Y, X) uint8 already normalised, labels (Z, Y, X)
+// int32 already mapped. Removes small components (3D, then 2D along the configured axis), keeps
+// slices with labels, assigns splits, encodes. `meta` gives case, paths, spacing, intensity note.
+// Throws Error (naming meta.label_path) when no labelled voxel is left.
+CaseOutput convert_labeled_volume(const at::Tensor& image, at::Tensor labels, SliceMeta meta, const CaseContext& ctx);
+
+// The shared tail of the 2D converters: image (H, W) or (H, W, C) uint8, labels (H, W) int32 already
+// mapped. Removes small 2D components, encodes one sample. Throws Error when no labelled pixel is left.
+CaseOutput convert_labeled_image(const at::Tensor& image, at::Tensor labels, SliceMeta meta, const CaseContext& ctx);
 
 }  // namespace medsam::prep

@@ -8,7 +8,8 @@
 #include "data_prep/prep_config.h"
 #include "medsam/core/error.h"
 #include "medsam/data/components.h"
-#include "medsam/data/intensity.h"
+#include "medsam/data/modality.h"
+#include "medsam/data/normalize.h"
 #include "medsam/io/image.h"
 #include "medsam/io/volume.h"
 
@@ -40,33 +41,36 @@ CaseOutput convert_image2d_case(const CaseSource& src, const CaseContext& ctx) {
   auto labels = mask.select(2, 0).to(torch::kInt).contiguous();
   if (cfg.dataset.binary_masks) labels = (labels > 0).to(torch::kInt);
   map_labels(labels, cfg.dataset);
-  data::remove_small_components_2d(labels, cfg.cleanup.min_component_2d);
-  if (!(labels > 0).any().item<bool>()) throw Error(fmt::format("{}: no labelled pixels left after cleanup", src.labels));
 
   // ref: MedSAM pre_grey_rgb2D.py: > 3 channels keep the first 3; grey stays one channel here (the
   // loader repeats it to 3).
   if (image.size(2) == 4) image = image.narrow(2, 0, 3);
   if (image.size(2) == 2) image = image.narrow(2, 0, 1);
-  std::string how = "none";
-  if (cfg.intensity.mode == "percentile" && image.size(2) == 1) {
-    image = data::normalize_percentile(image, cfg.intensity.percentile_low, cfg.intensity.percentile_high);
-    how = "percentile";
-  } else {
-    if (image.scalar_type() != torch::kByte) how = "min-max to uint8 (values above 255)";
-    image = data::normalize_2d_image(image);
-  }
-  if (image.size(2) == 1) image = image.squeeze(2);
+  // 2D images: mode auto means MedSAM's 2D rule (0..255 as is, else min-max), except CT slices
+  // (e.g. a DICOM file in Hounsfield units), which get their window; percentile only for grey.
+  auto spec = cfg.intensity_spec();
+  const bool ct = data::is_ct(data::parse_modality(cfg.dataset.modality));
+  if ((spec.mode == "auto" && !ct) || (spec.mode == "percentile" && image.size(2) != 1)) spec.mode = "image";
+  auto norm = data::normalize_for(image, spec);
+  if (norm.data.size(2) == 1) norm.data = norm.data.squeeze(2);
 
   SliceMeta meta;
   meta.case_name = src.name;
   meta.image_path = src.image;
   meta.label_path = src.labels;
-  meta.axis = '2';
   meta.split = ctx.case_split;
-  meta.intensity = how;
+  meta.intensity = norm.how;
+  return convert_labeled_image(norm.data.contiguous(), std::move(labels), std::move(meta), ctx);
+}
+
+CaseOutput convert_labeled_image(const at::Tensor& image, at::Tensor labels, SliceMeta meta, const CaseContext& ctx) {
+  data::remove_small_components_2d(labels, ctx.config->cleanup.min_component_2d);
+  if (!(labels > 0).any().item<bool>())
+    throw Error(fmt::format("{}: no labelled pixels left after cleanup", meta.label_path));
+  meta.axis = '2';
   CaseOutput out;
   out.slices_total = 1;
-  out.samples.push_back(encode_slice(image.contiguous(), labels, meta, ctx));
+  out.samples.push_back(encode_slice(image, labels, meta, ctx));
   return out;
 }
 

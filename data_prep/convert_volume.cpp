@@ -11,7 +11,7 @@
 #include "data_prep/split.h"
 #include "medsam/core/error.h"
 #include "medsam/data/components.h"
-#include "medsam/data/intensity.h"
+#include "medsam/data/normalize.h"
 #include "medsam/data/modality.h"
 #include "medsam/io/volume.h"
 
@@ -32,24 +32,6 @@ void check_geometry(const io::Volume& img, const io::Volume& lab, const CaseSour
   }
 }
 
-// The normalised uint8 volume and a note on how it was made.
-std::pair<at::Tensor, std::string> normalize(const at::Tensor& vol, const PrepConfig& cfg) {
-  const auto& in = cfg.intensity;
-  std::string mode = in.mode;
-  if (mode == "auto") mode = data::is_ct(data::parse_modality(cfg.dataset.modality)) ? "window" : "percentile";
-  if (mode == "window") {
-    const auto w = in.window == "custom" ? data::CtWindow{in.level, in.width} : data::ct_window_preset(in.window);
-    return {data::normalize_ct_window(vol, w), fmt::format("ct window L{} W{}", w.level, w.width)};
-  }
-  if (mode == "percentile")
-    return {data::normalize_percentile(vol, in.percentile_low, in.percentile_high),
-            fmt::format("percentile {}-{} of non-zero voxels", in.percentile_low, in.percentile_high)};
-  const double lo = vol.min().item<double>(), hi = vol.max().item<double>();
-  if (lo < 0 || hi > 255)
-    throw Error(fmt::format("intensity.mode none needs a 0..255 volume, this one spans {}..{}", lo, hi));
-  return {vol.to(torch::kByte), "none"};
-}
-
 }  // namespace
 
 CaseOutput convert_volume_case(const CaseSource& src, const CaseContext& ctx) {
@@ -66,6 +48,18 @@ CaseOutput convert_volume_case(const CaseSource& src, const CaseContext& ctx) {
   if (labels.min().item<int>() < 0 || labels.max().item<int>() > 65535)
     throw Error(fmt::format("{}: label ids must be 0..65535", src.labels));
 
+  const auto norm = data::normalize_for(img_vol.data, cfg.intensity_spec());
+  SliceMeta meta;
+  meta.case_name = src.name;
+  meta.image_path = src.image;
+  meta.label_path = src.labels;
+  meta.spacing = img_vol.geometry.spacing;
+  meta.intensity = norm.how;
+  return convert_labeled_volume(norm.data, std::move(labels), std::move(meta), ctx);
+}
+
+CaseOutput convert_labeled_volume(const at::Tensor& image, at::Tensor labels, SliceMeta meta, const CaseContext& ctx) {
+  const auto& cfg = *ctx.config;
   // ref: MedSAM pre_CT_MR.py cc3d.dust(threshold=1000, connectivity=26), then per slice (100, 8)
   const int axis = cfg.slicing.axis == "z" ? 0 : cfg.slicing.axis == "y" ? 1 : 2;
   data::remove_small_components_3d(labels, cfg.cleanup.min_component_3d);
@@ -76,18 +70,12 @@ CaseOutput convert_volume_case(const CaseSource& src, const CaseContext& ctx) {
   out.slices_total = lab_s.size(0);
   // ref: MedSAM pre_CT_MR.py z_index = np.unique(np.where(gt > 0)[0])
   const auto has_label = (lab_s.reshape({lab_s.size(0), -1}) > 0).any(1);
-  if (!has_label.any().item<bool>()) throw Error(fmt::format("{}: no labelled voxels left after cleanup", src.labels));
+  if (!has_label.any().item<bool>())
+    throw Error(fmt::format("{}: no labelled voxels left after cleanup", meta.label_path));
 
-  auto [norm, how] = normalize(img_vol.data, cfg);
-  const auto img_s = norm.movedim(axis, 0).contiguous();
-  SliceMeta meta;
-  meta.case_name = src.name;
-  meta.image_path = src.image;
-  meta.label_path = src.labels;
+  const auto img_s = image.movedim(axis, 0).contiguous();
   meta.axis = cfg.slicing.axis[0];
-  meta.spacing = img_vol.geometry.spacing;
   meta.slice_count = lab_s.size(0);
-  meta.intensity = how;
   const auto* flags = has_label.data_ptr<bool>();
   for (int64_t i = 0; i < lab_s.size(0); ++i) {
     if (!flags[i]) continue;

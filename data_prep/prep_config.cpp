@@ -76,15 +76,16 @@ void PrepConfig::validate(const std::string& source) const {
   for (char c : dataset.name)
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'))
       throw bad("dataset.name", fmt::format("'{}' may hold only letters, digits, '_' and '-'", dataset.name));
-  if (dataset.kind != "volume" && dataset.kind != "images_2d")
-    throw bad("dataset.kind", fmt::format("'{}' is not volume or images_2d", dataset.kind));
+  if (dataset.kind != "volume" && dataset.kind != "images_2d" && dataset.kind != "npy" && dataset.kind != "npz")
+    throw bad("dataset.kind", fmt::format("'{}' is not volume, images_2d, npy or npz", dataset.kind));
   try {
     data::parse_modality(dataset.modality);
   } catch (const UsageError& e) {
     throw bad("dataset.modality", e.what());
   }
   if (dataset.images.empty()) throw bad("dataset.images", "is required (a file, folder or glob)");
-  if (dataset.labels.empty()) throw bad("dataset.labels", "is required (a file, folder or glob)");
+  if (dataset.labels.empty() && dataset.kind != "npz")
+    throw bad("dataset.labels", "is required (a file, folder or glob)");
   const auto& m = intensity.mode;
   if (m != "auto" && m != "window" && m != "percentile" && m != "none")
     throw bad("intensity.mode", fmt::format("'{}' is not auto, window, percentile or none", m));
@@ -119,6 +120,17 @@ void PrepConfig::validate(const std::string& source) const {
   if (std::abs(sum - 1.0) > 1e-6) throw bad("split.fractions", fmt::format("must sum to 1, got {}", sum));
   if (split.block < 1) throw bad("split.block", "must be >= 1");
   if (split.gap < 0 || split.gap >= split.block) throw bad("split.gap", "must be 0 <= gap < block");
+}
+
+data::IntensitySpec PrepConfig::intensity_spec() const {
+  data::IntensitySpec s;
+  s.mode = intensity.mode;
+  s.modality = dataset.modality;
+  s.percentile_low = intensity.percentile_low;
+  s.percentile_high = intensity.percentile_high;
+  if (data::is_ct(data::parse_modality(dataset.modality)) || intensity.mode == "window")
+    s.window = intensity.window == "custom" ? fmt::format("{},{}", intensity.level, intensity.width) : intensity.window;
+  return s;
 }
 
 std::string PrepConfig::resolve(const std::string& path) const {

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "medsam/data/normalize.h"
+
 namespace medsam {
 class ConfigVisitor;
 }
@@ -13,7 +15,10 @@ namespace medsam::prep {
 
 struct DatasetSection {
   std::string name;              // required; becomes part of every sample key (letters, digits, _ and -)
-  std::string kind = "volume";   // volume (3D files or DICOM folders) | images_2d (image + mask files)
+  // volume (3D files or DICOM folders) | images_2d (image + mask files) | npy (MedSAM's npy folders:
+  // images = the imgs/ folder, labels = the gts/ folder, one slice per file) | npz (MedSAM/CVPR .npz
+  // files holding imgs and gts, 2D or 3D; labels is not used)
+  std::string kind = "volume";
   std::string modality = "other";  // ct, mr, pet, us, xray, endoscopy, dermoscopy, fundus, pathology, oct, ...
   std::string anatomy;
   std::string images;            // a file, a folder or a glob; relative paths start at the YAML's folder
@@ -83,6 +88,9 @@ struct PrepConfig {
   void visit(ConfigVisitor& v);
   // Checks values; throws ConfigError naming `source` and the key.
   void validate(const std::string& source) const;
+  // The intensity rule for data::normalize_for (medsam/data/normalize.h), shared with `medsam infer`:
+  // mode and percentiles as configured, modality from the dataset, the window only for CT or mode window.
+  data::IntensitySpec intensity_spec() const;
   // Resolves a configured path against source_dir.
   std::string resolve(const std::string& path) const;
 };

@@ -286,8 +286,11 @@ PrepSummary run_prep(std::vector<PrepConfig> configs, const PrepOptions& opt) {
         try {
           CaseContext ctx{&configs[job.dataset], static_cast<std::uint16_t>(job.dataset), &label_names[job.dataset],
                           job.split};
-          r.output = configs[job.dataset].dataset.kind == "volume" ? convert_volume_case(job.source, ctx)
-                                                                    : convert_image2d_case(job.source, ctx);
+          const auto& kind = configs[job.dataset].dataset.kind;
+          r.output = kind == "volume"  ? convert_volume_case(job.source, ctx)
+                     : kind == "npy"   ? convert_npy_case(job.source, ctx)
+                     : kind == "npz"   ? convert_npz_case(job.source, ctx)
+                                       : convert_image2d_case(job.source, ctx);
         } catch (const std::exception& e) {
           r.error = e.what();
         }

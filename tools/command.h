@@ -42,5 +42,6 @@ RunFn add_export_command(CLI::App& app);
 RunFn add_info_command(CLI::App& app);
 RunFn add_launch_command(CLI::App& app);
 RunFn add_bench_command(CLI::App& app);
+RunFn add_report_command(CLI::App& app);
 
 }  // namespace medsam::tools

@@ -11,7 +11,7 @@ namespace {
 struct InferFlags {
   infer::InferJob job;
   std::vector<std::string> boxes, points;
-  std::string boxes_file, box3d;
+  std::string boxes_file, box3d, slice_boxes_file;
 };
 }  // namespace
 
@@ -22,25 +22,37 @@ RunFn add_infer_command(CLI::App& app) {
       "Examples:\n"
       "  medsam infer --checkpoint medsam_vit_b.pth --image slice.png --box 40,50,90,95 --output mask.png\n"
       "  medsam infer --checkpoint medsam_vit_b.pth --image ct.nii.gz --modality ct --window soft-tissue \\\n"
-      "      --box3d 100,120,40,180,200,60 --output liver.nii.gz");
+      "      --box3d 100,120,40,180,200,60 --output liver.nii.gz\n"
+      "  medsam infer --checkpoint medsam_vit_b.pth --image case.npz --output case_segs.npz   (imgs + boxes inside)");
   auto f = std::make_shared<InferFlags>();
   auto& j = f->job;
   sub->add_option("--checkpoint", j.checkpoint, "SAM/MedSAM weights (.pth or .safetensors)")->required();
   sub->add_option("--arch", j.arch, "auto (from the checkpoint's shapes), tiny, vit_b, vit_l or vit_h")
       ->capture_default_str();
-  sub->add_option("--image", j.image, "2D image (PNG/JPEG/BMP/TIFF, NIfTI/DICOM slice) or, with --box3d, a volume")
+  sub->add_option("--image", j.image,
+                  "2D image (PNG/JPEG/BMP/TIFF, NIfTI/DICOM slice), a volume (with --box3d or --slice-boxes), or a "
+                  "MedSAM/CVPR .npz case (imgs + boxes)")
       ->required();
   sub->add_option("--box", f->boxes, "box x0,y0,x1,y1 (repeatable: one mask per box)");
   sub->add_option("--boxes", f->boxes_file, "JSON or CSV file of boxes, optionally with a label each");
   sub->add_option("--point", f->points, "point x,y,label (1 foreground, 0 background; repeatable)");
   sub->add_option("--mask-input", j.mask_input, "low-res logits .npy of an earlier prediction, to refine");
   sub->add_option("--box3d", f->box3d, "3D box x0,y0,z0,x1,y1,z1 (z inclusive): slice propagation");
+  sub->add_option("--slice-boxes", f->slice_boxes_file,
+                  "volumes: CSV (slice,x0,y0,x1,y1[,label]) or JSON ([{\"slice\":z,\"box\":[...],\"label\":k}]) of "
+                  "boxes on given slices");
   sub->add_option("--margin", j.propagation.margin, "3D: px a neighbour's mask box grows by")->capture_default_str();
-  sub->add_option("--modality", j.intensity.modality, "auto, ct, mr, pet, us, xray, endoscopy, ... (intensity mapping)")
+  sub->add_option("--encode-batch", j.propagation.encode_batch, "3D: slices per encoder call (same masks for any value)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub->add_option("--modality", j.intensity.modality,
+                  "auto, ct, mr, pet, us, xray, endoscopy, ... (intensity mapping shared with medsam prep)")
       ->capture_default_str();
   sub->add_option("--window", j.intensity.window, "CT window L,W or preset: soft-tissue, lung, brain, bone, ...");
   sub->add_flag("--multimask", j.multimask, "three masks per prompt (SAM's multimask output); the first is written");
   sub->add_option("--device", j.device, "cpu or cuda[:N]")->capture_default_str();
+  sub->add_option("--precision", j.precision, "fp32, or bf16 (autocast; CUDA only, CPU refuses it)")
+      ->capture_default_str();
   sub->add_option("--output", j.output, "label map: 1..N per box (or the box's label); volumes keep the input geometry");
   sub->add_option("--overlay", j.overlay, "PNG of image, masks and boxes");
   sub->add_option("--save-embedding", j.save_embedding, "write the image embedding (.npy)");
@@ -60,6 +72,7 @@ RunFn add_infer_command(CLI::App& app) {
       const auto v = infer::parse_number_list(text, 3, "--point");
       job.points.push_back({v[0], v[1], v[2]});
     }
+    if (!f->slice_boxes_file.empty()) job.slice_boxes = infer::read_slice_box_file(f->slice_boxes_file);
     if (!f->box3d.empty()) {
       const auto v = infer::parse_number_list(f->box3d, 6, "--box3d");
       job.box3d = infer::Box3d{v[0], v[1], v[2], v[3], v[4], v[5]};

@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   add(tools::add_info_command);
   add(tools::add_launch_command);
   add(tools::add_bench_command);
+  add(tools::add_report_command);
 
   try {
     app.parse(argc, argv);

@@ -13,8 +13,9 @@ namespace {
 
 constexpr const char* kFooter = R"(
 Each DATASET.yaml describes one dataset (see configs/prep/colin27_aal.yaml and docs/data_format.md):
-  dataset:   name, kind (volume | images_2d), modality (ct, mr, pet, us, xray, endoscopy, ...),
-             anatomy, images/labels (file, folder or glob, paired by name), label names,
+  dataset:   name, kind (volume | images_2d | npy | npz), modality (ct, mr, pet, us, xray, endoscopy,
+             ...), anatomy, images/labels (file, folder or glob, paired by name; npy: the imgs/ and
+             gts/ folders of MedSAM's npy layout; npz: files with imgs + gts, no labels), label names,
              keep_labels / drop_labels / merge_labels
   intensity: mode auto|window|percentile|none; CT window preset (soft_tissue, lung, brain, bone,
              mediastinum, liver) or window: custom with level/width; percentile_low/high (0.5/99.5)

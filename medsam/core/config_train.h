@@ -72,6 +72,60 @@ struct CheckpointConfig {
   }
 };
 
+// Validation during training on a held-out split of the same shards (medsam/eval evaluate_model):
+// DSC/NSD per object, logged overall and per modality/dataset; "best" is the highest mean DSC.
+struct ValidationConfig {
+  long long every_steps = 0;       // 0 = off; also run after the last step when > 0
+  bool at_start = false;           // also score the starting weights (step 0) before training
+  std::string split = "val";       // split of data.shards (or of `shards`) to score
+  std::string shards;              // "" = data.shards
+  long long max_samples = 0;       // objects scored per validation (0 = all); a fixed subset, same each time
+  long long min_object_pixels = 1; // smaller objects are not prompted
+  int jitter_px = 0;               // box jitter of the validation prompts (0: tight boxes)
+  long long seed = 0;              // jitter/subset seed (validation never touches the training RNG)
+  double tolerance_mm = 2.0;       // NSD tolerance
+  bool keep_best = true;           // write OUTPUT/best.pth (+ best.json) when the mean DSC improves
+
+  void visit(ConfigVisitor& v) {
+    v.field("every_steps", every_steps);
+    v.field("at_start", at_start);
+    v.field("split", split);
+    v.field("shards", shards);
+    v.field("max_samples", max_samples);
+    v.field("min_object_pixels", min_object_pixels);
+    v.field("jitter_px", jitter_px);
+    v.field("seed", seed);
+    v.field("tolerance_mm", tolerance_mm);
+    v.field("keep_best", keep_best);
+  }
+};
+
+// Where training curves go besides the log lines (rank 0 only).
+struct TrainLogConfig {
+  std::string progress = "auto";  // auto (a progress bar when stderr is a terminal) | bar | lines
+  bool csv = true;                // OUTPUT/metrics.csv (+ val_metrics.csv) beside metrics.jsonl
+  bool tensorboard = true;        // OUTPUT/tensorboard/events.out.tfevents.* (scalars)
+
+  void visit(ConfigVisitor& v) {
+    v.field("progress", progress);
+    v.field("csv", csv);
+    v.field("tensorboard", tensorboard);
+  }
+};
+
+// Several processes (WORLD_SIZE > 1 from torchrun, `medsam launch`, Slurm or OpenMPI; docs/distributed.md).
+struct TrainDistConfig {
+  std::string backend = "auto";  // auto (NCCL on CUDA, else Gloo) | gloo | nccl
+  double timeout_s = 1800;       // rendezvous and every collective; a dead or hung rank fails the others after this
+  double bucket_mb = 25;         // gradient bucket size (DDP's bucket_cap_mb)
+
+  void visit(ConfigVisitor& v) {
+    v.field("backend", backend);
+    v.field("timeout_s", timeout_s);
+    v.field("bucket_mb", bucket_mb);
+  }
+};
+
 struct TrainConfig {
   std::string init_checkpoint;   // SAM/MedSAM .pth (bare state dict or {"model": ...}); "" = random init
   std::string output_dir = "runs/train";
@@ -98,6 +152,9 @@ struct TrainConfig {
   OptimizerConfig optimizer;
   ScheduleConfig schedule;
   CheckpointConfig checkpoint;
+  ValidationConfig validation;
+  TrainLogConfig logs;
+  TrainDistConfig dist;
 
   void visit(ConfigVisitor& v) {
     v.field("init_checkpoint", init_checkpoint);
@@ -122,6 +179,9 @@ struct TrainConfig {
     v.sub("optimizer", optimizer);
     v.sub("schedule", schedule);
     v.sub("checkpoint", checkpoint);
+    v.sub("validation", validation);
+    v.sub("logs", logs);
+    v.sub("dist", dist);
   }
 };
 

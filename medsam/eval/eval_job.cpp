@@ -10,6 +10,7 @@
 
 #include "medsam/core/error.h"
 #include "medsam/core/log.h"
+#include "medsam/eval/html_report.h"
 #include "medsam/eval/label_file.h"
 #include "medsam/io/atomic_file.h"
 
@@ -76,6 +77,27 @@ std::vector<int64_t> labels_present(const at::Tensor& a, const at::Tensor& b) {
   return {out.begin(), out.end()};
 }
 
+// report.html for --pred/--gt: the summary and one box plot of every case's DSC and NSD (there is no
+// modality and no image to draw a gallery from).
+std::string pred_gt_html(const EvalJob& job, const EvalResult& result) {
+  HtmlReport r;
+  r.title = "medsam evaluation: " + job.pred + " vs " + job.gt;
+  r.info = {{"prediction", job.pred}, {"ground truth", job.gt}, {"scores", std::to_string(result.scores.size())}};
+  for (const auto& row : result.summary)
+    r.summary.push_back({row.label == "all" ? "all" : "label", row.label, row.dsc, row.nsd});
+  // summarize() puts "all" last; the report shows it first.
+  std::rotate(r.summary.rbegin(), r.summary.rbegin() + 1, r.summary.rend());
+  r.tolerance_mm = job.metrics.tolerance_mm;
+  BoxPlot plot{fmt::format("all cases ({} scores)", result.scores.size()), {{"DSC", {}}, {"NSD", {}}}};
+  for (const auto& s : result.scores) {
+    plot.series[0].values.push_back(s.dsc);
+    plot.series[1].values.push_back(s.nsd);
+  }
+  r.plots.push_back(plot);
+  r.gallery_note = "No gallery for --pred/--gt (the images are not given); --checkpoint/--data draws one.";
+  return html_report(r);
+}
+
 }  // namespace
 
 EvalResult run_eval_job(const EvalJob& job) {
@@ -101,6 +123,7 @@ EvalResult run_eval_job(const EvalJob& job) {
     write_file_atomically(job.output_dir + "/metrics.csv", scores_csv(result.scores));
     write_file_atomically(job.output_dir + "/summary.md", summary_markdown(result.summary, job.metrics.tolerance_mm));
     write_file_atomically(job.output_dir + "/summary.json", summary_json(result.summary, job.metrics.tolerance_mm));
+    write_file_atomically(job.output_dir + "/report.html", pred_gt_html(job, result));
   }
   return result;
 }

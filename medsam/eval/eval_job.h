@@ -13,7 +13,7 @@ namespace medsam::eval {
 struct EvalJob {
   std::string pred;                  // a label file or a folder of them
   std::string gt;                    // the same kind: file with file, folder with folder
-  std::string output_dir;            // writes metrics.csv, summary.md, summary.json; empty: none
+  std::string output_dir;            // writes metrics.csv, summary.md, summary.json, report.html; empty: none
   std::vector<double> spacing_xy;    // mm for files without geometry (2D images); empty = 1 mm
   std::vector<int64_t> labels;       // labels to score; empty = every non-zero label in gt or pred
   MetricOptions metrics;

@@ -7,6 +7,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "medsam/eval/report_format.h"
+
 namespace medsam::eval {
 
 namespace {
@@ -17,22 +19,6 @@ double quantile(const std::vector<double>& sorted, double q) {
   const size_t lo = static_cast<size_t>(std::floor(pos));
   const size_t hi = std::min(lo + 1, sorted.size() - 1);
   return sorted[lo] + (pos - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
-}
-
-// RFC 4180: quote a field holding a comma, quote or line break.
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
-std::string number(double x) { return std::isnan(x) ? "nan" : fmt::format("{:.6f}", x); }
-
-nlohmann::json stats_json(const Stats& s) {
-  auto value = [&](double x) { return s.n > 0 ? nlohmann::json(x) : nlohmann::json(nullptr); };
-  return {{"n", s.n}, {"nan", s.nan}, {"median", value(s.median)}, {"q1", value(s.q1)},
-          {"q3", value(s.q3)}, {"iqr", value(s.q3 - s.q1)}, {"mean", value(s.mean)}};
 }
 
 }  // namespace
@@ -71,7 +57,7 @@ std::vector<LabelSummary> summarize(const std::vector<CaseScore>& scores) {
 
 std::string scores_csv(const std::vector<CaseScore>& scores) {
   std::string out = "case,label,dsc,nsd\n";
-  for (const auto& s : scores) out += fmt::format("{},{},{},{}\n", csv_field(s.case_name), s.label, number(s.dsc), number(s.nsd));
+  for (const auto& s : scores) out += fmt::format("{},{},{},{}\n", csv_field(s.case_name), s.label, score_text(s.dsc), score_text(s.nsd));
   return out;
 }
 
@@ -80,7 +66,7 @@ std::string summary_markdown(const std::vector<LabelSummary>& summary, double to
       "| label | n | DSC median | DSC IQR | DSC mean | NSD@{}mm median | NSD IQR | NSD mean |\n"
       "|---|---|---|---|---|---|---|---|\n",
       tolerance_mm);
-  auto cell = [](const Stats& s, double x) { return s.n > 0 ? fmt::format("{:.4f}", x) : std::string("-"); };
+  const auto& cell = stat_cell;
   for (const auto& row : summary) {
     const std::string n = row.dsc.nan > 0 ? fmt::format("{} (+{} NaN)", row.dsc.n, row.dsc.nan) : std::to_string(row.dsc.n);
     out += fmt::format("| {} | {} | {} | {}–{} | {} | {} | {}–{} | {} |\n", row.label, n, cell(row.dsc, row.dsc.median),

@@ -1,6 +1,7 @@
 #include "medsam/eval/surface_distance.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <fmt/format.h>
 
 #include <array>
@@ -23,15 +24,19 @@ struct CroppedPair {
 };
 
 // ref: surface_distance/metrics.py _compute_bounding_box, _crop_to_bounding_box
+// The box comes from one projection per axis (any() over the other axes), not from nonzero(): a
+// 512x512x300 mask would otherwise materialise hundreds of MB of voxel indices.
 bool crop_to_union(const at::Tensor& gt, const at::Tensor& pred, CroppedPair& out) {
   const at::Tensor both = at::logical_or(gt, pred);
-  const at::Tensor nz = both.nonzero();  // (N, dims)
-  if (nz.size(0) == 0) return false;
   const int dims = static_cast<int>(gt.dim());
-  const at::Tensor lo = std::get<0>(nz.min(0)), hi = std::get<0>(nz.max(0));
   at::Tensor g = gt, p = pred;
   for (int d = 0; d < dims; ++d) {
-    const int64_t a = lo[d].item<int64_t>(), b = hi[d].item<int64_t>();
+    at::Tensor projection = both;
+    for (int e = dims - 1; e >= 0; --e)
+      if (e != d) projection = projection.any(e);
+    const at::Tensor nz = projection.nonzero();  // (k, 1) indices along axis d
+    if (nz.size(0) == 0) return false;
+    const int64_t a = nz.min().item<int64_t>(), b = nz.max().item<int64_t>();
     g = g.narrow(d, a, b - a + 1);
     p = p.narrow(d, a, b - a + 1);
     out.shape.size[3 - dims + d] = b - a + 1;
@@ -45,27 +50,52 @@ bool crop_to_union(const at::Tensor& gt, const at::Tensor& pred, CroppedPair& ou
 
 // Neighbourhood code of every corner of the box's voxels. Corner i along a spatial axis sits between
 // voxels i−1 and i (i = 0..n), so the corner grid has n+1 points per spatial axis (axis 0 stays 1 in 2D).
+// Corner (cz, cy, cx) holds voxel (cz−1+a, cy−1+b, cx−1+c) at bit 7−(4a+2b+c) (2D: 3−(2b+c)), so a 3D
+// code is two 2D codes: the slice before the corner in the high nibble, the slice after in the low one.
+// Computed slice by slice in parallel from shifted rows (no per-voxel scatter).
 // ref: surface_distance/metrics.py compute_surface_distances (ndimage.correlate with the kernel)
 std::vector<std::uint8_t> neighbour_codes(const std::vector<std::uint8_t>& mask, const GridShape& box, int dims,
                                           GridShape& corners) {
   const bool three_d = dims == 3;
-  corners.size = {three_d ? box.size[0] + 1 : 1, box.size[1] + 1, box.size[2] + 1};
-  std::vector<std::uint8_t> code(corners.count(), 0);
   const int64_t n0 = box.size[0], n1 = box.size[1], n2 = box.size[2];
-  const int64_t c1 = corners.size[1], c2 = corners.size[2];
-  // Scatter: voxel (z, y, x) is at offset (a, b, c) of the corners (z + 1 − a, y + 1 − b, x + 1 − c).
-  for (int64_t z = 0; z < n0; ++z)
-    for (int64_t y = 0; y < n1; ++y)
-      for (int64_t x = 0; x < n2; ++x) {
-        if (!mask[(z * n1 + y) * n2 + x]) continue;
-        for (int a = 0; a < (three_d ? 2 : 1); ++a)
-          for (int b = 0; b < 2; ++b)
-            for (int c = 0; c < 2; ++c) {
-              const int bit = three_d ? 7 - (4 * a + 2 * b + c) : 3 - (2 * b + c);
-              const int64_t cz = three_d ? z + 1 - a : 0;
-              code[(cz * c1 + (y + 1 - b)) * c2 + (x + 1 - c)] |= static_cast<std::uint8_t>(1u << bit);
-            }
+  corners.size = {three_d ? n0 + 1 : 1, n1 + 1, n2 + 1};
+  const int64_t c1 = corners.size[1], c2 = corners.size[2], plane = c1 * c2;
+  // 4-bit code of each voxel slice z at every corner (cy, cx): bit 3−(2b+c) for voxel (cy−1+b, cx−1+c).
+  std::vector<std::uint8_t> codes2d(n0 * plane, 0);
+  at::parallel_for(0, n0, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t z = begin; z < end; ++z) {
+      const std::uint8_t* m = mask.data() + z * n1 * n2;
+      std::uint8_t* out = codes2d.data() + z * plane;
+      for (int64_t cy = 0; cy < c1; ++cy) {
+        const std::uint8_t* above = cy > 0 ? m + (cy - 1) * n2 : nullptr;  // voxel row cy−1 (b = 0)
+        const std::uint8_t* below = cy < n1 ? m + cy * n2 : nullptr;       // voxel row cy (b = 1)
+        std::uint8_t* row = out + cy * c2;
+        for (int64_t cx = 0; cx < c2; ++cx) {
+          unsigned v = 0;
+          if (cx > 0) {  // voxel column cx−1 (c = 0)
+            if (above && above[cx - 1]) v |= 8u;
+            if (below && below[cx - 1]) v |= 2u;
+          }
+          if (cx < n2) {  // voxel column cx (c = 1)
+            if (above && above[cx]) v |= 4u;
+            if (below && below[cx]) v |= 1u;
+          }
+          row[cx] = static_cast<std::uint8_t>(v);
+        }
       }
+    }
+  });
+  if (!three_d) return codes2d;
+  std::vector<std::uint8_t> code(corners.count(), 0);
+  at::parallel_for(0, corners.size[0], 1, [&](int64_t begin, int64_t end) {
+    for (int64_t cz = begin; cz < end; ++cz) {
+      const std::uint8_t* before = cz > 0 ? codes2d.data() + (cz - 1) * plane : nullptr;  // a = 0
+      const std::uint8_t* after = cz < n0 ? codes2d.data() + cz * plane : nullptr;        // a = 1
+      std::uint8_t* out = code.data() + cz * plane;
+      for (int64_t i = 0; i < plane; ++i)
+        out[i] = static_cast<std::uint8_t>(((before ? before[i] : 0) << 4) | (after ? after[i] : 0));
+    }
+  });
   return code;
 }
 

@@ -3,11 +3,14 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 
 #include "medsam/core/error.h"
 #include "medsam/core/log.h"
 #include "medsam/infer/label_map.h"
+#include "medsam/infer/npz_case.h"
 #include "medsam/infer/predictor.h"
 #include "medsam/io/image.h"
 #include "medsam/io/npy.h"
@@ -29,17 +32,14 @@ c10::Device parse_device(const std::string& name) {
   throw UsageError(fmt::format("--device '{}': use cpu or cuda[:N]", name));
 }
 
-bool is_image_extension(const std::string& path) {
-  for (const char* ext : {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}) {
-    const std::string e(ext);
-    if (path.size() >= e.size()) {
-      std::string tail = path.substr(path.size() - e.size());
-      std::transform(tail.begin(), tail.end(), tail.begin(), ::tolower);
-      if (tail == e) return true;
-    }
-  }
-  return false;
+bool has_extension(const std::string& path, const std::string& ext) {
+  if (path.size() < ext.size()) return false;
+  std::string tail = path.substr(path.size() - ext.size());
+  std::transform(tail.begin(), tail.end(), tail.begin(), [](unsigned char c) { return std::tolower(c); });
+  return tail == ext;
 }
+
+at::Tensor normalize(const at::Tensor& raw, const data::IntensitySpec& spec) { return data::normalize_for(raw, spec).data; }
 
 // 2D input: an image file, or a one-slice NIfTI/DICOM/MHA.
 struct Input2d {
@@ -48,16 +48,16 @@ struct Input2d {
 };
 
 Input2d read_2d(const std::string& path) {
-  if (is_image_extension(path)) return {io::read_image(path), std::nullopt};
+  if (io::looks_like_image_file(path)) return {io::read_image(path), std::nullopt};
   io::Volume v = io::read_volume(path);
   if (v.data.size(0) != 1)
-    throw UsageError(fmt::format("{}: a volume with {} slices; pass --box3d for 3D inference", path, v.data.size(0)));
+    throw UsageError(fmt::format("{}: a volume with {} slices; pass --box3d or --slice-boxes for 3D inference", path, v.data.size(0)));
   Input2d in{v.data[0], std::move(v)};
   return in;
 }
 
 void write_label_output(const std::string& path, const at::Tensor& labels, const Input2d& input) {
-  if (is_image_extension(path) || !input.volume) {
+  if (io::looks_like_image_file(path) || !input.volume) {
     io::write_image(path, labels);
     return;
   }
@@ -67,7 +67,7 @@ void write_label_output(const std::string& path, const at::Tensor& labels, const
 
 void run_2d(const InferJob& job, Predictor& predictor) {
   Input2d input = read_2d(job.image);
-  const at::Tensor image = normalize_intensity(input.pixels, job.intensity);
+  const at::Tensor image = normalize(input.pixels, job.intensity);
   const int64_t h = image.size(0), w = image.size(1);
 
   const auto t0 = Clock::now();
@@ -122,12 +122,7 @@ void run_2d(const InferJob& job, Predictor& predictor) {
     log_info("wrote {}", job.save_prob);
   }
   at::Tensor labels = compose_label_map(prob);
-  if (box_labels.defined()) {
-    // Map prompt index i+1 to the box's own label; the lookup keeps 0 as background.
-    const at::Tensor lut = torch::cat({torch::zeros({1}, at::kLong), box_labels});
-    labels = lut.index_select(0, labels.to(at::kLong).flatten()).view(labels.sizes());
-    labels = labels.to(lut.max().item<int64_t>() < 256 ? at::kByte : at::kInt);
-  }
+  if (box_labels.defined()) labels = relabel_prompts(labels, box_labels);  // prompt i+1 -> the box's label
   if (!job.output.empty()) {
     write_label_output(job.output, labels, input);
     log_info("wrote {} ({} foreground pixels)", job.output, (labels > 0).sum().item<int64_t>());
@@ -138,28 +133,78 @@ void run_2d(const InferJob& job, Predictor& predictor) {
   }
 }
 
-void run_3d(const InferJob& job, Predictor& predictor) {
+// Label volume out: .npz gets `segs` (z, y, x); any volume extension keeps the input's geometry.
+void write_label_volume(const std::string& path, const at::Tensor& labels, const io::VolumeGeometry& geometry) {
+  if (has_extension(path, ".npz")) write_npz(path, {{"segs", labels.contiguous()}});
+  else io::write_volume(path, io::Volume{labels.contiguous(), geometry});
+}
+
+SliceProgress slice_logger(Clock::time_point t0) {
+  return [t0](int64_t done, int64_t total) {
+    if (done == total || done % 10 == 0)
+      log_info("slices {}/{} ({:.1f} s, {:.2f} slices/s)", done, total, seconds_since(t0), done / seconds_since(t0));
+  };
+}
+
+void reject_2d_only_flags(const InferJob& job, const char* what) {
   for (const auto* flag : {&job.embedding, &job.save_embedding, &job.save_logits, &job.save_prob, &job.mask_input})
-    if (!flag->empty()) throw UsageError("--embedding/--save-embedding/--save-logits/--save-prob/--mask-input are 2D only");
-  if (!job.boxes.empty() || !job.points.empty()) throw UsageError("--box3d cannot be combined with --box or --point");
+    if (!flag->empty())
+      throw UsageError(fmt::format("--embedding/--save-embedding/--save-logits/--save-prob/--mask-input are for 2D "
+                                   "images only, not {}",
+                                   what));
+}
+
+void run_3d(const InferJob& job, Predictor& predictor) {
+  reject_2d_only_flags(job, "volumes");
+  if (!job.boxes.empty() || !job.points.empty())
+    throw UsageError("--box3d/--slice-boxes cannot be combined with --box or --point");
+  if (job.box3d && !job.slice_boxes.empty()) throw UsageError("give either --box3d or --slice-boxes, not both");
   io::Volume volume = io::read_volume(job.image);
   log_info("volume: {} (z, y, x) {}, spacing {}", job.image, volume.data.sizes(), volume.geometry.spacing);
-  const at::Tensor normalized = normalize_intensity(volume.data, job.intensity);
+  const at::Tensor normalized = normalize(volume.data, job.intensity);
   const auto t0 = Clock::now();
-  const at::Tensor mask =
-      segment_volume(predictor, normalized, *job.box3d, job.propagation, [&](int64_t done, int64_t total) {
-        if (done == total || done % 10 == 0) log_info("slices {}/{} ({:.1f} s)", done, total, seconds_since(t0));
-      });
+  at::Tensor labels;
+  int64_t overlay_slice = 0;
+  at::Tensor overlay_boxes;
+  if (job.box3d) {
+    labels = segment_volume(predictor, normalized, *job.box3d, job.propagation, slice_logger(t0));
+    overlay_slice = static_cast<int64_t>((job.box3d->z0 + job.box3d->z1) / 2);
+    overlay_boxes = torch::tensor({job.box3d->x0, job.box3d->y0, job.box3d->x1, job.box3d->y1}).unsqueeze(0);
+  } else {
+    labels = segment_slices(predictor, normalized, job.slice_boxes, job.propagation, slice_logger(t0));
+    overlay_slice = job.slice_boxes.front().slice;
+    std::vector<double> coords;
+    for (const auto& b : job.slice_boxes)
+      if (b.slice == overlay_slice) coords.insert(coords.end(), {b.x0, b.y0, b.x1, b.y1});
+    overlay_boxes = torch::tensor(coords).view({-1, 4});
+  }
   if (!job.output.empty()) {
-    io::write_volume(job.output, io::Volume{mask, volume.geometry});
-    log_info("wrote {} ({} foreground voxels)", job.output, mask.sum().item<int64_t>());
+    write_label_volume(job.output, labels, volume.geometry);
+    log_info("wrote {} ({} foreground voxels)", job.output, (labels > 0).sum().item<int64_t>());
   }
   if (!job.overlay.empty()) {
-    const int64_t mid = static_cast<int64_t>((job.box3d->z0 + job.box3d->z1) / 2);
-    const at::Tensor box = torch::tensor({job.box3d->x0, job.box3d->y0, job.box3d->x1, job.box3d->y1}).unsqueeze(0);
-    io::write_image(job.overlay, draw_overlay(normalized[mid], mask[mid], box));
-    log_info("wrote {} (slice {})", job.overlay, mid);
+    io::write_image(job.overlay, draw_overlay(normalized[overlay_slice], labels[overlay_slice], overlay_boxes));
+    log_info("wrote {} (slice {})", job.overlay, overlay_slice);
   }
+}
+
+// A MedSAM/CVPR challenge case: imgs + boxes in, segs out.
+void run_npz(const InferJob& job, Predictor& predictor) {
+  reject_2d_only_flags(job, ".npz cases");
+  if (!job.boxes.empty() || !job.points.empty() || job.box3d || !job.slice_boxes.empty())
+    throw UsageError(fmt::format("{}: an .npz case carries its own 'boxes'; drop --box/--point/--box3d/--slice-boxes",
+                                 job.image));
+  if (!job.overlay.empty()) throw UsageError("--overlay is not available for .npz cases");
+  if (!has_extension(job.output, ".npz"))
+    throw UsageError(fmt::format("--output '{}': an .npz case is answered with an .npz holding 'segs'", job.output));
+  const NpzCase c = read_npz_case(job.image);
+  log_info("npz case: {} imgs {} {} boxes ({})", job.image, c.imgs.sizes(), c.boxes.size(0), c.is_3d ? "3D" : "2D");
+  const at::Tensor image = normalize(c.imgs, job.intensity);
+  const auto t0 = Clock::now();
+  const at::Tensor segs = segment_npz_case(predictor, c, image, job.propagation, slice_logger(t0));
+  write_npz(job.output, {{"segs", segs.contiguous()}});
+  log_info("wrote {} segs {} ({} foreground {})", job.output, segs.sizes(), (segs > 0).sum().item<int64_t>(),
+           c.is_3d ? "voxels" : "pixels");
 }
 
 }  // namespace
@@ -171,13 +216,15 @@ void run_infer_job(const InferJob& job) {
       job.save_embedding.empty())
     throw UsageError("nothing to write: give --output, --overlay, --save-logits, --save-prob or --save-embedding");
   const c10::Device device = parse_device(job.device);
+  const Precision precision = parse_precision(job.precision, device);  // before the (slow) checkpoint load
   const auto t0 = Clock::now();
   LoadedSam loaded = load_sam(job.checkpoint, job.arch);
   log_info("model: {} from {} ({} tensors{}) in {:.2f} s", loaded.model->config.arch, job.checkpoint,
            loaded.report.loaded, loaded.report.stripped_prefix.empty() ? "" : ", 'module.' prefix stripped",
            seconds_since(t0));
-  Predictor predictor(loaded.model, device);
-  if (job.box3d) run_3d(job, predictor);
+  Predictor predictor(loaded.model, device, precision);
+  if (has_extension(job.image, ".npz")) run_npz(job, predictor);
+  else if (job.box3d || !job.slice_boxes.empty()) run_3d(job, predictor);
   else run_2d(job, predictor);
 }
 

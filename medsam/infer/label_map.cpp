@@ -19,6 +19,13 @@ at::Tensor compose_label_map(const at::Tensor& probabilities, double threshold) 
   return labels.to(n < 256 ? at::kByte : at::kInt);
 }
 
+at::Tensor relabel_prompts(const at::Tensor& index_map, const at::Tensor& labels) {
+  // The lookup keeps 0 as background: lut = [0, labels...].
+  const at::Tensor lut = torch::cat({torch::zeros({1}, at::kLong), labels.to(at::kLong).flatten()});
+  const at::Tensor out = lut.index_select(0, index_map.to(at::kLong).flatten()).view(index_map.sizes());
+  return out.to(lut.max().item<int64_t>() < 256 ? at::kByte : at::kInt);
+}
+
 namespace {
 // A fixed, distinguishable palette (tab10-like), cycled for more labels.
 constexpr uint8_t kPalette[][3] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 44},  {214, 39, 40},

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <optional>
+
 #include "medsam/core/error.h"
+#include "medsam/core/torch_compat.h"
 #include "medsam/infer/postprocess.h"
 #include "medsam/infer/preprocess.h"
 
@@ -43,7 +46,28 @@ void check_points(const at::Tensor& points, const at::Tensor& labels, int64_t he
 }
 }  // namespace
 
-Predictor::Predictor(Sam model, c10::Device device) : model_(std::move(model)), device_(device) {
+Precision parse_precision(const std::string& name, c10::Device device) {
+  if (name == "fp32") return Precision::kFp32;
+  if (name != "bf16") throw UsageError(fmt::format("--precision '{}': use fp32 or bf16", name));
+  if (!device.is_cuda())
+    throw UsageError("--precision bf16 needs --device cuda: CPU inference runs in fp32 only (drop --precision)");
+  return Precision::kBf16;
+}
+
+namespace {
+// bf16 autocast for the scope on CUDA; nothing in fp32 or on CPU.
+struct PrecisionScope {
+  PrecisionScope(Precision p, c10::Device d) {
+    if (p == Precision::kBf16 && d.is_cuda()) scope.emplace(c10::DeviceType::CUDA, at::kBFloat16);
+  }
+  std::optional<compat::AutocastScope> scope;
+};
+}  // namespace
+
+Predictor::Predictor(Sam model, c10::Device device, Precision precision)
+    : model_(std::move(model)), device_(device), precision_(precision) {
+  if (precision_ == Precision::kBf16 && !device_.is_cuda())
+    throw UsageError("bf16 inference needs a CUDA device; CPU runs fp32 only");
   model_->to(device_);
   model_->eval();
 }
@@ -52,12 +76,25 @@ Predictor::Predictor(Sam model, c10::Device device) : model_(std::move(model)), 
 void Predictor::set_image(const at::Tensor& image) {
   if (image.dim() != 2 && image.dim() != 3)
     throw UsageError(fmt::format("image must be H x W or H x W x C, got shape {}", image.sizes()));
-  torch::NoGradGuard no_grad;
-  const int64_t size = model_->config.image_encoder.img_size;
-  const at::Tensor input = preprocess_image(image, size).to(device_);  // (1, 3, S, S) in [0, 1]
-  embedding_ = model_->encode(input);
+  embedding_ = encode_images({image});
   height_ = image.size(0);
   width_ = image.size(1);
+}
+
+at::Tensor Predictor::encode_images(const std::vector<at::Tensor>& images) {
+  if (images.empty()) throw Error("Predictor::encode_images: no images");
+  torch::NoGradGuard no_grad;
+  const int64_t size = model_->config.image_encoder.img_size;
+  std::vector<at::Tensor> inputs;
+  inputs.reserve(images.size());
+  for (const auto& image : images) {
+    if (image.dim() != 2 && image.dim() != 3)
+      throw UsageError(fmt::format("image must be H x W or H x W x C, got shape {}", image.sizes()));
+    inputs.push_back(preprocess_image(image, size));  // (1, 3, S, S) in [0, 1], min-max per image
+  }
+  const at::Tensor batch = (inputs.size() == 1 ? inputs[0] : torch::cat(inputs, 0)).to(device_);
+  PrecisionScope precision(precision_, device_);
+  return model_->encode(batch).to(at::kFloat);  // (K, C, h, w)
 }
 
 void Predictor::set_embedding(const at::Tensor& embedding, int64_t height, int64_t width) {
@@ -110,7 +147,11 @@ ImagePrediction Predictor::predict(const ImagePrompts& prompts, bool multimask_o
   }
 
   // One image, N prompts: the decoder broadcasts the single embedding (MedSAM's batching rule).
-  const MaskPrediction out = model_->decode(embedding_, p, multimask_output);
+  MaskPrediction out;
+  {
+    PrecisionScope precision(precision_, device_);
+    out = model_->decode(embedding_, p, multimask_output);
+  }
   ImagePrediction result;
   result.low_res_logits = out.low_res_logits.to(at::kCPU, at::kFloat);
   result.iou = out.iou.to(at::kCPU, at::kFloat);

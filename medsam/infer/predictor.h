@@ -7,6 +7,8 @@
 #include <c10/core/Device.h>
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "medsam/model/sam.h"
 
@@ -28,13 +30,24 @@ struct ImagePrediction {
   at::Tensor masks;           // (N, M, H, W) uint8 0/1: probabilities > threshold
 };
 
+// fp32 everywhere; bf16 = autocast to bfloat16 on CUDA (encoder and decoder; outputs stay float32).
+enum class Precision { kFp32, kBf16 };
+
+// "fp32" or "bf16". bf16 on a CPU device throws UsageError: CPU inference runs fp32 only (LibTorch
+// 1.13's CPU bf16 kernels are slow or missing, e.g. ConvTranspose2d; see DESIGN.md decision 6).
+Precision parse_precision(const std::string& name, c10::Device device);
+
 class Predictor {
  public:
   // Takes the model (weights loaded) and moves it to `device` in eval mode.
-  Predictor(Sam model, c10::Device device);
+  Predictor(Sam model, c10::Device device, Precision precision = Precision::kFp32);
 
   // image: H×W or H×W×C, any dtype, original pixels. Runs the encoder once and caches the embedding.
   void set_image(const at::Tensor& image);
+  // K images of one size (each H×W or H×W×C, original pixels) -> (K, C, h, w) embeddings on the
+  // device, in ONE encoder call (volumes encode slices in batches). Leaves the cached embedding alone;
+  // pass each row to set_embedding. Same values as K set_image calls up to fp32 reordering.
+  at::Tensor encode_images(const std::vector<at::Tensor>& images);
   // Uses a stored embedding (1, C, h, w) of an image of the given original size instead of the encoder.
   void set_embedding(const at::Tensor& embedding, int64_t height, int64_t width);
 
@@ -51,6 +64,7 @@ class Predictor {
  private:
   Sam model_;
   c10::Device device_;
+  Precision precision_;
   at::Tensor embedding_;  // (1, C, h, w) on device_
   int64_t height_ = 0, width_ = 0;
 };

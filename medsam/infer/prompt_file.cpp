@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -85,7 +86,101 @@ std::vector<LabeledBox> read_csv_boxes(const std::string& path, const std::strin
   return boxes;
 }
 
+std::string read_text(const std::string& path, const char* what) {
+  std::ifstream in(path);
+  if (!in) throw UsageError(fmt::format("{}: cannot open {}", path, what));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+bool looks_like_json_list(const std::string& text) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  return first != std::string::npos && text[first] == '[';
+}
+
+int64_t positive_label(double v, const std::string& where) {
+  if (v <= 0 || v != static_cast<double>(static_cast<int64_t>(v)))
+    throw UsageError(fmt::format("{}: label {} must be a positive integer", where, v));
+  return static_cast<int64_t>(v);
+}
+
+int64_t slice_index(double v, const std::string& where) {
+  if (v < 0 || v != static_cast<double>(static_cast<int64_t>(v)))
+    throw UsageError(fmt::format("{}: slice {} must be an integer >= 0", where, v));
+  return static_cast<int64_t>(v);
+}
+
+std::vector<SliceBox> read_json_slice_boxes(const std::string& path, const std::string& text) {
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw UsageError(fmt::format("{}: not valid JSON: {}", path, e.what()));
+  }
+  if (!doc.is_array()) throw UsageError(fmt::format("{}: expected a JSON list of slice boxes", path));
+  std::vector<SliceBox> boxes;
+  for (size_t i = 0; i < doc.size(); ++i) {
+    const auto& entry = doc[i];
+    const std::string where = fmt::format("{}: entry {}", path, i);
+    if (!entry.is_object() || !entry.contains("slice") || !entry["slice"].is_number())
+      throw UsageError(fmt::format("{} needs {{\"slice\": z, \"box\": [x0, y0, x1, y1]}}", where));
+    const auto& coords = entry.value("box", nlohmann::json());
+    if (!coords.is_array() || coords.size() != 4 ||
+        !std::all_of(coords.begin(), coords.end(), [](const auto& v) { return v.is_number(); }))
+      throw UsageError(fmt::format("{} needs a box of 4 numbers [x0, y0, x1, y1]", where));
+    SliceBox b;
+    b.slice = slice_index(entry["slice"].get<double>(), where);
+    b.x0 = coords[0].get<double>();
+    b.y0 = coords[1].get<double>();
+    b.x1 = coords[2].get<double>();
+    b.y1 = coords[3].get<double>();
+    if (entry.contains("label")) {
+      if (!entry["label"].is_number()) throw UsageError(fmt::format("{}: label must be a number", where));
+      b.label = positive_label(entry["label"].get<double>(), where);
+    }
+    boxes.push_back(b);
+  }
+  return boxes;
+}
+
+std::vector<SliceBox> read_csv_slice_boxes(const std::string& path, const std::string& text) {
+  std::vector<SliceBox> boxes;
+  std::stringstream ss(text);
+  std::string line;
+  int line_no = 0;
+  while (std::getline(ss, line)) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || line[0] == '#' || line.find_first_not_of(" \t") == std::string::npos) continue;
+    const bool header = line.find_first_of("0123456789") != 0 && line[0] != '-' && line[0] != '.';
+    if (header && boxes.empty()) continue;
+    const size_t fields = std::count(line.begin(), line.end(), ',') + 1;
+    const std::string where = fmt::format("{}:{}", path, line_no);
+    if (fields != 5 && fields != 6)
+      throw UsageError(fmt::format("{}: expected slice,x0,y0,x1,y1[,label], got '{}'", where, line));
+    const auto v = parse_number_list(line, fields, where);
+    SliceBox b;
+    b.slice = slice_index(v[0], where);
+    b.x0 = v[1];
+    b.y0 = v[2];
+    b.x1 = v[3];
+    b.y1 = v[4];
+    if (fields == 6) b.label = positive_label(v[5], where);
+    boxes.push_back(b);
+  }
+  return boxes;
+}
+
 }  // namespace
+
+std::vector<SliceBox> read_slice_box_file(const std::string& path) {
+  const std::string text = read_text(path, "slice box file");
+  std::vector<SliceBox> boxes =
+      looks_like_json_list(text) ? read_json_slice_boxes(path, text) : read_csv_slice_boxes(path, text);
+  if (boxes.empty()) throw UsageError(fmt::format("{}: no boxes in file", path));
+  return boxes;
+}
 
 std::vector<LabeledBox> read_box_file(const std::string& path) {
   std::ifstream in(path);

@@ -1,12 +1,15 @@
-// 3D segmentation from one 3D box by slice-to-slice propagation (LiteMedSAM / MedSAM 3D inference).
+// 3D segmentation of a volume, slice by slice: from one 3D box by propagation (LiteMedSAM / MedSAM 3D
+// inference), or from a given box on each slice.
 #pragma once
 
 #include <ATen/Tensor.h>
 
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 #include "medsam/infer/predictor.h"
+#include "medsam/infer/prompt_file.h"
 
 namespace medsam::infer {
 
@@ -17,16 +20,28 @@ struct Box3d {
 struct PropagationOptions {
   int margin = 5;            // px the neighbour's mask box grows by on each side
   double threshold = 0.5;
+  int encode_batch = 1;      // slices per encoder call (K); the masks do not depend on it
 };
+
+using SliceProgress = std::function<void(int64_t done, int64_t total)>;
 
 // volume (Z, Y, X) uint8 (already intensity-normalised) -> (Z, Y, X) uint8 mask, 1 inside.
 // Starts at the middle slice of the box with the given 2D box, then walks up and down: each next
 // slice's box is the bounding box of the neighbour's prediction grown by `margin` (clamped to the
 // image); where the neighbour is empty the given box is used again. Slices outside z0..z1 stay 0.
-// `on_slice(done, total)` reports progress. Throws UsageError for a box outside the volume.
+// The encoder does not depend on the boxes, so slices are encoded `encode_batch` at a time in the
+// visiting order and decoded one by one. `on_slice(done, total)` reports progress. Throws
+// UsageError for a box outside the volume.
 at::Tensor segment_volume(Predictor& predictor, const at::Tensor& volume, const Box3d& box,
-                          const PropagationOptions& options = {},
-                          const std::function<void(int64_t, int64_t)>& on_slice = {});
+                          const PropagationOptions& options = {}, const SliceProgress& on_slice = {});
+
+// volume (Z, Y, X) uint8 + boxes on slices -> (Z, Y, X) label volume: every slice with boxes is
+// encoded once (`encode_batch` slices per call) and all its boxes decoded as one batch; a pixel takes
+// the label of the most probable box above the threshold (box k -> k+1, or its own label). uint8 when
+// every label is < 256, else int32. Throws UsageError naming a box outside its slice or a slice
+// outside the volume.
+at::Tensor segment_slices(Predictor& predictor, const at::Tensor& volume, const std::vector<SliceBox>& boxes,
+                          const PropagationOptions& options = {}, const SliceProgress& on_slice = {});
 
 // Tight bounding box (x0, y0, x1, y1), x1/y1 exclusive, of a (H, W) mask, grown by `margin` and
 // clamped to the image; undefined tensor when the mask is empty.

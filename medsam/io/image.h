@@ -27,6 +27,10 @@ std::vector<std::uint8_t> encode_png(const at::Tensor& image, int compression = 
 // Decodes PNG/JPEG/... bytes as read_image does. `what` names the source in error messages.
 at::Tensor decode_image(const std::uint8_t* data, std::size_t size, const std::string& what = "image bytes");
 
+// True for names 2D image reading recognises by extension (.png, .jpg, .jpeg, .bmp, .tif, .tiff;
+// any case) — used to route files between read_image and read_volume (io/volume.h).
+bool looks_like_image_file(const std::string& path);
+
 // True when this build can read and write 2D images (built with OpenCV).
 bool image_io_available();
 

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -82,6 +83,8 @@ std::string save_checkpoint(const std::string& dir, torch::nn::Module& model, co
   ts->set_item(str("rng_state"), state.rng_state.defined() ? PickleValue::of_tensor(state.rng_state.contiguous())
                                                            : PickleValue::none());
   ts->set_item(str("config"), str(config_yaml));
+  ts->set_item(str("best_val_dice"), PickleValue::of_float(state.best_val_dice));
+  ts->set_item(str("best_step"), PickleValue::of_int(state.best_step));
 
   auto root = PickleValue::dict();
   root->set_item(str("model"), model_dict);
@@ -136,6 +139,9 @@ std::string load_checkpoint(const std::string& path, torch::nn::Module& model, A
     if (const PickleValue* v = ts->get("source_state"); v && v->kind == PickleValue::Kind::String) s.source_state = v->text;
     if (const PickleValue* v = ts->get("rng_state"); v && v->is_tensor()) s.rng_state = v->tensor.clone();
     if (const PickleValue* v = ts->get("config"); v && v->kind == PickleValue::Kind::String) config = v->text;
+    // Absent in checkpoints written before validation existed: no best yet.
+    if (const PickleValue* v = ts->get("best_val_dice"); v && v->kind == PickleValue::Kind::Float) s.best_val_dice = v->real;
+    if (const PickleValue* v = ts->get("best_step"); v && v->kind == PickleValue::Kind::Int) s.best_step = v->integer;
   } else {
     // A MedSAM Python checkpoint: only the epoch is known; the data position starts fresh.
     const PickleValue* e = ck.root->get("epoch");
@@ -145,6 +151,25 @@ std::string load_checkpoint(const std::string& path, torch::nn::Module& model, A
   }
   state = s;
   return config;
+}
+
+std::string save_best_model(const std::string& dir, torch::nn::Module& model, int64_t step, double mean_dsc,
+                            double mean_nsd, int64_t objects) {
+  auto model_dict = PickleValue::dict("collections.OrderedDict");
+  for (const auto& [name, t] : model_state(model)) model_dict->set_item(str(name), PickleValue::of_tensor(t));
+  auto root = PickleValue::dict();
+  root->set_item(str("model"), model_dict);
+  root->set_item(str("step"), PickleValue::of_int(step));
+  root->set_item(str("val_mean_dsc"), PickleValue::of_float(mean_dsc));
+  root->set_item(str("val_mean_nsd"), PickleValue::of_float(mean_nsd));
+  const std::string path = (fs::path(dir) / "best.pth").string();
+  write_pth(path, *root);
+  write_file_atomically((fs::path(dir) / "best.json").string(),
+                        fmt::format("{{\"step\": {}, \"val_mean_dsc\": {}, \"val_mean_nsd\": {}, \"val_objects\": {}, "
+                                    "\"file\": \"best.pth\"}}\n",
+                                    step, mean_dsc, std::isfinite(mean_nsd) ? fmt::format("{}", mean_nsd) : "null",
+                                    objects));
+  return path;
 }
 
 void export_model(const std::string& path, torch::nn::Module& model) { write_pth(path, model_state(model)); }

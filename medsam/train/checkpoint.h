@@ -34,6 +34,12 @@ std::string resolve_resume_path(const std::string& path);
 // Returns the config YAML the checkpoint was written with ("" if absent).
 std::string load_checkpoint(const std::string& path, torch::nn::Module& model, AdamW& optimizer, TrainState& state);
 
+// OUTPUT/best.pth: {"model": SAM state dict, "step": n, "val_mean_dsc": x, "val_mean_nsd": y} (infer,
+// export and init_checkpoint accept the "model" wrapper), then OUTPUT/best.json with the same numbers;
+// both written atomically. Returns the .pth path.
+std::string save_best_model(const std::string& dir, torch::nn::Module& model, int64_t step, double mean_dsc,
+                            double mean_nsd, int64_t objects);
+
 // The model alone as a bare SAM state dict (.pth that segment_anything's load_state_dict accepts).
 void export_model(const std::string& path, torch::nn::Module& model);
 

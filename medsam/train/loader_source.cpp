@@ -27,6 +27,9 @@ void LoaderSource::restore(const std::string& state) {
   std::istringstream in(state);
   if (!(in >> p.epoch >> p.index >> p.seed >> p.world_size >> p.rank))
     throw Error("checkpoint: data position '" + state + "' is not 'epoch index seed world_size rank'");
+  // Rank 0 writes the checkpoint for all ranks; they stand at the same rank-local index (equal shares),
+  // so each takes rank 0's position as its own. Seed and world size are still checked.
+  p.rank = sampler_.options().rank;
   loader_.start(p);
 }
 

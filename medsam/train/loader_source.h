@@ -1,6 +1,7 @@
 // The shard loader (medsam/data/loader.h) as the trainer's BatchSource: epochs start at the sampler's
 // start of the epoch, state() is the loader's SamplerPosition as text, restore() restarts the loader
-// there (the sampler checks seed and world size).
+// there (the sampler checks seed and world size; the saved rank is replaced by this rank, since rank 0's
+// checkpoint serves every rank).
 #pragma once
 
 #include "medsam/train/batch_source.h"

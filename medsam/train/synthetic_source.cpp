@@ -11,8 +11,10 @@ namespace medsam::train {
 
 SyntheticSource::SyntheticSource(SyntheticSourceOptions options) : options_(options) {
   if (options_.image_size < 16 || options_.batch_size < 1 || options_.batches_per_epoch < 1 ||
-      options_.prompts_per_image < 1)
-    throw ConfigError("synthetic source: image_size >= 16, batch_size, batches_per_epoch, prompts_per_image >= 1");
+      options_.prompts_per_image < 1 || options_.world_size < 1 || options_.rank < 0 ||
+      options_.rank >= options_.world_size)
+    throw ConfigError("synthetic source: image_size >= 16, batch_size, batches_per_epoch, prompts_per_image >= 1, "
+                      "0 <= rank < world_size");
 }
 
 void SyntheticSource::begin_epoch(int64_t epoch) {
@@ -23,8 +25,9 @@ void SyntheticSource::begin_epoch(int64_t epoch) {
 std::optional<data::Batch> SyntheticSource::next() {
   if (index_ >= options_.batches_per_epoch) return std::nullopt;
   // A private generator: the batch depends only on (seed, epoch, index), never on the global RNG.
+  const int64_t global_index = index_ * options_.world_size + options_.rank;
   auto gen = at::detail::createCPUGenerator(static_cast<uint64_t>(options_.seed) * 1000003u +
-                                            static_cast<uint64_t>(epoch_) * 7919u + static_cast<uint64_t>(index_));
+                                            static_cast<uint64_t>(epoch_) * 7919u + static_cast<uint64_t>(global_index));
   ++index_;
   const int64_t s = options_.image_size, bi = options_.batch_size, bp = bi * options_.prompts_per_image;
   data::Batch b;

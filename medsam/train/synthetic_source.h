@@ -15,6 +15,10 @@ struct SyntheticSourceOptions {
   int64_t seed = 0;
   // Bp = batch_size * prompts_per_image prompts over batch_size images (tests the image_index path).
   int64_t prompts_per_image = 1;
+  // Several processes: rank r draws the global batches r, r + world, r + 2 world, ... of each epoch
+  // (batches_per_epoch is per rank), so ranks train on different data.
+  int64_t rank = 0;
+  int64_t world_size = 1;
 };
 
 class SyntheticSource final : public BatchSource {

@@ -3,15 +3,21 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <chrono>
 #include <memory>
 
 #include "medsam/core/error.h"
 #include "medsam/core/log.h"
 #include "medsam/data/pipeline.h"
+#include "medsam/dist/gradient_reducer.h"
+#include "medsam/dist/module_sync.h"
+#include "medsam/dist/process_group.h"
+#include "medsam/dist/rendezvous.h"
 #include "medsam/train/checkpoint.h"
 #include "medsam/train/loader_source.h"
 #include "medsam/train/synthetic_source.h"
 #include "medsam/train/trainer.h"
+#include "medsam/train/validation.h"
 
 namespace medsam::train {
 
@@ -20,8 +26,8 @@ namespace {
 // The shard pipeline (dataset + distributed sampler + loader, config.data) as a BatchSource that owns it.
 class ShardSource final : public BatchSource {
  public:
-  explicit ShardSource(const data::DataConfig& config)
-      : pipeline_(config), source_(pipeline_.loader(), pipeline_.sampler()) {}
+  ShardSource(const data::DataConfig& config, int rank, int world_size)
+      : pipeline_(config, rank, world_size), source_(pipeline_.loader(), pipeline_.sampler()) {}
   void begin_epoch(int64_t epoch) override { source_.begin_epoch(epoch); }
   std::optional<data::Batch> next() override { return source_.next(); }
   std::string state() const override { return source_.state(); }
@@ -32,7 +38,8 @@ class ShardSource final : public BatchSource {
   LoaderSource source_;
 };
 
-std::unique_ptr<BatchSource> make_source(const Config& config) {
+// This rank's share of the data: the sampler (shards) or the synthetic batches are split by rank.
+std::unique_ptr<BatchSource> make_source(const Config& config, int rank, int world_size) {
   const TrainConfig& t = config.train;
   if (t.source == "synthetic") {
     SyntheticSourceOptions o;
@@ -40,6 +47,8 @@ std::unique_ptr<BatchSource> make_source(const Config& config) {
     o.batch_size = t.synthetic_batch_size;
     o.batches_per_epoch = t.synthetic_epoch_steps;
     o.seed = t.seed;
+    o.rank = rank;
+    o.world_size = world_size;
     return std::make_unique<SyntheticSource>(o);
   }
   if (config.data.shards.empty())
@@ -48,24 +57,56 @@ std::unique_ptr<BatchSource> make_source(const Config& config) {
   if (config.data.image_size != config.model.image_encoder.img_size)
     throw ConfigError(fmt::format("data.image_size {} differs from model.image_encoder.img_size {}",
                                   config.data.image_size, config.model.image_encoder.img_size));
-  // Single process for now; rank/world come from medsam/dist once the trainer creates a process group.
-  return std::make_unique<ShardSource>(config.data);
+  return std::make_unique<ShardSource>(config.data, rank, world_size);
+}
+
+// WORLD_SIZE > 1 (torchrun, `medsam launch`, Slurm, OpenMPI): join the group; else a world of one.
+std::shared_ptr<dist::ProcessGroup> join_group(const TrainConfig& t) {
+  const dist::Rendezvous rendezvous = dist::resolve_rendezvous(dist::process_env());
+  if (!rendezvous.distributed()) return dist::ProcessGroup::single();
+  set_log_rank(rendezvous.rank, rendezvous.world_size);
+  dist::GroupOptions options;
+  options.backend = t.dist.backend;
+  options.timeout = std::chrono::milliseconds(static_cast<int64_t>(t.dist.timeout_s * 1000));
+  auto group = dist::ProcessGroup::create(rendezvous, options);
+  log_info("joined {} ({} backend, timeout {:g} s)", rendezvous.describe(), group->backend_name(), t.dist.timeout_s);
+  return group;
 }
 
 }  // namespace
 
 int run_training(Config& config) {
   validate_train_config(config.train);
-  auto source = make_source(config);
-  check_output_dir(config.train.output_dir);  // a bad output path fails now, before weights load
+  auto group = join_group(config.train);
+  const int rank = group->rank(), world = group->size();
+  auto source = make_source(config, rank, world);
+  if (rank == 0) check_output_dir(config.train.output_dir);  // a bad output path fails now, before weights load
   const std::string yaml = config_to_yaml(config);
   Sam model = build_training_model(config);
-  Trainer trainer(config.train, model, *source, yaml);
+
+  TrainerOptions options;
+  options.rank = rank;
+  options.world_size = world;
+  if (world > 1) {
+    options.group = group;
+    dist::ReducerOptions reducer;
+    reducer.bucket_bytes = static_cast<std::size_t>(config.train.dist.bucket_mb * (1 << 20));
+    options.make_reducer = [group, reducer](const std::vector<at::Tensor>& parameters) {
+      return std::shared_ptr<dist::GradientReducer>(dist::make_gradient_reducer(group, parameters, reducer));
+    };
+  }
+  if (config.train.validation.every_steps > 0)
+    options.validate = make_shard_validator(config.train.validation, config.data.shards);
+  Trainer trainer(config.train, model, *source, yaml, options);
   if (!config.train.resume.empty()) trainer.resume(config.train.resume);
-  log_info("training {} on {}: {} trainable parameters (frozen: {}), output {}", config.model.arch,
-           trainer.device().str(), trainer.optimizer().num_parameters(), fmt::join(config.train.freeze, ", "),
-           config.train.output_dir);
+  // Same start on every rank, whatever each loaded (ref: torch DDP's _sync_module_states at construction).
+  if (world > 1) dist::broadcast_module_state(*group, *trainer.model());
+  log_info("training {} on {}{}: {} trainable parameters (frozen: {}), output {}", config.model.arch,
+           trainer.device().str(), world > 1 ? fmt::format(" x {} processes", world) : "",
+           trainer.optimizer().num_parameters(), fmt::join(config.train.freeze, ", "), config.train.output_dir);
   const TrainResult r = trainer.run();
+  group->shutdown();
+  if (rank != 0) return 0;
   if (r.stop_signal) {
     fmt::print("medsam train: stopped by signal after step {}; checkpoint {}\n", r.steps, r.last_checkpoint);
     return 0;

@@ -17,6 +17,8 @@ struct TrainState {
   int64_t consecutive_nonfinite = 0;  // non-finite steps in a row right now
   std::string source_state;           // BatchSource::state() after the last batch of `step`
   at::Tensor rng_state;               // the default CPU generator's state (uint8), undefined = not saved
+  double best_val_dice = -1;          // best validation mean DSC so far, -1 = none yet
+  int64_t best_step = 0;              // the step best.pth was written at (0 = none)
 };
 
 }  // namespace medsam::train

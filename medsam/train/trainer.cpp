@@ -13,6 +13,7 @@
 #include "medsam/core/log.h"
 #include "medsam/core/torch_compat.h"
 #include "medsam/dist/gradient_reducer.h"
+#include "medsam/dist/process_group.h"
 #include "medsam/model/build_sam.h"
 #include "medsam/model/weights.h"
 #include "medsam/train/activation_checkpoint.h"
@@ -39,8 +40,6 @@ std::string duration_text(double seconds) {
   return fmt::format("{}s", s);
 }
 
-std::string json_number(double v) { return std::isfinite(v) ? fmt::format("{}", v) : "null"; }
-
 }  // namespace
 
 void validate_train_config(const TrainConfig& c) {
@@ -65,6 +64,16 @@ void validate_train_config(const TrainConfig& c) {
           "precision must be auto, fp32 or bf16, got '" + c.precision + "'");
   require(c.source == "shards" || c.source == "synthetic", "source must be shards or synthetic, got '" + c.source + "'");
   require(!c.output_dir.empty(), "output_dir must not be empty");
+  require(c.validation.every_steps >= 0, "validation.every_steps must be >= 0 (0 = off)");
+  require(c.validation.max_samples >= 0, "validation.max_samples must be >= 0 (0 = all)");
+  require(c.validation.jitter_px >= 0, "validation.jitter_px must be >= 0");
+  require(c.validation.tolerance_mm > 0, "validation.tolerance_mm must be > 0");
+  require(c.logs.progress == "auto" || c.logs.progress == "bar" || c.logs.progress == "lines",
+          "logs.progress must be auto, bar or lines, got '" + c.logs.progress + "'");
+  require(c.dist.backend == "auto" || c.dist.backend == "gloo" || c.dist.backend == "nccl",
+          "dist.backend must be auto, gloo or nccl, got '" + c.dist.backend + "'");
+  require(c.dist.timeout_s > 0, "dist.timeout_s must be > 0");
+  require(c.dist.bucket_mb > 0, "dist.bucket_mb must be > 0");
 }
 
 Sam build_training_model(const Config& config) {
@@ -86,23 +95,24 @@ Trainer::Trainer(const TrainConfig& config, Sam model, BatchSource& source, std:
   const bool cuda = config_.device == "cuda" || (config_.device == "auto" && torch::cuda::is_available());
   if (config_.device == "cuda" && !torch::cuda::is_available())
     throw Error("train.device is cuda, but this LibTorch has no usable CUDA device");
-  device_ = cuda ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
+  // NCCL: one GPU per process, the one the process group bound to this rank's local rank.
+  const int cuda_index = options_.group && options_.group->device().is_cuda() ? options_.group->device().index() : 0;
+  device_ = cuda ? at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(cuda_index)) : at::Device(at::kCPU);
   autocast_bf16_ = cuda && config_.precision != "fp32";
   if (!cuda && config_.precision == "bf16")
     log_warn("train.precision bf16 applies to CUDA only (LibTorch 1.13 CPU bf16 lacks ConvTranspose2d); training in fp32");
   if (!cuda && config_.threads > 0) torch::set_num_threads(config_.threads);
   model_->to(device_);
   model_->train();
-  // The fast attention path (in-place chunked rel-pos add, at::add_out) is inference-only: autograd
-  // rejects out= ops. Training uses SAM's reference path, which autograd differentiates.
-  // TODO(model): a differentiable fast path would cut the encoder's training time and memory.
-  model_->image_encoder->set_attention_path(AttentionPath::kReference);
   apply_freeze(*model_, config_.freeze);
   optimizer_ = std::make_unique<AdamW>(*model_, config_.optimizer);
   reducer_ = options_.reducer;
   if (!reducer_ && options_.make_reducer) reducer_ = options_.make_reducer(optimizer_->parameters());
   if (!reducer_) reducer_ = std::shared_ptr<dist::GradientReducer>(dist::make_inline_reducer());
   if (options_.rank == 0) check_output_dir(config_.output_dir);
+  metrics_ = std::make_unique<MetricsLog>(config_.output_dir, config_.logs, options_.rank == 0);
+  const bool bar = config_.logs.progress == "bar" || (config_.logs.progress == "auto" && stderr_is_terminal());
+  bar_ = std::make_unique<ProgressBar>(options_.rank == 0 && bar);
 }
 
 Trainer::~Trainer() = default;
@@ -182,6 +192,7 @@ StepResult Trainer::train_step() {
   r.loss /= micro;
   r.dice /= micro;
   r.bce /= micro;
+  reduce_over_ranks(r);
 
   // Global gradient norm (ref: torch/nn/utils/clip_grad.py clip_grad_norm_), also the non-finite check.
   std::vector<at::Tensor> grads;
@@ -225,18 +236,82 @@ StepResult Trainer::train_step() {
   return r;
 }
 
+bool Trainer::distributed() const { return options_.group && options_.group->size() > 1; }
+
+void Trainer::barrier() {
+  if (distributed()) options_.group->barrier();
+}
+
+// Every rank must take the same decisions (skip a non-finite step, log the same loss): the step's
+// means are averaged over ranks, its prompts summed. One small collective per step.
+void Trainer::reduce_over_ranks(StepResult& r) {
+  if (!distributed()) return;
+  const double n = options_.group->size();
+  const auto v = options_.group->all_reduce_scalars({r.loss, r.dice, r.bce, static_cast<double>(r.prompts)});
+  r.loss = v[0] / n;
+  r.dice = v[1] / n;
+  r.bce = v[2] / n;
+  r.prompts = static_cast<int64_t>(v[3] + 0.5);
+}
+
+// A signal reaches the ranks at slightly different times (the launcher forwards it one by one): the
+// ranks stop together after the step in which any of them saw it.
+int Trainer::agreed_stop_signal() {
+  const int local = stop_requested();
+  if (!distributed()) return local;
+  return static_cast<int>(options_.group->all_reduce_scalar(local, dist::ReduceOp::kMax));
+}
+
 std::string Trainer::save_checkpoint_now() {
-  if (options_.rank != 0) return "";
-  state_.rng_state = at::detail::getDefaultCPUGenerator().get_state();
-  const std::string path = save_checkpoint(config_.output_dir, *model_, *optimizer_, state_, config_yaml_,
-                                           config_.checkpoint.keep_last);
-  log_info("checkpoint {} (step {})", path, state_.step);
+  std::string path;
+  if (options_.rank == 0) {
+    bar_->clear();
+    state_.rng_state = at::detail::getDefaultCPUGenerator().get_state();
+    path = save_checkpoint(config_.output_dir, *model_, *optimizer_, state_, config_yaml_, config_.checkpoint.keep_last);
+    log_info("checkpoint {} (step {})", path, state_.step);
+  }
+  barrier();  // the other ranks wait for the file (a restart must find it)
   return path;
+}
+
+std::optional<ValidationSummary> Trainer::validate_now() {
+  std::optional<ValidationSummary> out;
+  if (options_.rank == 0 && options_.validate) {
+    bar_->clear();
+    // Validation must not change training: keep the RNG (exact resume) and the train mode.
+    at::Generator generator = at::detail::getDefaultCPUGenerator();
+    const at::Tensor rng = generator.get_state();
+    ValidationSummary v;
+    {
+      torch::NoGradGuard no_grad;
+      v = options_.validate(model_);
+    }
+    generator.set_state(rng);
+    model_->train();
+    const bool best = config_.validation.keep_best && v.objects > 0 && std::isfinite(v.mean_dsc) &&
+                      v.mean_dsc > state_.best_val_dice;
+    if (best) {
+      state_.best_val_dice = v.mean_dsc;
+      state_.best_step = state_.step;
+      save_best_model(config_.output_dir, *model_, state_.step, v.mean_dsc, v.mean_nsd, v.objects);
+    }
+    log_info("validation at step {}: DSC mean {:.4f} median {:.4f}, NSD mean {:.4f} median {:.4f} ({} objects, "
+             "{:.1f} s){}",
+             state_.step, v.mean_dsc, v.median_dsc, v.mean_nsd, v.median_nsd, v.objects, v.seconds,
+             best ? " -> best.pth" : fmt::format(" (best {:.4f} at step {})", state_.best_val_dice, state_.best_step));
+    for (const GroupScore& g : v.groups)
+      log_info("  {} {}: DSC {:.4f} NSD {:.4f} ({} objects)", g.by, g.name, g.mean_dsc, g.mean_nsd, g.objects);
+    metrics_->add_validation(state_.step, v, best);
+    out = v;
+  }
+  barrier();
+  return out;
 }
 
 void Trainer::log_progress(const StepResult& r, double interval_seconds, int64_t interval_prompts,
                            int64_t interval_steps) {
   if (options_.rank != 0) return;
+  bar_->clear();
   const double samples_per_s = interval_seconds > 0 ? static_cast<double>(interval_prompts) / interval_seconds : 0;
   const double per_step = interval_steps > 0 ? interval_seconds / static_cast<double>(interval_steps) : 0;
   const std::string total = config_.max_steps > 0 ? fmt::format("/{}", config_.max_steps) : "";
@@ -245,14 +320,13 @@ void Trainer::log_progress(const StepResult& r, double interval_seconds, int64_t
            state_.step, total, state_.epoch, r.loss, r.dice, r.bce, r.lr, r.grad_norm, samples_per_s, duration_text(eta));
 }
 
-void Trainer::write_metrics(const StepResult& r, double step_seconds) {
-  if (options_.rank != 0) return;
-  std::ofstream out(fs::path(config_.output_dir) / "metrics.jsonl", std::ios::app);
-  out << fmt::format(
-      "{{\"step\": {}, \"epoch\": {}, \"loss\": {}, \"dice_loss\": {}, \"bce_loss\": {}, \"lr\": {}, \"grad_norm\": {}, "
-      "\"prompts\": {}, \"step_seconds\": {}, \"skipped\": {}}}\n",
-      state_.step, state_.epoch, json_number(r.loss), json_number(r.dice), json_number(r.bce), json_number(r.lr),
-      json_number(r.grad_norm), r.prompts, json_number(step_seconds), r.skipped ? "true" : "false");
+void Trainer::draw_progress(const StepResult& r, double samples_per_s, double seconds_per_step) {
+  if (!bar_->enabled()) return;
+  const double eta =
+      config_.max_steps > 0 ? seconds_per_step * static_cast<double>(config_.max_steps - state_.step) : NAN;
+  bar_->draw(state_.step, config_.max_steps,
+             fmt::format("loss {:.4f}  lr {:.1e}  {:.2f} samples/s  ETA {}", r.loss, r.lr, samples_per_s,
+                         duration_text(eta)));
 }
 
 TrainResult Trainer::run() {
@@ -262,9 +336,14 @@ TrainResult Trainer::run() {
   auto interval_start = run_start;
   int64_t interval_prompts = 0, interval_steps = 0, steps_this_run = 0;
   const int64_t every = config_.checkpoint.every_steps;
+  const int64_t validate_every = config_.validation.every_steps;
+  int64_t run_prompts = 0, validated_step = -1;
+  int agreed_stop = 0;  // distributed: the signal all ranks agreed on after the last step
   bool completed = false;
+  if (validate_every > 0 && config_.validation.at_start && state_.step == 0)
+    if (auto v = validate_now()) result.validations.emplace_back(0, *v);
   while (true) {
-    if (const int sig = stop_requested()) {
+    if (const int sig = distributed() ? agreed_stop : stop_requested()) {
       result.stop_signal = sig;
       break;
     }
@@ -279,11 +358,17 @@ TrainResult Trainer::run() {
       break;
     }
     const double step_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (distributed()) agreed_stop = agreed_stop_signal();
     result.losses.push_back(r.loss);
     ++steps_this_run;
     interval_prompts += r.prompts;
+    run_prompts += r.prompts;
     ++interval_steps;
-    write_metrics(r, step_seconds);
+    metrics_->add_step({state_.step, state_.epoch, r.prompts, r.loss, r.dice, r.bce, r.lr, r.grad_norm, step_seconds,
+                        r.skipped});
+    const double run_seconds = std::chrono::duration<double>(Clock::now() - run_start).count();
+    draw_progress(r, run_seconds > 0 ? static_cast<double>(run_prompts) / run_seconds : 0,
+                  run_seconds / static_cast<double>(steps_this_run));
     const bool last = config_.max_steps > 0 && state_.step >= config_.max_steps;
     if (state_.step % config_.log_every_steps == 0 || last || state_.step == 1) {
       const auto now = Clock::now();
@@ -291,15 +376,25 @@ TrainResult Trainer::run() {
       interval_start = now;
       interval_prompts = interval_steps = 0;
     }
+    // Validation first: the checkpoint then records the best score it produced.
+    if (validate_every > 0 && (state_.step % validate_every == 0 || last)) {
+      if (auto v = validate_now()) result.validations.emplace_back(state_.step, *v);
+      validated_step = state_.step;
+    }
     if (every > 0 && state_.step % every == 0 && !last) result.last_checkpoint = save_checkpoint_now();
   }
+  // Training ended by its epochs (no max_steps): the last step is validated here.
+  if (completed && validate_every > 0 && steps_this_run > 0 && validated_step != state_.step)
+    if (auto v = validate_now()) result.validations.emplace_back(state_.step, *v);
   if (steps_this_run > 0 || result.stop_signal)
     result.last_checkpoint = save_checkpoint_now();
   if (completed && options_.rank == 0) {
+    bar_->clear();
     const std::string final_model = (fs::path(config_.output_dir) / "model_final.pth").string();
     export_model(final_model, *model_);
     log_info("training done at step {}: {} (SAM state dict)", state_.step, final_model);
   }
+  barrier();
   if (result.stop_signal)
     log_info("{} received: stopped after step {}; resume with --resume {}", signal_name(result.stop_signal),
              state_.step, config_.output_dir);

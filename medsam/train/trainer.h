@@ -1,6 +1,6 @@
 // The training loop: batches from a BatchSource -> MedSAM loss -> (accumulated, synchronised, clipped)
 // gradients -> AdamW, with checkpoints, resume, graceful stop on signals, non-finite step skipping,
-// a progress line and a JSONL metrics file.
+// validation with a best model, a progress bar or log lines, and metrics (JSONL, CSV, TensorBoard).
 #pragma once
 
 #include <functional>
@@ -13,12 +13,16 @@
 #include "medsam/model/sam.h"
 #include "medsam/train/batch_source.h"
 #include "medsam/train/loss.h"
+#include "medsam/train/metrics_log.h"
 #include "medsam/train/optimizer.h"
+#include "medsam/train/progress_bar.h"
 #include "medsam/train/train_state.h"
+#include "medsam/train/validation.h"
 
 namespace medsam::dist {
 class GradientReducer;
-}
+class ProcessGroup;
+}  // namespace medsam::dist
 
 namespace medsam::train {
 
@@ -37,6 +41,12 @@ struct TrainerOptions {
   // Built once the optimizer knows the trainable parameters (which the reducer must see); used when
   // `reducer` is null. Lets the caller build a bucketed reducer over exactly those parameters.
   std::function<std::shared_ptr<dist::GradientReducer>(const std::vector<at::Tensor>&)> make_reducer;
+  // World size > 1: the group the reducer uses. The trainer reduces each step's loss over it (every rank
+  // logs and skips the same steps), agrees on stop signals, and holds the other ranks at a barrier while
+  // rank 0 validates and writes checkpoints. Null: a single process.
+  std::shared_ptr<dist::ProcessGroup> group;
+  // Called on rank 0 every train.validation.every_steps and after the last step; null: no validation.
+  Validator validate;
 };
 
 struct StepResult {
@@ -54,6 +64,7 @@ struct TrainResult {
   int stop_signal = 0;           // the signal that ended the run early, 0 when it ran to the end
   std::string last_checkpoint;   // "" when none was written (rank != 0)
   double seconds_per_step = 0;   // mean wall time of this run's steps
+  std::vector<std::pair<int64_t, ValidationSummary>> validations;  // (step, summary) of this run, rank 0
 };
 
 class Trainer {
@@ -74,6 +85,9 @@ class Trainer {
   StepResult train_step();
   // Writes a checkpoint of the current state now (rank 0); returns its path.
   std::string save_checkpoint_now();
+  // Runs the validator now (rank 0; the training RNG state is kept), logs and records the result, and
+  // writes OUTPUT/best.pth when the mean DSC beats the best so far. Other ranks wait at a barrier.
+  std::optional<ValidationSummary> validate_now();
 
   TrainState& state() { return state_; }
   AdamW& optimizer() { return *optimizer_; }
@@ -84,7 +98,11 @@ class Trainer {
   std::optional<data::Batch> next_batch();
   LossValues forward_loss(const data::Batch& batch);
   void log_progress(const StepResult& r, double interval_seconds, int64_t interval_prompts, int64_t interval_steps);
-  void write_metrics(const StepResult& r, double step_seconds);
+  void draw_progress(const StepResult& r, double samples_per_s, double seconds_per_step);
+  void reduce_over_ranks(StepResult& r);
+  int agreed_stop_signal();
+  void barrier();
+  bool distributed() const;
 
   TrainConfig config_;
   Sam model_;
@@ -98,6 +116,8 @@ class Trainer {
   TrainState state_;
   bool epoch_started_ = false;
   double mean_step_seconds_ = 0;
+  std::unique_ptr<MetricsLog> metrics_;
+  std::unique_ptr<ProgressBar> bar_;
 };
 
 }  // namespace medsam::train

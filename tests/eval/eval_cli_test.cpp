@@ -47,6 +47,8 @@ TEST_CASE("medsam eval scores folders of PNG label maps per case and label", "[e
   CHECK_THAT(slurp(dir + "/out/summary.json"), Catch::Contains("\"nsd_tolerance_mm\": 2.0"));
   CHECK_THAT(slurp(dir + "/out/summary.md"), Catch::Contains("| 2 | 1 | 1.0000 |"));
   CHECK_THAT(r.out, Catch::Contains("| all | 3 |"));
+  // report.html: the summary and one box plot of all scores (no gallery without images).
+  CHECK_THAT(slurp(dir + "/out/report.html"), Catch::Contains("<svg") && Catch::Contains("No gallery for --pred/--gt"));
   // With 10 mm per pixel (--spacing), the same 3 px shift is 30 mm: far outside a 2 mm tolerance, but
   // inside 40 mm.
   auto wide = run_medsam("eval --pred " + dir + "/pred/b.png --gt " + dir + "/gt/b.png --spacing 10,10 --tolerance 40 --output " + dir + "/wide");
@@ -74,7 +76,7 @@ TEST_CASE("medsam eval reads spacing from NIfTI headers", "[eval][cli]") {
   CHECK(slurp(dir + "/c/metrics.csv") == "case,label,dsc,nsd\ngt,1,0.000000,0.000000\n");
 }
 
-TEST_CASE("medsam eval names missing predictions and refuses --checkpoint for now", "[eval][cli]") {
+TEST_CASE("medsam eval names missing predictions, a folder that is not shards, and missing flags", "[eval][cli]") {
   if (!io::image_io_available()) return;
   const auto dir = test::temp_dir("eval_cli_bad");
   std::filesystem::create_directories(dir + "/gt");
@@ -83,9 +85,12 @@ TEST_CASE("medsam eval names missing predictions and refuses --checkpoint for no
   auto missing = run_medsam("eval --pred " + dir + "/pred --gt " + dir + "/gt");
   CHECK(missing.exit_code == 1);
   CHECK_THAT(missing.err, Catch::Contains("no prediction for 1 of 1") && Catch::Contains("only_gt.png"));
-  auto model = run_medsam("eval --checkpoint w.pth --data shards/");
-  CHECK(model.exit_code != 0);
-  CHECK_THAT(model.err, Catch::Contains("not implemented yet"));
+  auto model = run_medsam("eval --checkpoint w.pth --data " + dir + "/gt");
+  CHECK(model.exit_code == 1);
+  CHECK_THAT(model.err, Catch::Contains("--data " + dir + "/gt: no manifest.json"));
+  auto both = run_medsam("eval --checkpoint w.pth --data " + dir + "/gt --pred " + dir + "/pred --gt " + dir + "/gt");
+  CHECK(both.exit_code == 2);
+  CHECK_THAT(both.err, Catch::Contains("two different modes"));
   auto usage = run_medsam("eval --pred " + dir + "/pred");
   CHECK(usage.exit_code == 2);
 }

@@ -2,7 +2,10 @@
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
 
+#include <fstream>
+
 #include "medsam/io/image.h"
+#include "medsam/io/volume.h"
 #include "medsam/io/npy.h"
 #include "tests/support/run_command.h"
 
@@ -56,4 +59,121 @@ TEST_CASE("medsam infer rejects malformed and out-of-image boxes with exit 2", "
   auto missing = run_medsam("infer --checkpoint /no/such.pth --image " + kTiny + "/case_z70/image.png --box 1,1,5,5 --output " + out + "/m.png");
   CHECK(missing.exit_code == 1);
   CHECK_THAT(missing.err, Catch::Contains("/no/such.pth"));
+}
+
+namespace {
+const std::string kColin = "/usr/share/mricron/templates/ch2.nii.gz";
+
+// 5 slices of the fixture brain image, each shifted, as (5, 256, 256) uint8.
+at::Tensor small_volume() {
+  const at::Tensor a = io::read_image(kTiny + "/case_z70/image.png").select(2, 0);
+  std::vector<at::Tensor> slices;
+  for (int z = 0; z < 5; ++z) slices.push_back(torch::roll(a, {z, -z}, {0, 1}));
+  return torch::stack(slices).contiguous();
+}
+}  // namespace
+
+TEST_CASE("medsam infer --box3d on Colin27 writes a label volume with the input's size, spacing, origin, direction",
+          "[infer][cli]") {
+  REQUIRE(std::ifstream(kColin).good());  // mricron-data (scripts/setup-deps installs it)
+  const auto out = test::temp_dir("infer_cli_colin");
+  // ch2.nii.gz is 181 x 217 x 181 (x, y, z); the box covers central slices 88..91 of the brain.
+  const std::string base = "infer --checkpoint " + kTiny + "/weights.pth --image " + kColin +
+                           " --modality mr --box3d 50,60,88,130,160,91 ";
+  auto r = run_medsam(base + "--output " + out + "/seg.nii.gz --overlay " + out + "/mid.png");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const io::Volume in = io::read_volume(kColin);
+  const io::Volume seg = io::read_volume(out + "/seg.nii.gz");
+  CHECK(seg.data.sizes() == in.data.sizes());
+  CHECK(seg.data.sizes() == at::IntArrayRef({181, 217, 181}));
+  for (int i = 0; i < 3; ++i) {
+    CHECK(seg.geometry.spacing[i] == Approx(in.geometry.spacing[i]).margin(1e-5));
+    CHECK(seg.geometry.origin[i] == Approx(in.geometry.origin[i]).margin(1e-4));
+  }
+  for (int i = 0; i < 9; ++i) CHECK(seg.geometry.direction[i] == Approx(in.geometry.direction[i]).margin(1e-5));
+  // Only slices 88..91 may hold foreground; the overlay is the middle slice (89) at 217 x 181.
+  const auto per_slice = seg.data.to(at::kLong).sum({1, 2});
+  CHECK(per_slice.slice(0, 0, 88).sum().item<int64_t>() == 0);
+  CHECK(per_slice.slice(0, 92).sum().item<int64_t>() == 0);
+  CHECK(per_slice.slice(0, 88, 92).sum().item<int64_t>() > 0);
+  CHECK(io::read_image(out + "/mid.png").sizes() == at::IntArrayRef({217, 181, 3}));
+
+  // Batched slice encoding (3 slices per encoder call) writes the same labels.
+  auto batched = run_medsam(base + "--encode-batch 3 --output " + out + "/seg3.nii.gz");
+  REQUIRE(batched.exit_code == 0);
+  CHECK(torch::equal(io::read_volume(out + "/seg3.nii.gz").data, seg.data));
+  // The same as .npz: segs (z, y, x).
+  auto npz = run_medsam(base + "--output " + out + "/seg.npz");
+  REQUIRE(npz.exit_code == 0);
+  const auto arrays = read_npz(out + "/seg.npz");
+  REQUIRE(arrays.size() == 1);
+  CHECK(arrays[0].first == "segs");
+  CHECK(torch::equal(arrays[0].second, seg.data));
+}
+
+TEST_CASE("medsam infer answers MedSAM/CVPR .npz cases with segs, 2D and 3D, as the other inputs do", "[infer][cli]") {
+  const auto out = test::temp_dir("infer_cli_npz");
+  const std::string ckpt = "infer --checkpoint " + kTiny + "/weights.pth ";
+
+  // 2D: imgs (256, 256, 3) uint8 + one box; segs equal the PNG path's label map for that box.
+  const at::Tensor rgb = io::read_image(kTiny + "/case_z70/image.png");
+  write_npz(out + "/case2d.npz", {{"imgs", rgb}, {"boxes", torch::tensor({{46.0, 50.0, 86.0, 90.0}})}});
+  auto r2 = run_medsam(ckpt + "--image " + out + "/case2d.npz --output " + out + "/case2d_segs.npz");
+  INFO(r2.err);
+  REQUIRE(r2.exit_code == 0);
+  auto png = run_medsam(ckpt + "--image " + kTiny + "/case_z70/image.png --box 46,50,86,90 --output " + out + "/m.png");
+  REQUIRE(png.exit_code == 0);
+  const auto segs2d = read_npz(out + "/case2d_segs.npz");
+  REQUIRE(segs2d.size() == 1);
+  CHECK(segs2d[0].first == "segs");
+  CHECK(segs2d[0].second.sizes() == at::IntArrayRef({256, 256}));
+  CHECK(segs2d[0].second.sum().item<int64_t>() > 0);
+  CHECK(torch::equal(segs2d[0].second, io::read_image(out + "/m.png").squeeze(-1)));
+
+  // 3D: imgs (5, 256, 256) + boxes (1, 6) x0,y0,z0,x1,y1,z1; segs equal --box3d on the same volume as NIfTI.
+  const at::Tensor vol = small_volume();
+  write_npz(out + "/case3d.npz", {{"imgs", vol}, {"boxes", torch::tensor({{46.0, 50.0, 1.0, 86.0, 90.0, 3.0}})}});
+  auto r3 = run_medsam(ckpt + "--image " + out + "/case3d.npz --output " + out + "/case3d_segs.npz --encode-batch 2");
+  INFO(r3.err);
+  REQUIRE(r3.exit_code == 0);
+  io::write_volume(out + "/vol.nii.gz", io::Volume{vol, {}});
+  auto nii = run_medsam(ckpt + "--image " + out + "/vol.nii.gz --box3d 46,50,1,86,90,3 --output " + out + "/vol_seg.nii.gz");
+  REQUIRE(nii.exit_code == 0);
+  const at::Tensor segs3d = read_npz(out + "/case3d_segs.npz")[0].second;
+  CHECK(segs3d.sizes() == at::IntArrayRef({5, 256, 256}));
+  CHECK(torch::equal(segs3d, io::read_volume(out + "/vol_seg.nii.gz").data));
+  CHECK(segs3d[0].sum().item<int64_t>() == 0);
+  CHECK(segs3d[4].sum().item<int64_t>() == 0);
+
+  // Box-per-slice file on the NIfTI: labels from the file.
+  std::ofstream(out + "/slices.csv") << "slice,x0,y0,x1,y1,label\n2,46,50,86,90,5\n";
+  auto sb = run_medsam(ckpt + "--image " + out + "/vol.nii.gz --slice-boxes " + out + "/slices.csv --output " + out +
+                       "/sb.nii.gz");
+  INFO(sb.err);
+  REQUIRE(sb.exit_code == 0);
+  const at::Tensor sbv = io::read_volume(out + "/sb.nii.gz").data;
+  CHECK(sbv.max().item<int64_t>() == 5);
+  CHECK((sbv > 0).sum().item<int64_t>() == (sbv[2] > 0).sum().item<int64_t>());
+
+  // Errors: a missing key, boxes of the wrong width, a non-.npz answer.
+  write_npz(out + "/noboxes.npz", {{"imgs", rgb}});
+  auto nb = run_medsam(ckpt + "--image " + out + "/noboxes.npz --output " + out + "/x.npz");
+  CHECK(nb.exit_code == 2);
+  CHECK_THAT(nb.err, Catch::Contains("noboxes.npz: no 'boxes' array"));
+  write_npz(out + "/badboxes.npz", {{"imgs", rgb}, {"boxes", torch::ones({2, 5})}});
+  auto bb = run_medsam(ckpt + "--image " + out + "/badboxes.npz --output " + out + "/x.npz");
+  CHECK(bb.exit_code == 2);
+  CHECK_THAT(bb.err, Catch::Contains("'boxes' has shape [2, 5]"));
+  auto ext = run_medsam(ckpt + "--image " + out + "/case2d.npz --output " + out + "/x.png");
+  CHECK(ext.exit_code == 2);
+  CHECK_THAT(ext.err, Catch::Contains("answered with an .npz holding 'segs'"));
+}
+
+TEST_CASE("medsam infer --precision bf16 on CPU exits 2 and says it needs CUDA", "[infer][cli]") {
+  const auto out = test::temp_dir("infer_cli_bf16");
+  auto r = run_medsam("infer --checkpoint " + kTiny + "/weights.pth --image " + kTiny +
+                      "/case_z70/image.png --box 46,50,86,90 --precision bf16 --output " + out + "/m.png");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("--precision bf16 needs --device cuda"));
 }

@@ -1,0 +1,24 @@
+// Formatting shared by the eval reports (internal to medsam/eval: includes nlohmann/json).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "medsam/eval/metrics_report.h"
+
+namespace medsam::eval {
+
+// RFC 4180: quotes a field holding a comma, quote or line break.
+std::string csv_field(const std::string& s);
+// A score with 6 decimals, "nan" for NaN.
+std::string score_text(double x);
+// {n, nan, median, q1, q3, iqr, mean}; the statistics are null when n == 0.
+nlohmann::json stats_json(const Stats& s);
+// "0.1234" or "-" when there is no finite value.
+std::string stat_cell(const Stats& s, double x);
+// RFC 4648 base64 of raw bytes (PNG files embedded as data: URIs).
+std::string base64(const std::string& bytes);
+// Text safe inside HTML/SVG elements and attribute values: & < > " ' escaped.
+std::string html_escape(const std::string& s);
+
+}  // namespace medsam::eval

@@ -1,0 +1,210 @@
+#include "medsam/eval/run_report.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "medsam/core/error.h"
+#include "medsam/eval/line_chart_svg.h"
+#include "medsam/eval/report_format.h"
+
+namespace medsam::eval {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+std::string read_text(const fs::path& file, const std::string& what) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw Error(fmt::format("{}: cannot read {}", file.string(), what));
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+Json read_summary(const std::string& dir) {
+  const fs::path file = fs::path(dir) / "summary.json";
+  const std::string text = read_text(file, "the evaluation summary (run 'medsam eval --checkpoint ... --output DIR')");
+  try {
+    Json j = Json::parse(text);
+    if (!j.contains("overall") || !j["overall"].is_object())
+      throw Error(fmt::format("{}: no 'overall' entry (not a 'medsam eval --checkpoint' summary)", file.string()));
+    return j;
+  } catch (const Json::exception& e) {
+    throw Error(fmt::format("{}: not valid JSON: {}", file.string(), e.what()));
+  }
+}
+
+double stat(const Json& row, const char* metric, const char* key) {
+  if (!row.contains(metric) || !row[metric].contains(key) || !row[metric][key].is_number()) return NAN;
+  return row[metric][key].get<double>();
+}
+
+std::string cell(double x) { return std::isfinite(x) ? fmt::format("{:.3f}", x) : "-"; }
+std::string delta(double a, double b) {
+  return std::isfinite(a) && std::isfinite(b) ? fmt::format("{:+.3f}", b - a) : "-";
+}
+
+// Rows: overall, then every label of either summary (by group name), in the after summary's order.
+struct Row {
+  std::string group;
+  Json before, after;
+};
+
+std::vector<Row> paired_rows(const Json& before, const Json& after) {
+  std::vector<Row> rows{{"all objects", before["overall"], after["overall"]}};
+  std::map<std::string, Json> b;
+  if (before.contains("label"))
+    for (const auto& r : before["label"]) b[r.value("group", "")] = r;
+  if (after.contains("label"))
+    for (const auto& r : after["label"]) {
+      const std::string g = r.value("group", "");
+      rows.push_back({g, b.count(g) ? b[g] : Json::object(), r});
+    }
+  return rows;
+}
+
+struct Curves {
+  LineSeries loss{"training loss (Dice + BCE)", "#1f77b4"};
+  LineSeries loss_avg{"moving average, 25 steps", "#ff7f0e"};
+  LineSeries val_dsc{"validation mean DSC", "#2ca02c", {}, true};
+  LineSeries val_nsd{"validation mean NSD", "#9467bd", {}, true};
+};
+
+Curves read_curves(const std::string& run_dir) {
+  Curves c;
+  const fs::path file = fs::path(run_dir) / "metrics.jsonl";
+  std::istringstream lines(read_text(file, "the training metrics"));
+  std::string line;
+  int lineno = 0;
+  std::vector<double> window;
+  while (std::getline(lines, line)) {
+    ++lineno;
+    if (line.empty()) continue;
+    Json j;
+    try {
+      j = Json::parse(line);
+    } catch (const Json::exception& e) {
+      throw Error(fmt::format("{}:{}: not valid JSON: {}", file.string(), lineno, e.what()));
+    }
+    if (!j.contains("step") || !j["step"].is_number()) continue;
+    const double step = j["step"].get<double>();
+    const auto num = [&](const char* k) { return j.contains(k) && j[k].is_number() ? j[k].get<double>() : NAN; };
+    if (j.contains("loss") && !j.value("skipped", false)) {
+      const double loss = num("loss");
+      c.loss.points.emplace_back(step, loss);
+      if (std::isfinite(loss)) window.push_back(loss);
+      if (window.size() > 25) window.erase(window.begin());
+      double sum = 0;
+      for (double v : window) sum += v;
+      if (!window.empty()) c.loss_avg.points.emplace_back(step, sum / window.size());
+    }
+    if (j.contains("val_mean_dsc")) {
+      c.val_dsc.points.emplace_back(step, num("val_mean_dsc"));
+      c.val_nsd.points.emplace_back(step, num("val_mean_nsd"));
+    }
+  }
+  return c;
+}
+
+}  // namespace
+
+RunReport make_run_report(const RunReportInput& in) {
+  const Json before = read_summary(in.before_dir), after = read_summary(in.after_dir);
+  const std::vector<Row> rows = paired_rows(before, after);
+  const double tol = after.value("nsd_tolerance_mm", 2.0);
+  RunReport out;
+  out.before_mean_dsc = stat(before["overall"], "dsc", "mean");
+  out.after_mean_dsc = stat(after["overall"], "dsc", "mean");
+
+  std::string md = fmt::format("# {}\n\n", in.title), html;
+  html += fmt::format(
+      "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{0}</title><style>body{{font-family:sans-serif;"
+      "max-width:1100px;margin:2em auto;color:#222}}table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px "
+      "solid #ccc;padding:3px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}.up{{color:#080}}"
+      ".down{{color:#b00}}figure{{display:inline-block;margin:6px;vertical-align:top}}figure img{{max-width:340px;"
+      "border:1px solid #ccc}}figcaption{{font-size:12px;max-width:340px}}</style></head><body><h1>{0}</h1>",
+      html_escape(in.title));
+  if (!in.facts.empty()) {
+    html += "<table>";
+    for (const auto& [k, v] : in.facts) {
+      html += fmt::format("<tr><th>{}</th><td style=\"text-align:left\">{}</td></tr>", html_escape(k), html_escape(v));
+      md += fmt::format("- **{}**: {}\n", k, v);
+    }
+    html += "</table>";
+    md += "\n";
+  }
+
+  // Before/after table.
+  const std::string heading = fmt::format("Test split: before and after fine-tuning (DSC; NSD at {} mm)", tol);
+  html += fmt::format("<h2>{}</h2><table><tr><th>structure</th><th>n</th><th>mean DSC before</th><th>after</th>"
+                      "<th>change</th><th>mean NSD before</th><th>after</th><th>change</th><th>median DSC before</th>"
+                      "<th>after</th></tr>",
+                      html_escape(heading));
+  md += fmt::format("## {}\n\n| structure | n | mean DSC before | after | change | mean NSD before | after | change | "
+                    "median DSC before | after |\n|---|---|---|---|---|---|---|---|---|---|\n",
+                    heading);
+  for (const auto& r : rows) {
+    const double db = stat(r.before, "dsc", "mean"), da = stat(r.after, "dsc", "mean");
+    const double nb = stat(r.before, "nsd", "mean"), na = stat(r.after, "nsd", "mean");
+    const double mb = stat(r.before, "dsc", "median"), ma = stat(r.after, "dsc", "median");
+    const double n = stat(r.after, "dsc", "n");
+    const auto cls = [](double a, double b) {
+      return std::isfinite(a) && std::isfinite(b) ? (b > a ? " class=\"up\"" : b < a ? " class=\"down\"" : "") : "";
+    };
+    const bool overall = &r == &rows.front();
+    html += fmt::format("<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td{}>{}</td><td>{}</td><td>{}</td>"
+                        "<td{}>{}</td><td>{}</td><td>{}</td></tr>",
+                        overall ? " style=\"font-weight:bold\"" : "", html_escape(r.group),
+                        std::isfinite(n) ? fmt::format("{:.0f}", n) : "-", cell(db), cell(da), cls(db, da),
+                        delta(db, da), cell(nb), cell(na), cls(nb, na), delta(nb, na), cell(mb), cell(ma));
+    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", overall ? "**" + r.group + "**" : r.group,
+                      std::isfinite(n) ? fmt::format("{:.0f}", n) : "-", cell(db), cell(da), delta(db, da), cell(nb),
+                      cell(na), delta(nb, na), cell(mb), cell(ma));
+  }
+  html += "</table>";
+  md += "\n";
+
+  // Curves.
+  if (!in.run_dir.empty()) {
+    const Curves c = read_curves(in.run_dir);
+    html += "<h2>Training</h2>";
+    html += line_chart_svg("training loss per step", "step", {c.loss, c.loss_avg});
+    html += line_chart_svg("validation split", "step", {c.val_dsc, c.val_nsd});
+    md += "## Training\n\n";
+    if (!c.loss_avg.points.empty())
+      md += fmt::format("Training loss (25-step moving average): {:.3f} at step {:.0f}, {:.3f} at step {:.0f}.\n",
+                        c.loss_avg.points.front().second, c.loss_avg.points.front().first,
+                        c.loss_avg.points.back().second, c.loss_avg.points.back().first);
+    if (!c.val_dsc.points.empty()) {
+      md += "\n| step | validation mean DSC | mean NSD |\n|---|---|---|\n";
+      for (size_t i = 0; i < c.val_dsc.points.size(); ++i)
+        md += fmt::format("| {:.0f} | {} | {} |\n", c.val_dsc.points[i].first, cell(c.val_dsc.points[i].second),
+                          cell(c.val_nsd.points[i].second));
+    }
+    md += "\n";
+  }
+
+  // Pictures.
+  if (!in.images.empty()) {
+    html += "<h2>Pictures</h2>";
+    md += "## Pictures\n\n";
+    for (const auto& [file, caption] : in.images) {
+      const std::string png = read_text(file, "a report picture");
+      html += fmt::format("<figure><img src=\"data:image/png;base64,{}\" alt=\"{}\"><figcaption>{}</figcaption></figure>",
+                          base64(png), html_escape(fs::path(file).filename().string()), html_escape(caption));
+      md += fmt::format("- `{}`: {}\n", file, caption);
+    }
+  }
+  html += "</body></html>\n";
+  out.html = std::move(html);
+  out.markdown = std::move(md);
+  return out;
+}
+
+}  // namespace medsam::eval

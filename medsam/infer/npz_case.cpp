@@ -1,0 +1,80 @@
+#include "medsam/infer/npz_case.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+
+#include "medsam/core/error.h"
+#include "medsam/io/npy.h"
+
+namespace medsam::infer {
+
+NpzCase read_npz_case(const std::string& path) {
+  NpzCase c;
+  c.path = path;
+  for (auto& [name, tensor] : read_npz(path)) {
+    if (name == "imgs") c.imgs = tensor;
+    if (name == "boxes") c.boxes = tensor;
+  }
+  if (!c.imgs.defined()) throw UsageError(fmt::format("{}: no 'imgs' array (MedSAM/CVPR npz cases hold imgs and boxes)", path));
+  if (!c.boxes.defined())
+    throw UsageError(fmt::format("{}: no 'boxes' array; give prompts in the file (N x 4 or N x 6)", path));
+  if (c.boxes.dim() == 1 && (c.boxes.numel() == 4 || c.boxes.numel() == 6)) c.boxes = c.boxes.unsqueeze(0);
+  if (c.boxes.dim() != 2 || (c.boxes.size(1) != 4 && c.boxes.size(1) != 6) || c.boxes.size(0) == 0)
+    throw UsageError(fmt::format("{}: 'boxes' has shape {}; expected N x 4 (2D: x0,y0,x1,y1) or N x 6 "
+                                 "(3D: x0,y0,z0,x1,y1,z1)",
+                                 path, c.boxes.sizes()));
+  c.boxes = c.boxes.to(at::kDouble);
+  c.is_3d = c.boxes.size(1) == 6;
+  const auto d = c.imgs.dim();
+  if (c.is_3d && d != 3)
+    throw UsageError(fmt::format("{}: 3D boxes need 'imgs' of shape (D, H, W), got {}", path, c.imgs.sizes()));
+  if (!c.is_3d && !(d == 2 || (d == 3 && (c.imgs.size(2) == 3 || c.imgs.size(2) == 1))))
+    throw UsageError(fmt::format("{}: 2D boxes need 'imgs' of shape (H, W) or (H, W, 3), got {}", path,
+                                 c.imgs.sizes()));
+  return c;
+}
+
+at::Tensor segment_npz_case(Predictor& predictor, const NpzCase& c, const at::Tensor& image,
+                            const PropagationOptions& options, const SliceProgress& on_slice) {
+  const int64_t n = c.boxes.size(0);
+  const at::ScalarType dtype = n < 256 ? at::kByte : at::kInt;
+  const auto boxes = c.boxes.contiguous();
+  const double* b = boxes.data_ptr<double>();
+  if (!c.is_3d) {
+    // ref: MedSAM_infer_npz_2D: one embedding, each box decoded; segs[mask > 0] = idx
+    predictor.set_image(image);
+    ImagePrompts prompts;
+    prompts.boxes = boxes.to(at::kFloat);
+    const auto pred = predictor.predict(prompts, false, options.threshold);
+    at::Tensor segs = torch::zeros({image.size(0), image.size(1)}, dtype);
+    for (int64_t k = 0; k < n; ++k) segs.masked_fill_(pred.masks[k][0] > 0, k + 1);
+    if (on_slice) on_slice(1, 1);
+    return segs;
+  }
+  // ref: CVPR24_LiteMedSAM inference_3D: each 3D box propagated from its middle slice; segs[z][mask] = idx
+  const int64_t depth = image.size(0);
+  at::Tensor segs = torch::zeros(image.sizes(), dtype);
+  int64_t done = 0, total = 0;
+  for (int64_t k = 0; k < n; ++k)
+    total += std::min<int64_t>(depth - 1, int64_t(b[6 * k + 5])) - std::max<int64_t>(0, int64_t(b[6 * k + 2])) + 1;
+  for (int64_t k = 0; k < n; ++k) {
+    const double* r = b + 6 * k;
+    // The reference's range(z_middle, z_max) / range(z_middle - 1, z_min, -1) skips both end slices;
+    // here z0..z1 are inclusive like --box3d (tight boxes of the ground truth include them).
+    Box3d box{r[0], r[1], std::max(0.0, r[2]), r[3], r[4], std::min(double(depth - 1), r[5])};
+    try {
+      const at::Tensor mask = segment_volume(predictor, image, box, options, [&](int64_t, int64_t) {
+        if (on_slice) on_slice(++done, total);
+      });
+      segs.masked_fill_(mask > 0, k + 1);
+    } catch (const UsageError& e) {
+      throw UsageError(fmt::format("{}: box {} ({}): {}", c.path, k + 1,
+                                   fmt::join(std::vector<double>(r, r + 6), ","), e.what()));
+    }
+  }
+  return segs;
+}
+
+}  // namespace medsam::infer

@@ -1,0 +1,33 @@
+// MedSAM / CVPR 2024 challenge ("Segment Anything in Medical Images on Laptop") .npz cases:
+// `imgs` (H, W), (H, W, 3) or (D, H, W) and `boxes` (N, 4) x0,y0,x1,y1 for 2D or (N, 6)
+// x0,y0,z0,x1,y1,z1 for 3D; the answer is an .npz with `segs`, box k -> label k.
+#pragma once
+
+#include <ATen/Tensor.h>
+
+#include <string>
+
+#include "medsam/infer/volume_infer.h"
+
+namespace medsam::infer {
+
+struct NpzCase {
+  std::string path;
+  at::Tensor imgs;   // as stored
+  at::Tensor boxes;  // (N, 4) or (N, 6) float64
+  bool is_3d = false;  // from the boxes: 6 columns
+};
+
+// Reads and checks a case: missing keys, box columns other than 4/6, and image ranks that do not fit
+// the boxes throw UsageError naming the file and the key.
+NpzCase read_npz_case(const std::string& path);
+
+// `image` is the case's imgs after intensity normalisation (uint8, same shape). Returns segs:
+// (H, W) for 2D, (D, H, W) for 3D, uint8 (int32 for 256+ boxes), 0 background, box k (1-based) -> k.
+// Later boxes overwrite earlier ones where they overlap, as the challenge's reference inference does.
+// 3D: each box is propagated on its own (segment_volume, z0..z1 inclusive and clamped to the volume).
+// ref: CVPR24_LiteMedSAM inference_3D / MedSAM_infer_npz_2D
+at::Tensor segment_npz_case(Predictor& predictor, const NpzCase& c, const at::Tensor& image,
+                            const PropagationOptions& options = {}, const SliceProgress& on_slice = {});
+
+}  // namespace medsam::infer

@@ -1,0 +1,47 @@
+// The trainer's structured outputs (rank 0): one JSON object per step and per validation in
+// OUTPUT/metrics.jsonl, the same numbers as CSV (OUTPUT/metrics.csv, OUTPUT/val_metrics.csv), and
+// TensorBoard scalars (OUTPUT/tensorboard/). Files are appended to, so a resumed run continues them
+// (steps between the last checkpoint and a crash then appear twice; the later lines win).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "medsam/core/config_train.h"
+
+namespace medsam::train {
+
+class TensorBoardWriter;
+struct ValidationSummary;
+
+struct StepMetrics {
+  int64_t step = 0, epoch = 0, prompts = 0;
+  double loss = 0, dice_loss = 0, bce_loss = 0, lr = 0, grad_norm = 0, step_seconds = 0;
+  bool skipped = false;
+};
+
+class MetricsLog {
+ public:
+  // Writes nothing when !enabled (ranks other than 0). Creates the files lazily on first use.
+  MetricsLog(std::string output_dir, TrainLogConfig config, bool enabled);
+  ~MetricsLog();
+
+  void add_step(const StepMetrics& m);
+  // `best`: this validation produced a new best.pth.
+  void add_validation(int64_t step, const ValidationSummary& v, bool best);
+
+ private:
+  void append(const std::string& file, const std::string& header, const std::string& line);
+  void tensorboard(int64_t step, const std::vector<std::pair<std::string, float>>& scalars);
+
+  std::string dir_;
+  TrainLogConfig config_;
+  bool enabled_;
+  std::unique_ptr<TensorBoardWriter> tb_;
+  bool tb_failed_ = false;
+};
+
+}  // namespace medsam::train

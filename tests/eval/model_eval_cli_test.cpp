@@ -1,0 +1,79 @@
+// `medsam eval --checkpoint --data` end to end on Colin27 shards with the tiny fixture model.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "medsam/data/dataset.h"
+#include "medsam/io/image.h"
+#include "medsam/io/volume.h"
+#include "tests/eval/colin_shards.h"
+
+using namespace medsam;
+namespace fs = std::filesystem;
+
+namespace {
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+std::size_t count(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+}  // namespace
+
+TEST_CASE("medsam eval --checkpoint --data writes the CSV, summaries, HTML report and gallery", "[eval][cli]") {
+  if (!io::image_io_available() || !io::volume_io_available()) return;
+  const auto& data = test::colin_shards();
+  const auto out = test::temp_dir("model_eval_cli") + "/report";
+  const auto r = test::run_medsam("eval --checkpoint " + test::tiny_checkpoint() + " --data " + data +
+                                  " --split val --jitter 3 --seed 7 --gallery 3 --output " + out);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.err, Catch::Contains("eval [") && Catch::Contains("samples"));  // progress on stderr
+  CHECK_THAT(r.out, Catch::Contains("## Per modality") && Catch::Contains("| mr |"));
+
+  // One CSV row per (sample, label) pair with >= 1 pixel: the training dataset's own count.
+  const data::TrainingDataset val(data, "val", 1);
+  const auto csv = slurp(out + "/metrics.csv");
+  CHECK_THAT(csv, Catch::StartsWith("dataset,modality,case,slice,label,dsc,nsd\ncolin,mr,"));
+  CHECK(count(csv, "\n") == val.object_count() + 1);
+  const auto md = slurp(out + "/summary.md");
+  CHECK_THAT(md, Catch::Contains("- split: val") && Catch::Contains("U[0, 3] px (seed 7)") &&
+                     Catch::Contains("## Per label") && Catch::Contains("colin:"));
+  CHECK_THAT(md, Catch::Contains("pixel_spacing: from the shards' metadata"));
+  CHECK_THAT(slurp(out + "/summary.json"), Catch::Contains("\"overall\"") && Catch::Contains("\"modality\""));
+
+  // report.html: one box plot per modality (here only MR), and the gallery of 3 worst + 3 best.
+  const auto html = slurp(out + "/report.html");
+  CHECK(count(html, "<svg") == 1);
+  CHECK(count(html, "<figure>") == 6);
+  for (const char* name : {"worst_01", "worst_03", "best_01", "best_03"}) {
+    const std::string png = out + "/gallery/" + name + ".png";
+    INFO(png);
+    REQUIRE(fs::exists(png));
+    const auto image = io::read_image(png);
+    CHECK(image.size(0) == 512);  // 64 px shards drawn 8x
+    CHECK(image.size(2) == 3);
+    CHECK_THAT(html, Catch::Contains(std::string("gallery/") + name + ".png"));
+  }
+}
+
+TEST_CASE("medsam eval --checkpoint without --data, or with a bad split, is bad usage", "[eval][cli]") {
+  const auto no_data = test::run_medsam("eval --checkpoint " + test::tiny_checkpoint() + " --output " +
+                                        test::temp_dir("model_eval_cli_usage"));
+  CHECK(no_data.exit_code == 2);
+  CHECK_THAT(no_data.err, Catch::Contains("give --data"));
+  const auto no_ckpt = test::run_medsam("eval --data somewhere");
+  CHECK(no_ckpt.exit_code == 2);
+  CHECK_THAT(no_ckpt.err, Catch::Contains("give --checkpoint"));
+  const auto split = test::run_medsam("eval --checkpoint " + test::tiny_checkpoint() + " --data " +
+                                      test::temp_dir("model_eval_cli_split") + " --split validation");
+  CHECK(split.exit_code == 2);
+  CHECK_THAT(split.err, Catch::Contains("--split 'validation'") && Catch::Contains("train, val or test"));
+}
