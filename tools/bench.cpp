@@ -17,11 +17,11 @@ std::vector<Kind>& registry() {
   return kinds;
 }
 
-double peak_rss_mib() {
+double status_mib(const char* wanted) {
   std::ifstream in("/proc/self/status");
   std::string key;
   while (in >> key) {
-    if (key == "VmHWM:") {
+    if (key == wanted) {
       double kb = 0;
       in >> kb;
       return kb / 1024.0;
@@ -30,6 +30,8 @@ double peak_rss_mib() {
   }
   return -1;
 }
+
+double peak_rss_mib() { return status_mib("VmHWM:"); }
 
 void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
 

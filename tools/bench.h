@@ -34,7 +34,9 @@ struct Registrar {
   }
 };
 
-// Linux: peak resident set size (VmHWM) in MiB; reset_peak_rss() restarts it from the current RSS.
+// Linux: a memory line of /proc/self/status ("VmRSS:", "VmHWM:", ...) in MiB, -1 when absent.
+double status_mib(const char* key);
+// Peak resident set size (VmHWM) in MiB; reset_peak_rss() restarts it from the current RSS.
 double peak_rss_mib();
 void reset_peak_rss();
 

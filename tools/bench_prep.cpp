@@ -32,19 +32,7 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // Current resident set size (VmRSS) in MiB.
-double rss_mib() {
-  std::ifstream in("/proc/self/status");
-  std::string key;
-  while (in >> key) {
-    if (key == "VmRSS:") {
-      double kb = 0;
-      in >> kb;
-      return kb / 1024.0;
-    }
-    in.ignore(4096, '\n');
-  }
-  return -1;
-}
+double rss_mib() { return bench::status_mib("VmRSS:"); }
 
 std::string scratch_dir(const std::string& given, const char* what) {
   if (!given.empty()) return given;
