@@ -4,6 +4,24 @@
 find_package(Torch REQUIRED)
 find_package(yaml-cpp REQUIRED)
 find_package(fmt REQUIRED)
+# pip's torch may carry its own, newer fmt headers in torch/include, which then shadow the system's:
+# compiled against those but linked to the system's libfmt, the tools fail to link. Header-only fmt
+# keeps headers and code in step whichever headers win. AUTO turns it on when torch/include has fmt.
+set(MEDSAM_FMT_HEADER_ONLY "AUTO" CACHE STRING "fmt header-only: AUTO, ON or OFF")
+set(_fmt_header_only ${MEDSAM_FMT_HEADER_ONLY})
+if(_fmt_header_only STREQUAL "AUTO")
+  set(_fmt_header_only OFF)
+  foreach(dir IN LISTS TORCH_INCLUDE_DIRS)
+    if(EXISTS "${dir}/fmt/format.h" AND NOT dir STREQUAL "/usr/include")
+      set(_fmt_header_only ON)
+    endif()
+  endforeach()
+endif()
+if(_fmt_header_only)
+  set(MEDSAM_FMT fmt::fmt-header-only)
+else()
+  set(MEDSAM_FMT fmt::fmt)
+endif()
 find_package(CLI11 REQUIRED)
 find_package(nlohmann_json REQUIRED)
 find_package(Threads REQUIRED)
@@ -36,11 +54,25 @@ endif()
 
 # Gloo process groups (CPU distributed training): Debian's LibTorch exports the symbols; the headers
 # come from libgloo-dev.
-find_path(MEDSAM_GLOO_INCLUDE gloo/config.h)
+find_path(MEDSAM_GLOO_INCLUDE gloo/config.h HINTS ${TORCH_INCLUDE_DIRS})
 if(MEDSAM_GLOO_INCLUDE)
   set(MEDSAM_HAVE_GLOO ON)
 else()
   set(MEDSAM_HAVE_GLOO OFF)
+endif()
+
+# NCCL process groups (CUDA builds): ProcessGroupNCCL.hpp includes <nccl.h>, which a LibTorch tarball
+# carries but pip's torch leaves to its nvidia-nccl wheel (site-packages/nvidia/nccl/include: pass
+# -DMEDSAM_NCCL_INCLUDE=... or set NCCL_INCLUDE_DIR; scripts/gpu/run-checks does).
+set(MEDSAM_HAVE_NCCL OFF)
+if(MEDSAM_HAVE_CUDA)
+  find_path(MEDSAM_NCCL_INCLUDE nccl.h HINTS ${TORCH_INCLUDE_DIRS} ENV NCCL_INCLUDE_DIR)
+  if(MEDSAM_NCCL_INCLUDE)
+    set(MEDSAM_HAVE_NCCL ON)
+  else()
+    message(WARNING "CUDA LibTorch but no nccl.h found: medsam is built without the nccl backend "
+                    "(set -DMEDSAM_NCCL_INCLUDE=<dir containing nccl.h>)")
+  endif()
 endif()
 
 if(MEDSAM_BUILD_TESTS)

@@ -1,5 +1,6 @@
 // `medsam bench encoder|decoder`: seconds per image (image encoder) or per box (prompt encoder + mask
-// decoder) and peak memory, with random weights of the chosen preset. Inference mode, fp32, CPU.
+// decoder) and peak memory, with random weights of the chosen preset. Inference mode; CPU in fp32, or
+// CUDA in fp32 or bf16 autocast (--device cuda --precision bf16).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <torch/torch.h>
@@ -7,8 +8,12 @@
 #include <memory>
 #include <string>
 
+#include <optional>
+
 #include "medsam/core/config.h"
+#include "medsam/core/device.h"
 #include "medsam/core/error.h"
+#include "medsam/core/torch_compat.h"
 #include "medsam/model/build_sam.h"
 #include "tools/bench.h"
 
@@ -21,6 +26,9 @@ struct ModelBenchOptions {
   int iters = 3;
   int warmup = 1;
   int boxes = 1;
+  int batch = 1;
+  std::string device = "cpu";
+  std::string precision = "fp32";
   std::string attention = "fast";
   int64_t chunk = kDefaultAttentionChunkElements;
 };
@@ -31,14 +39,36 @@ std::shared_ptr<ModelBenchOptions> add_common(CLI::App& sub) {
   sub.add_option("--threads", o->threads, "CPU threads (default: the global --threads)")->check(CLI::NonNegativeNumber);
   sub.add_option("--iters", o->iters, "timed repetitions")->capture_default_str()->check(CLI::PositiveNumber);
   sub.add_option("--warmup", o->warmup, "untimed repetitions first")->capture_default_str();
+  sub.add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
+  sub.add_option("--precision", o->precision, "fp32, or bf16 (autocast; CUDA only)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   return o;
 }
 
-Sam build_for_bench(const ModelBenchOptions& o, const Config& config) {
+// bf16 autocast on CUDA for the scope; fp32 otherwise (CPU bf16 is refused: LibTorch 1.13 lacks it).
+struct BenchPrecision {
+  BenchPrecision(const std::string& precision, const c10::Device& device) {
+    if (precision != "bf16") return;
+    if (!device.is_cuda()) throw UsageError("--precision bf16 needs --device cuda (CPU benchmarks run fp32)");
+    scope.emplace(c10::DeviceType::CUDA, at::kBFloat16);
+  }
+  std::optional<compat::AutocastScope> scope;
+};
+
+// "cuda:0 peak allocated 812 MiB" on CUDA, the process's peak RSS on the CPU.
+std::string memory_note(const c10::Device& device, double rss_peak, double rss_base) {
+  if (device.is_cuda())
+    return fmt::format("peak CUDA allocated {:.0f} MiB", cuda_peak_allocated_mib(device));
+  return fmt::format("peak RSS {:.0f} MiB (forward adds {:.0f} MiB)", rss_peak, rss_peak - rss_base);
+}
+
+Sam build_for_bench(const ModelBenchOptions& o, const Config& config, const c10::Device& device) {
   if (o.threads > 0) torch::set_num_threads(o.threads);
   torch::manual_seed(0);
   Sam sam = build_sam(config.model);
   sam->eval();
+  sam->to(device);
   return sam;
 }
 
@@ -47,21 +77,29 @@ int run_encoder(const ModelBenchOptions& o) {
   if (o.config.dump_if_asked(config)) return 0;
   if (o.attention != "fast" && o.attention != "reference")
     throw UsageError("--attention must be fast or reference, got '" + o.attention + "'");
+  if (o.batch < 1) throw UsageError("--batch must be at least 1");
+  const c10::Device device = parse_device(o.device);
   c10::InferenceMode guard;
-  Sam sam = build_for_bench(o, config);
+  Sam sam = build_for_bench(o, config, device);
   sam->image_encoder->set_attention_path(o.attention == "fast" ? AttentionPath::kFast : AttentionPath::kReference,
                                          o.chunk);
   const auto& mc = config.model;
   const int64_t S = mc.image_encoder.img_size;
-  const auto image = torch::rand({1, 3, S, S});
+  const auto image = torch::rand({o.batch, 3, S, S}).to(device);
+  BenchPrecision precision(o.precision, device);
+  synchronize(device);
   bench::reset_peak_rss();
+  reset_cuda_peak(device);
   const double base = bench::peak_rss_mib();
-  const auto [mean, best] = bench::time_runs(o.warmup, o.iters, [&] { sam->encode(image); });
+  const auto [mean, best] = bench::time_runs(o.warmup, o.iters, [&] {
+    sam->encode(image);
+    synchronize(device);
+  });
   const double peak = bench::peak_rss_mib();
-  fmt::print("encoder {} {}x{} threads={} attention={} chunk={}: mean {:.3f} s/image, min {:.3f} s ({} iters, "
-             "{} warmup); peak RSS {:.0f} MiB (model loaded: {:.0f} MiB, forward adds {:.0f} MiB)\n",
-             mc.arch, S, S, torch::get_num_threads(), o.attention, o.chunk, mean, best, o.iters, o.warmup, peak, base,
-             peak - base);
+  fmt::print("encoder {} {}x{} device={} precision={} batch={} threads={} attention={} chunk={}: mean {:.4f} s/batch "
+             "= {:.4f} s/image = {:.2f} images/s, min {:.4f} s/batch ({} iters, {} warmup); {} (model loaded: {:.0f} MiB RSS)\n",
+             mc.arch, S, S, device.str(), o.precision, o.batch, torch::get_num_threads(), o.attention, o.chunk, mean,
+             mean / o.batch, o.batch / mean, best, o.iters, o.warmup, memory_note(device, peak, base), base);
   return 0;
 }
 
@@ -69,23 +107,30 @@ int run_decoder(const ModelBenchOptions& o) {
   Config config = o.config.resolve();
   if (o.config.dump_if_asked(config)) return 0;
   if (o.boxes < 1) throw UsageError("--boxes must be at least 1");
+  const c10::Device device = parse_device(o.device);
   c10::InferenceMode guard;
-  Sam sam = build_for_bench(o, config);
+  Sam sam = build_for_bench(o, config, device);
   const auto& mc = config.model;
   const int64_t S = mc.image_encoder.img_size;
   const int64_t g = S / mc.image_encoder.patch_size;
-  const auto embedding = torch::randn({1, mc.image_encoder.out_chans, g, g});
+  const auto embedding = torch::randn({1, mc.image_encoder.out_chans, g, g}).to(device);
   const auto xy = torch::rand({o.boxes, 2}) * (S / 2);
   Prompts p;
-  p.boxes = torch::cat({xy, xy + S / 4}, 1);  // (N, 4)
+  p.boxes = torch::cat({xy, xy + S / 4}, 1).to(device);  // (N, 4)
+  BenchPrecision precision(o.precision, device);
+  synchronize(device);
   bench::reset_peak_rss();
+  reset_cuda_peak(device);
   const double base = bench::peak_rss_mib();
-  const auto [mean, best] = bench::time_runs(o.warmup, o.iters, [&] { sam->decode(embedding, p, false); });
+  const auto [mean, best] = bench::time_runs(o.warmup, o.iters, [&] {
+    sam->decode(embedding, p, false);
+    synchronize(device);
+  });
   const double peak = bench::peak_rss_mib();
-  fmt::print("decoder {} threads={} boxes={}: mean {:.2f} ms/call = {:.2f} ms/box, min {:.2f} ms/call ({} iters, "
-             "{} warmup); peak RSS {:.0f} MiB (forward adds {:.0f} MiB)\n",
-             mc.arch, torch::get_num_threads(), o.boxes, mean * 1e3, mean * 1e3 / o.boxes, best * 1e3, o.iters,
-             o.warmup, peak, peak - base);
+  fmt::print("decoder {} device={} precision={} threads={} boxes={}: mean {:.3f} ms/call = {:.3f} ms/box = {:.0f} "
+             "boxes/s, min {:.3f} ms/call ({} iters, {} warmup); {}\n",
+             mc.arch, device.str(), o.precision, torch::get_num_threads(), o.boxes, mean * 1e3, mean * 1e3 / o.boxes,
+             o.boxes / mean, best * 1e3, o.iters, o.warmup, memory_note(device, peak, base));
   return 0;
 }
 
@@ -95,6 +140,7 @@ RunFn add_encoder_bench(CLI::App& sub) {
       ->capture_default_str()
       ->check(CLI::IsMember({"fast", "reference"}));
   sub.add_option("--chunk", o->chunk, "fast attention: logits per chunk")->capture_default_str();
+  sub.add_option("--batch", o->batch, "images per encoder call")->capture_default_str()->check(CLI::PositiveNumber);
   return [o] { return run_encoder(*o); };
 }
 

@@ -1,5 +1,7 @@
 // `medsam bench train-step`: samples/s and peak memory of full training steps (forward, MedSAM loss,
-// backward, AdamW) of the chosen preset with random weights on synthetic batches, on the CPU.
+// backward, AdamW) of the chosen preset with random weights on synthetic batches, on the CPU or a GPU
+// (fp32 or bf16 autocast). --dist-backend gloo|nccl adds the gradient all-reduce of a process group
+// (the environment's world, or a world of one with a real backend) to every step.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -11,7 +13,11 @@
 #include <string>
 
 #include "medsam/core/config.h"
+#include "medsam/core/device.h"
+#include "medsam/core/error.h"
 #include "medsam/core/log.h"
+#include "medsam/dist/gradient_reducer.h"
+#include "medsam/dist/process_group.h"
 #include "medsam/model/build_sam.h"
 #include "medsam/train/synthetic_source.h"
 #include "medsam/train/trainer.h"
@@ -28,14 +34,38 @@ struct TrainBenchOptions {
   int batch = 1;
   bool activation_checkpointing = false;
   std::string loss_resolution = "full";
+  std::string device = "cpu";
+  std::string precision = "fp32";
+  std::string dist_backend = "none";
+  double bucket_mb = 25;
 };
+
+// --dist-backend: the launcher's world (torchrun/`medsam launch`/Slurm variables), or else a world of
+// one on 127.0.0.1 that still creates the backend, so a single GPU exercises NCCL.
+std::shared_ptr<dist::ProcessGroup> bench_group(const TrainBenchOptions& o) {
+  dist::Rendezvous r = dist::resolve_rendezvous(dist::process_env());
+  if (!r.distributed()) {
+    r.source = dist::LaunchSource::kFlags;
+    if (r.master_addr.empty()) r.master_addr = "127.0.0.1";
+    if (r.master_port == 0) r.master_port = 29531;
+  }
+  dist::GroupOptions options;
+  options.backend = o.dist_backend;
+  options.backend_for_single = true;
+  options.timeout = std::chrono::minutes(5);
+  return dist::ProcessGroup::create(r, options);
+}
 
 int run_train_step(const TrainBenchOptions& o) {
   Config config = o.config.resolve();
   if (o.config.dump_if_asked(config)) return 0;
   if (o.threads > 0) torch::set_num_threads(o.threads);
   TrainConfig t = config.train;
-  t.device = "cpu";
+  const c10::Device device = parse_device(o.device);
+  t.device = device.is_cuda() ? "cuda" : "cpu";
+  if (o.precision == "bf16" && !device.is_cuda())
+    throw UsageError("--precision bf16 needs --device cuda (CPU training runs fp32)");
+  t.precision = o.precision;
   t.init_checkpoint.clear();
   t.max_steps = o.warmup + o.iters;
   t.epochs = 0;
@@ -55,20 +85,45 @@ int run_train_step(const TrainBenchOptions& o) {
   so.batches_per_epoch = o.warmup + o.iters + 1;
   so.seed = 0;
   train::SyntheticSource source(so);
+  train::TrainerOptions options;
+  std::shared_ptr<dist::ProcessGroup> group;
+  if (o.dist_backend != "none") {
+    group = bench_group(o);
+    options.rank = group->rank();
+    options.world_size = group->size();
+    options.group = group;
+    dist::ReducerOptions reducer;
+    reducer.bucket_bytes = static_cast<std::size_t>(o.bucket_mb * (1 << 20));
+    options.make_reducer = [group, reducer](const std::vector<at::Tensor>& parameters) {
+      return std::shared_ptr<dist::GradientReducer>(dist::make_gradient_reducer(group, parameters, reducer));
+    };
+  }
   bench::reset_peak_rss();
   torch::manual_seed(0);
-  train::Trainer trainer(t, build_sam(config.model), source, "");
+  train::Trainer trainer(t, build_sam(config.model), source, "", options);
+  reset_cuda_peak(trainer.device());
   const double base = bench::peak_rss_mib();
-  const auto [mean, best] = bench::time_runs(o.warmup, o.iters, [&] { trainer.train_step(); });
+  const auto [mean, best] = bench::time_runs(o.warmup, o.iters, [&] {
+    trainer.train_step();
+    synchronize(trainer.device());
+  });
   const double peak = bench::peak_rss_mib();
+  const std::string memory =
+      trainer.device().is_cuda()
+          ? fmt::format("peak CUDA allocated {:.0f} MiB", cuda_peak_allocated_mib(trainer.device()))
+          : fmt::format("peak RSS {:.0f} MiB (model built: {:.0f} MiB, training adds {:.0f} MiB)", peak, base,
+                        peak - base);
+  const std::string dist_note =
+      group ? fmt::format(" dist={}x{}", group->backend_name(), group->size()) : std::string();
+  if (group) group->shutdown();
   std::error_code ec;
   fs::remove_all(t.output_dir, ec);
-  fmt::print("train-step {} {}x{} batch={} threads={} activation_checkpointing={} loss={} frozen=[{}]: mean {:.3f} s/step "
-             "= {:.3f} samples/s, min {:.3f} s ({} iters, {} warmup); peak RSS {:.0f} MiB (model built: {:.0f} MiB, "
-             "training adds {:.0f} MiB)\n",
-             config.model.arch, S, S, o.batch, torch::get_num_threads(), o.activation_checkpointing ? "on" : "off",
-             o.loss_resolution, fmt::join(t.freeze, ","), mean, o.batch / mean, best, o.iters, o.warmup, peak, base,
-             peak - base);
+  if (options.rank != 0) return 0;
+  fmt::print("train-step {} {}x{} device={} precision={}{} batch={} threads={} activation_checkpointing={} loss={} "
+             "frozen=[{}]: mean {:.4f} s/step = {:.3f} samples/s, min {:.4f} s ({} iters, {} warmup); {}\n",
+             config.model.arch, S, S, trainer.device().str(), o.precision, dist_note, o.batch, torch::get_num_threads(),
+             o.activation_checkpointing ? "on" : "off", o.loss_resolution, fmt::join(t.freeze, ","), mean,
+             o.batch / mean, best, o.iters, o.warmup, memory);
   return 0;
 }
 
@@ -85,6 +140,15 @@ RunFn add_train_step_bench(CLI::App& sub) {
   sub.add_option("--loss-resolution", o->loss_resolution, "full (MedSAM: logits upsampled to the image) or low")
       ->capture_default_str()
       ->check(CLI::IsMember({"full", "low"}));
+  sub.add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
+  sub.add_option("--precision", o->precision, "fp32, or bf16 (autocast; CUDA only)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fp32", "bf16"}));
+  sub.add_option("--dist-backend", o->dist_backend,
+                 "none, gloo or nccl: all-reduce gradients over a process group (the launcher's world, else one rank)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"none", "gloo", "nccl"}));
+  sub.add_option("--bucket-mb", o->bucket_mb, "gradient bucket size with --dist-backend")->capture_default_str();
   return [o] { return run_train_step(*o); };
 }
 

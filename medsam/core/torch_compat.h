@@ -6,6 +6,7 @@
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>
 
+#include <cmath>
 #include <string>
 
 #define MEDSAM_TORCH_AT_LEAST(major, minor) \
@@ -18,17 +19,25 @@ inline std::string torch_version() {
          std::to_string(TORCH_VERSION_PATCH);
 }
 
-// Fused scaled-dot-product attention exists from 2.0; 1.13 gets the plain composition.
-// q, k, v: (..., L, E); attn_mask: additive float mask broadcastable to (..., Lq, Lk) or undefined.
+// Fused scaled-dot-product attention exists from 2.0 (its `scale` argument from 2.1); 1.13 gets the
+// plain composition. q, k: (..., L, E); v: (..., S, Ev); attn_mask: additive float mask broadcastable
+// to (..., L, S) or undefined; scale: multiplies q k^T (default 1/sqrt(E)).
 inline constexpr bool kHasSdpa = MEDSAM_TORCH_AT_LEAST(2, 0);
 
 inline at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                                               const at::Tensor& attn_mask = {}) {
-#if MEDSAM_TORCH_AT_LEAST(2, 0)
-  return at::scaled_dot_product_attention(q, k, v, attn_mask.defined() ? c10::optional<at::Tensor>(attn_mask)
-                                                                        : c10::optional<at::Tensor>());
+                                               const at::Tensor& attn_mask = {}, double scale = 0.0) {
+  const double default_scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
+#if MEDSAM_TORCH_AT_LEAST(2, 1)
+  (void)default_scale;
+  return at::scaled_dot_product_attention(
+      q, k, v, attn_mask.defined() ? c10::optional<at::Tensor>(attn_mask) : c10::optional<at::Tensor>(),
+      /*dropout_p=*/0.0, /*is_causal=*/false, scale > 0 ? c10::optional<double>(scale) : c10::optional<double>());
+#elif MEDSAM_TORCH_AT_LEAST(2, 0)
+  const at::Tensor qs = scale > 0 ? q * (scale / default_scale) : q;
+  return at::scaled_dot_product_attention(qs, k, v, attn_mask.defined() ? c10::optional<at::Tensor>(attn_mask)
+                                                                         : c10::optional<at::Tensor>());
 #else
-  auto logits = at::matmul(q * (1.0 / std::sqrt(static_cast<double>(q.size(-1)))), k.transpose(-2, -1));
+  auto logits = at::matmul(q * (scale > 0 ? scale : default_scale), k.transpose(-2, -1));
   if (attn_mask.defined()) logits.add_(attn_mask);
   return at::matmul(at::softmax(logits, -1), v);
 #endif

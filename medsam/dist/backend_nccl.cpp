@@ -1,7 +1,13 @@
 // ProcessGroupNCCL: collectives between GPUs, one GPU per process (the one at LOCAL_RANK).
 #include "medsam/dist/c10d_internal.h"
 
-#if MEDSAM_HAVE_CUDA && defined(USE_C10D_NCCL)
+// ProcessGroupNCCL.hpp compiles to nothing unless USE_C10D_NCCL is defined. Debian's and the tarball's
+// exported targets define it for CUDA builds; pip's torch does not always, although its Linux CUDA
+// builds all contain NCCL. MEDSAM_HAVE_NCCL (nccl.h found at configure time) stands in for it.
+#if MEDSAM_HAVE_CUDA && MEDSAM_HAVE_NCCL && !defined(USE_C10D_NCCL)
+#define USE_C10D_NCCL 1
+#endif
+#if MEDSAM_HAVE_CUDA && MEDSAM_HAVE_NCCL && defined(USE_C10D_NCCL)
 #include <c10/cuda/CUDAFunctions.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #define MEDSAM_DIST_NCCL 1

@@ -31,7 +31,9 @@ std::unique_ptr<GradientReducer> make_inline_reducer() { return std::make_unique
 std::unique_ptr<GradientReducer> make_gradient_reducer(std::shared_ptr<ProcessGroup> group,
                                                        const std::vector<at::Tensor>& parameters,
                                                        const ReducerOptions& options) {
-  if (!group || group->size() == 1) return make_inline_reducer();
+  // A world of one reduces nothing, unless it was given a backend on purpose (GroupOptions::
+  // backend_for_single: a one-GPU NCCL smoke test or benchmark), which then runs the real collectives.
+  if (!group || (group->size() == 1 && group->backend_name() == "none")) return make_inline_reducer();
   std::vector<at::Tensor> trainable;
   for (const auto& p : parameters)
     if (p.requires_grad()) trainable.push_back(p);

@@ -70,8 +70,8 @@ std::vector<Row> paired_rows(const Json& before, const Json& after) {
 }
 
 struct Curves {
-  LineSeries loss{"training loss (Dice + BCE)", "#1f77b4"};
-  LineSeries loss_avg{"moving average, 25 steps", "#ff7f0e"};
+  LineSeries loss{"training loss (Dice + BCE)", "#1f77b4", {}, false};
+  LineSeries loss_avg{"moving average, 25 steps", "#ff7f0e", {}, false};
   LineSeries val_dsc{"validation mean DSC", "#2ca02c", {}, true};
   LineSeries val_nsd{"validation mean NSD", "#9467bd", {}, true};
 };

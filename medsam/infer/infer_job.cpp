@@ -7,6 +7,7 @@
 #include <cctype>
 #include <chrono>
 
+#include "medsam/core/device.h"
 #include "medsam/core/error.h"
 #include "medsam/core/log.h"
 #include "medsam/infer/label_map.h"
@@ -22,15 +23,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-c10::Device parse_device(const std::string& name) {
-  if (name == "cpu") return c10::Device(c10::kCPU);
-  if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
-    if (!torch::cuda::is_available()) throw UsageError(fmt::format("--device {}: no CUDA device available", name));
-    return c10::Device(name);
-  }
-  throw UsageError(fmt::format("--device '{}': use cpu or cuda[:N]", name));
-}
 
 bool has_extension(const std::string& path, const std::string& ext) {
   if (path.size() < ext.size()) return false;

@@ -71,13 +71,50 @@ at::Tensor rel_pos_attention_reference(const at::Tensor& q, const at::Tensor& k,
   return at::matmul(attn, v);
 }
 
+// Rel-pos folded into the dot product, for the fused SDPA kernels (flash / memory-efficient) that
+// take no bias: with i = (y, x) a query and j = (ky, kx) a key,
+//   scale q_i.k_j + rel_h[i, ky] + rel_w[i, kx] = q'_i . k'_j
+//   q'_i = [scale q_i, rel_h[i, :], rel_w[i, :]],   k'_j = [k_j, onehot_kh(ky), onehot_kw(kx)]
+// so one SDPA call with scale 1 computes SAM's logits exactly, and no (Nq, Nk) bias ever exists.
+// Head dim grows from C to C + kh + kw (ViT-B: 64 -> 192 global, 92 -> 96 windowed, zero-padded to a
+// multiple of 8, v too, since the flash kernel wants one head dim for q, k and v).
+at::Tensor rel_pos_attention_folded(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                    const at::Tensor& rel_pos_h, const at::Tensor& rel_pos_w,
+                                    std::pair<int64_t, int64_t> q_hw, std::pair<int64_t, int64_t> k_hw,
+                                    double scale) {
+  const int64_t BH = q.size(0), Nq = q.size(1), Nk = k.size(1), C = q.size(-1);
+  if (!rel_pos_h.defined()) {
+    return compat::scaled_dot_product_attention(q.unsqueeze(0), k.unsqueeze(0), v.unsqueeze(0), {}, scale).squeeze(0);
+  }
+  const auto [kh, kw] = k_hw;
+  const auto [rel_h, rel_w] = rel_pos_terms(q, rel_pos_h, rel_pos_w, q_hw, k_hw);  // (BH, qh, qw, kh|kw)
+  const int64_t d = C + kh + kw;
+  const int64_t padded = (d + 7) / 8 * 8;
+  const auto dtype = q.scalar_type();
+  std::vector<at::Tensor> qa{q * scale, rel_h.reshape({BH, Nq, kh}).to(dtype), rel_w.reshape({BH, Nq, kw}).to(dtype)};
+  // One-hot rows/columns of the key grid (row-major j = ky * kw + kx), shared by every head.
+  const auto idx = at::TensorOptions().dtype(at::kLong).device(k.device());
+  const at::Tensor key_row = at::arange(kh, idx).repeat_interleave(kw);  // (Nk)
+  const at::Tensor key_col = at::arange(kw, idx).repeat({kh});           // (Nk)
+  std::vector<at::Tensor> ka{k, at::one_hot(key_row, kh).to(k.scalar_type()).expand({BH, Nk, kh}),
+                             at::one_hot(key_col, kw).to(k.scalar_type()).expand({BH, Nk, kw})};
+  if (padded > d) {
+    qa.push_back(at::zeros({BH, Nq, padded - d}, q.options()));
+    ka.push_back(at::zeros({BH, Nk, padded - d}, k.options()));
+  }
+  const at::Tensor va = at::cat({v, at::zeros({BH, Nk, padded - C}, v.options())}, -1);
+  const at::Tensor o = compat::scaled_dot_product_attention(at::cat(qa, -1).unsqueeze(0), at::cat(ka, -1).unsqueeze(0),
+                                                            va.unsqueeze(0), {}, /*scale=*/1.0);
+  return o.squeeze(0).slice(-1, 0, C);
+}
+
 // Fast path (DESIGN.md decision 2). Per chunk of (batch*heads, query grid rows):
 //   logits  = rel_h[..., None] + rel_w[..., None, :]   one broadcast write, no 5-D temporary
 //   logits += (q * scale) @ k^T                         GEMM with beta = 1, in place
 //   probs   = softmax(logits); out[chunk] = probs @ v
 // so neither the full (BH, N, N) logits nor the broadcast of the rel-pos terms ever exist, and a
-// chunk (chunk_elements logits) stays cache-sized. On CUDA with LibTorch 2.x the chunk goes
-// through scaled_dot_product_attention with the rel-pos bias as additive mask instead.
+// chunk (chunk_elements logits) stays cache-sized. On CUDA with LibTorch 2.x the call goes to
+// rel_pos_attention_folded (bf16/fp16) or the chunks through SDPA with the bias as a mask (fp32).
 // When autograd records (training), the same chunks are computed with out-of-place ops, which
 // autograd differentiates; it then keeps each chunk's probabilities for backward, as SAM's code
 // keeps the full logits, but the 5-D broadcast temporary is still never built.
@@ -98,6 +135,17 @@ at::Tensor rel_pos_attention_fast(const at::Tensor& q, const at::Tensor& k, cons
   at::Tensor rel_h, rel_w;
   if (rel) std::tie(rel_h, rel_w) = rel_pos_terms(q, rel_pos_h, rel_pos_w, q_hw, k_hw);
 
+  // CUDA with LibTorch 2.x, measured on an H200 (docs/benchmarks.md):
+  // - bf16/fp16: one fused SDPA call with the rel-pos terms folded into q and k (flash kernel, no
+  //   logits held): ViT-B batch 16 141 images/s against 89 with the bias-mask chunks below;
+  // - fp32: the bias as an additive mask per chunk (memory-efficient kernel). Folding triples the
+  //   head dim, which fp32 (no tensor cores) pays in full: 27.0 images/s folded, 30.6 with masks.
+  const bool use_sdpa = compat::kHasSdpa && q.is_cuda();
+  const bool half = q.scalar_type() == at::kBFloat16 || q.scalar_type() == at::kHalf;
+  if (use_sdpa && half) return rel_pos_attention_folded(q, k, v, rel_pos_h, rel_pos_w, q_hw, k_hw, scale);
+  // The mask chunks are sized for launch count, not cache: at least 2^28 logits (1 GiB of fp32 bias),
+  // one call per batch of heads of a ViT-B global block instead of 8 calls per head.
+  if (use_sdpa) chunk_elements = std::max<int64_t>(chunk_elements, int64_t{1} << 28);
   // Chunk shape: whole batch entries while they fit, else one entry and as many grid rows as fit.
   const int64_t per_entry = qh * qw * Nk;
   int64_t nb = 1, ny = qh;
@@ -107,7 +155,6 @@ at::Tensor rel_pos_attention_fast(const at::Tensor& q, const at::Tensor& k, cons
     ny = std::max<int64_t>(1, std::min(qh, chunk_elements / (qw * Nk)));
   }
 
-  const bool use_sdpa = compat::kHasSdpa && q.is_cuda();
   const bool fp32 = q.scalar_type() == at::kFloat || q.scalar_type() == at::kDouble;
   const at::Tensor qs = use_sdpa ? q : q * scale;
   // k^T made contiguous once: OpenBLAS is ~2x slower on these (rows x 64) @ (64 x N) products when
@@ -130,8 +177,11 @@ at::Tensor rel_pos_attention_fast(const at::Tensor& q, const at::Tensor& k, cons
 
       at::Tensor o;
       if (use_sdpa) {
-        const at::Tensor mask = rel ? (bias_h() + bias_w()).reshape({cb, cr, Nk}) : at::Tensor();
-        o = compat::scaled_dot_product_attention(q_c, k.slice(0, b0, b1), v_c, mask);
+        // 4-D (1, heads, rows, C): the fused kernels take only 4-D inputs (3-D falls back to the math path).
+        const at::Tensor mask = rel ? (bias_h() + bias_w()).reshape({1, cb, cr, Nk}) : at::Tensor();
+        o = compat::scaled_dot_product_attention(q_c.unsqueeze(0), k.slice(0, b0, b1).unsqueeze(0), v_c.unsqueeze(0),
+                                                 mask)
+                .squeeze(0);
       } else if (differentiable) {
         const at::Tensor kT_c = kT.slice(0, b0, b1);
         const at::Tensor logits = rel ? at::baddbmm((bias_h() + bias_w()).reshape({cb, cr, Nk}), q_c, kT_c)

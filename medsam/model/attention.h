@@ -39,6 +39,14 @@ at::Tensor rel_pos_attention_fast(const at::Tensor& q, const at::Tensor& k, cons
                                   std::pair<int64_t, int64_t> q_hw, std::pair<int64_t, int64_t> k_hw, double scale,
                                   int64_t chunk_elements = kDefaultAttentionChunkElements);
 
+// The same attention as one scaled_dot_product_attention call, the rel-pos terms folded into q and
+// k (one-hot key rows/columns) so the fused kernels, which take no bias, compute SAM's logits.
+// What the fast path runs on CUDA with LibTorch 2.x; on 1.13 it is the plain composition.
+at::Tensor rel_pos_attention_folded(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                    const at::Tensor& rel_pos_h, const at::Tensor& rel_pos_w,
+                                    std::pair<int64_t, int64_t> q_hw, std::pair<int64_t, int64_t> k_hw,
+                                    double scale);
+
 // ref: segment_anything/modeling/image_encoder.py Attention
 // x: (B, H, W, dim) -> (B, H, W, dim). Parameters qkv, proj, rel_pos_h, rel_pos_w (SAM's names).
 struct EncoderAttentionImpl : torch::nn::Module {

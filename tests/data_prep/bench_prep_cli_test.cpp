@@ -6,8 +6,10 @@
 
 #include "medsam/data/manifest.h"
 #include "tests/support/run_command.h"
+#include "tests/support/skip.h"
 
 TEST_CASE("bench prep reports throughput and bytes per sample of a real conversion", "[data][prep][cli]") {
+  MEDSAM_NEEDS_ITK("the Colin27 NIfTI crop");
   const std::string crop = std::string(MEDSAM_FIXTURES_DIR) + "/colin27_crop";
   const auto dir = medsam::test::temp_dir("bench_prep");
   std::ofstream(dir + "/ds.yaml") << "dataset:\n  name: colin\n  modality: mr\n  images: " << crop

@@ -16,6 +16,7 @@
 #include "medsam/io/npy.h"
 #include "medsam/io/volume.h"
 #include "tests/support/run_command.h"
+#include "tests/support/skip.h"
 
 namespace fs = std::filesystem;
 using namespace medsam;
@@ -57,6 +58,7 @@ at::Tensor nearest(const at::Tensor& labels, int64_t size) {
 }  // namespace
 
 TEST_CASE("prep imports MedSAM's npy folders: [0, 1] float images x255, labels exact", "[data][prep]") {
+  MEDSAM_NEEDS_ITK("the Colin27 NIfTI crop");
   const auto dir = test::temp_dir("prep_npy");
   fs::create_directories(dir + "/npy/imgs");
   fs::create_directories(dir + "/npy/gts");
@@ -88,6 +90,7 @@ TEST_CASE("prep imports MedSAM's npy folders: [0, 1] float images x255, labels e
 
 TEST_CASE("prep imports .npz files: 3D imgs/gts slice by slice, 2D ones whole, a file without gts skipped",
           "[data][prep]") {
+  MEDSAM_NEEDS_ITK("the Colin27 NIfTI crop");
   const auto dir = test::temp_dir("prep_npz");
   fs::create_directories(dir + "/npz");
   const auto img = io::read_volume(kCrop + "/image.nii.gz").data;
@@ -122,6 +125,7 @@ TEST_CASE("prep imports .npz files: 3D imgs/gts slice by slice, 2D ones whole, a
 TEST_CASE("prep pairs 2D image and mask folders by name (ITK example brain slices, binary masks)", "[data][prep]") {
   const std::string image = kItkData + "/BrainProtonDensitySliceBorder20.png";
   const std::string mask = kItkData + "/BrainProtonDensitySliceBorder20Mask.png";
+  if (!MEDSAM_HAVE_ITK && !fs::exists(image)) MEDSAM_SKIP("needs insighttoolkit5-examples' PNGs (installed with ITK)");
   REQUIRE(fs::exists(image));  // insighttoolkit5-examples (scripts/setup-deps installs it)
   const auto dir = test::temp_dir("prep_2d");
   fs::create_directories(dir + "/images");
@@ -158,6 +162,7 @@ TEST_CASE("prep pairs 2D image and mask folders by name (ITK example brain slice
 }
 
 TEST_CASE("prep reads a single-file DICOM CT slice as a 2D image and applies the CT window", "[data][prep]") {
+  MEDSAM_NEEDS_ITK("DICOM");
   const std::string dcm = "/usr/lib/python3/dist-packages/pydicom/data/test_files/CT_small.dcm";
   REQUIRE(fs::exists(dcm));  // python3-pydicom's test files (scripts/setup-deps installs it)
   const auto dir = test::temp_dir("prep_dicom");

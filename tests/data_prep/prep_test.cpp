@@ -13,6 +13,7 @@
 #include "medsam/data/shard_reader.h"
 #include "medsam/io/volume.h"
 #include "tests/support/run_command.h"
+#include "tests/support/skip.h"
 
 namespace fs = std::filesystem;
 using namespace medsam;
@@ -62,6 +63,7 @@ at::Tensor dust_by_pooling(at::Tensor lab, int64_t min_size, bool three_d) {
 }  // namespace
 
 TEST_CASE("prep converts the Colin27 crop: (slice, label) pairs match an independent count", "[data][prep]") {
+  MEDSAM_NEEDS_ITK("the Colin27 NIfTI crop");
   const auto dir = test::temp_dir("prep_colin");
   const auto cfg = write_config(dir, kCrop + "/image.nii.gz", kCrop + "/labels.nii.gz");
   const auto res = test::run_medsam("prep " + cfg + " --output " + dir + "/out --workers 2");
@@ -107,6 +109,7 @@ TEST_CASE("prep converts the Colin27 crop: (slice, label) pairs match an indepen
 
 TEST_CASE("prep output is identical for any worker count, and a rerun resumes to 'already complete'",
           "[data][prep]") {
+  MEDSAM_NEEDS_ITK("the Colin27 NIfTI crop");
   const auto dir = test::temp_dir("prep_determinism");
   fs::create_directories(dir + "/img");
   fs::create_directories(dir + "/lab");
@@ -141,6 +144,7 @@ TEST_CASE("prep output is identical for any worker count, and a rerun resumes to
 }
 
 TEST_CASE("prep skips a corrupt case with its reason and still writes the good one", "[data][prep]") {
+  MEDSAM_NEEDS_ITK("the Colin27 NIfTI crop");
   const auto dir = test::temp_dir("prep_corrupt");
   fs::create_directories(dir + "/img");
   fs::create_directories(dir + "/lab");
@@ -160,6 +164,7 @@ TEST_CASE("prep skips a corrupt case with its reason and still writes the good o
 }
 
 TEST_CASE("prep --dry-run reports counts and writes nothing", "[data][prep]") {
+  MEDSAM_NEEDS_ITK("the Colin27 NIfTI crop");
   const auto dir = test::temp_dir("prep_dry");
   const auto cfg = write_config(dir, kCrop + "/image.nii.gz", kCrop + "/labels.nii.gz");
   const auto res = test::run_medsam("prep " + cfg + " --output " + dir + "/out --dry-run");

@@ -13,6 +13,7 @@
 #include "medsam/io/pth.h"
 #include "medsam/train/checkpoint.h"
 #include "tests/support/run_command.h"
+#include "tests/support/skip.h"
 
 using namespace medsam;
 using namespace medsam::test;
@@ -45,6 +46,7 @@ std::vector<double> losses_of(const std::string& run_dir) {
 }  // namespace
 
 TEST_CASE("2 ranks x batch 2 end with the weights of 1 rank x batch 4 on the same samples", "[dist][train]") {
+  MEDSAM_NEEDS_ITK("shards of the Colin27 NIfTI crop");
   // The sampler gives rank r the samples r, r+2, ... of the epoch order, which depends only on the seed,
   // and each sample's random box jitter is keyed by its position in the epoch: the two ranks' batches
   // together are exactly the single process's batch. Means over ranks equal the mean over the batch

@@ -9,6 +9,7 @@
 #include "medsam/io/image.h"
 #include "medsam/io/volume.h"
 #include "tests/support/run_command.h"
+#include "tests/support/skip.h"
 
 using namespace medsam;
 using test::run_medsam;
@@ -30,7 +31,6 @@ at::Tensor labels_2d(int64_t y0, int64_t x0, bool two) {
 }  // namespace
 
 TEST_CASE("medsam eval scores folders of PNG label maps per case and label", "[eval][cli]") {
-  if (!io::image_io_available()) return;
   const auto dir = test::temp_dir("eval_cli_png");
   std::filesystem::create_directories(dir + "/gt");
   std::filesystem::create_directories(dir + "/pred");
@@ -57,7 +57,7 @@ TEST_CASE("medsam eval scores folders of PNG label maps per case and label", "[e
 }
 
 TEST_CASE("medsam eval reads spacing from NIfTI headers", "[eval][cli]") {
-  if (!io::volume_io_available()) return;
+  MEDSAM_NEEDS_ITK("NIfTI");
   const auto dir = test::temp_dir("eval_cli_nii");
   // One voxel, shifted by one slice; slices 3 mm apart. At 2 mm half of each surface is within tolerance.
   at::Tensor gt = torch::zeros({4, 3, 3}, torch::kUInt8), pred = torch::zeros({4, 3, 3}, torch::kUInt8);
@@ -77,7 +77,6 @@ TEST_CASE("medsam eval reads spacing from NIfTI headers", "[eval][cli]") {
 }
 
 TEST_CASE("medsam eval names missing predictions, a folder that is not shards, and missing flags", "[eval][cli]") {
-  if (!io::image_io_available()) return;
   const auto dir = test::temp_dir("eval_cli_bad");
   std::filesystem::create_directories(dir + "/gt");
   std::filesystem::create_directories(dir + "/pred");

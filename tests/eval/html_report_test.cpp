@@ -12,6 +12,7 @@
 #include "medsam/eval/object_report.h"
 #include "medsam/io/image.h"
 #include "tests/support/run_command.h"
+#include "tests/support/skip.h"
 
 using namespace medsam;
 using namespace medsam::eval;
@@ -95,7 +96,7 @@ TEST_CASE("the HTML report has one inline SVG per box plot and embeds gallery PN
 }
 
 TEST_CASE("the gallery keeps the lowest and highest DSC objects and writes readable overlays", "[eval][report]") {
-  if (!contour_overlay_available()) return;
+  MEDSAM_NEEDS_OPENCV("gallery overlays");
   // One 32x32 sample with 5 objects (labels 1..5, vertical stripes) scored 0.4, 0.9, 0.1, 0.7, 0.5.
   EvaluatedSample s;
   s.image = torch::arange(32 * 32).reshape({32, 32, 1}).remainder(256).to(torch::kUInt8);

@@ -9,6 +9,7 @@
 #include "medsam/io/image.h"
 #include "medsam/io/volume.h"
 #include "tests/eval/colin_shards.h"
+#include "tests/support/skip.h"
 
 using namespace medsam;
 namespace fs = std::filesystem;
@@ -28,7 +29,8 @@ std::size_t count(const std::string& text, const std::string& what) {
 }  // namespace
 
 TEST_CASE("medsam eval --checkpoint --data writes the CSV, summaries, HTML report and gallery", "[eval][cli]") {
-  if (!io::image_io_available() || !io::volume_io_available()) return;
+  MEDSAM_NEEDS_ITK("shards of the Colin27 NIfTI crop");
+  MEDSAM_NEEDS_OPENCV("gallery overlays");
   const auto& data = test::colin_shards();
   const auto out = test::temp_dir("model_eval_cli") + "/report";
   const auto r = test::run_medsam("eval --checkpoint " + test::tiny_checkpoint() + " --data " + data +

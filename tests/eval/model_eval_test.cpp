@@ -17,6 +17,7 @@
 #include "medsam/io/volume.h"
 #include "medsam/model/load_sam.h"
 #include "tests/eval/colin_shards.h"
+#include "tests/support/skip.h"
 
 using namespace medsam;
 using namespace medsam::eval;
@@ -60,7 +61,7 @@ at::Tensor tight_box_of(const at::Tensor& mask) {
 }  // namespace
 
 TEST_CASE("evaluate_model scores every (sample, label) pair of the split with enough pixels", "[eval][model_eval]") {
-  if (!io::image_io_available() || !io::volume_io_available()) return;
+  MEDSAM_NEEDS_ITK("shards of the Colin27 NIfTI crop");
   const auto& dir = test::colin_shards();
   const auto samples = stored_samples(dir, "val");
   REQUIRE(samples.size() >= 3);
@@ -123,7 +124,7 @@ TEST_CASE("evaluate_model scores every (sample, label) pair of the split with en
 }
 
 TEST_CASE("evaluate_model with tight boxes is deterministic; jitter depends on the seed only", "[eval][model_eval]") {
-  if (!io::image_io_available() || !io::volume_io_available()) return;
+  MEDSAM_NEEDS_ITK("shards of the Colin27 NIfTI crop");
   Sam model = tiny_model();
   ModelEvalOptions options;
   options.shards_dir = test::colin_shards();
@@ -149,7 +150,7 @@ TEST_CASE("evaluate_model with tight boxes is deterministic; jitter depends on t
 
 TEST_CASE("evaluate_model's scores are dice() and NSD of the predictor's own masks at the slice's spacing",
           "[eval][model_eval]") {
-  if (!io::image_io_available() || !io::volume_io_available()) return;
+  MEDSAM_NEEDS_ITK("shards of the Colin27 NIfTI crop");
   const auto& dir = test::colin_shards();
   const auto sample = stored_samples(dir, "val").front();
   // The crop is 40 (x) x 48 (y) voxels of 1 mm, stored at 64x64: a pixel spans 48/64 mm by 40/64 mm.
@@ -205,7 +206,7 @@ TEST_CASE("evaluate_model's scores are dice() and NSD of the predictor's own mas
 }
 
 TEST_CASE("evaluate_model names a bad split and an empty one", "[eval][model_eval]") {
-  if (!io::image_io_available() || !io::volume_io_available()) return;
+  MEDSAM_NEEDS_ITK("shards of the Colin27 NIfTI crop");
   Sam model = tiny_model();
   ModelEvalOptions options;
   options.shards_dir = test::colin_shards();

@@ -5,6 +5,7 @@
 #include "medsam/core/error.h"
 #include "medsam/io/image.h"
 #include "tests/support/run_command.h"
+#include "tests/support/skip.h"
 
 using namespace medsam::io;
 
@@ -23,7 +24,20 @@ TEST_CASE("8-bit grey and RGB PNG round trip exactly, channels in RGB order", "[
   CHECK(read_image(dir + "/a.png").equal(rgba));
 }
 
+TEST_CASE("16-bit PNG keeps values above 255", "[data][io][image]") {
+  const auto dir = medsam::test::temp_dir("image_rt16png");
+  auto img = torch::randint(0, 65536, {9, 11}, torch::kInt);
+  write_image(dir + "/x.png", img);
+  const auto back = read_image(dir + "/x.png");
+  CHECK(back.scalar_type() == torch::kInt);
+  CHECK(back.select(2, 0).equal(img));
+  const auto png = encode_png(img.unsqueeze(2).repeat({1, 1, 3}), 9);
+  CHECK(decode_image(png.data(), png.size()).equal(img.unsqueeze(2).repeat({1, 1, 3})));
+  CHECK_THROWS_AS(write_image(dir + "/neg.png", torch::full({2, 2}, -1, torch::kInt)), medsam::Error);
+}
+
 TEST_CASE("16-bit PNG and TIFF keep values above 255", "[data][io][image]") {
+  MEDSAM_NEEDS_OPENCV("TIFF");
   const auto dir = medsam::test::temp_dir("image_rt16");
   auto img = torch::randint(0, 65536, {9, 11}, torch::kInt);
   for (const char* ext : {".png", ".tif"}) {
@@ -36,6 +50,7 @@ TEST_CASE("16-bit PNG and TIFF keep values above 255", "[data][io][image]") {
 }
 
 TEST_CASE("encode_png/decode_image are inverse; BMP and JPEG read as 8-bit", "[data][io][image]") {
+  MEDSAM_NEEDS_OPENCV("BMP and JPEG");
   auto img = torch::randint(0, 256, {8, 8, 3}, torch::kByte);
   const auto png = encode_png(img, 1);
   CHECK(decode_image(png.data(), png.size()).equal(img));
@@ -48,10 +63,7 @@ TEST_CASE("encode_png/decode_image are inverse; BMP and JPEG read as 8-bit", "[d
 
 TEST_CASE("a real 2D brain slice from the ITK examples reads as 8-bit grey content", "[data][io][image]") {
   const std::string path = "/usr/share/doc/insighttoolkit5-examples/examples/Data/BrainProtonDensitySliceBorder20.png";
-  if (!std::ifstream(path)) {
-    WARN("insighttoolkit5-examples not installed; skipped");
-    return;
-  }
+  if (!std::ifstream(path)) MEDSAM_SKIP("needs insighttoolkit5-examples (not installed)");
   const auto img = read_image(path);
   CHECK(img.dim() == 3);
   CHECK(img.scalar_type() == torch::kByte);

@@ -4,6 +4,7 @@
 #include "medsam/core/error.h"
 #include "medsam/io/volume.h"
 #include "tests/support/run_command.h"
+#include "tests/support/skip.h"
 
 using namespace medsam::io;
 
@@ -20,6 +21,7 @@ Volume oblique_volume(at::ScalarType dtype) {
 }  // namespace
 
 TEST_CASE("volumes round-trip data and geometry through NIfTI, MHA and NRRD", "[data][io][volume]") {
+  MEDSAM_NEEDS_ITK("NIfTI, MHA and NRRD");
   const auto dir = medsam::test::temp_dir("volume_rt");
   for (const char* ext : {".nii.gz", ".nii", ".mha", ".nrrd"}) {
     for (auto dtype : {torch::kByte, torch::kShort, torch::kFloat}) {
@@ -40,6 +42,7 @@ TEST_CASE("volumes round-trip data and geometry through NIfTI, MHA and NRRD", "[
 }
 
 TEST_CASE("the Colin27 crop fixture reads as (z, y, x) uint8 with its sform placement", "[data][io][volume]") {
+  MEDSAM_NEEDS_ITK("NIfTI");
   const auto v = read_volume(std::string(MEDSAM_FIXTURES_DIR) + "/colin27_crop/image.nii.gz");
   CHECK(v.data.sizes() == at::IntArrayRef({12, 48, 40}));
   CHECK(v.data.scalar_type() == torch::kByte);

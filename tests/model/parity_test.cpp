@@ -1,6 +1,8 @@
 // Parity with the Python reference (segment_anything + MedSAM's pipeline) on the sam_tiny fixture:
 // weights.pth through the real checkpoint reader, two image cases, every output the fixture holds.
 // Tolerance: rtol 1e-4, atol 1e-4 in fp32 (the issue's bar); the max abs diff is reported in INFO.
+// The model tests read image.npy / mask.npy (the PNGs' pixels, committed beside them) so they need no
+// image library; one test checks those arrays are what OpenCV decodes from the PNGs.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -8,6 +10,7 @@
 #include <fstream>
 #include <string>
 
+#include "medsam/core/build_config.h"
 #include "medsam/infer/postprocess.h"
 #include "medsam/infer/preprocess.h"
 #include "medsam/io/image.h"
@@ -51,6 +54,9 @@ Case read_case(const std::string& name) {
 
 at::Tensor npy(const Case& c, const std::string& file) { return medsam::read_npy(c.dir + "/" + file).to(at::kFloat); }
 
+// image.png's pixels: 256×256×3 uint8.
+at::Tensor fixture_image(const Case& c) { return medsam::read_npy(c.dir + "/image.npy"); }
+
 void check_close(const at::Tensor& actual, const at::Tensor& expected, const std::string& what) {
   REQUIRE(actual.sizes() == expected.sizes());
   const double diff = (actual - expected).abs().max().item<double>();
@@ -66,8 +72,7 @@ TEST_CASE("tiny encoder reproduces the reference embedding from image.png", "[mo
   for (const std::string name : {"case_z70", "case_z90"}) {
     INFO(name);
     const Case c = read_case(name);
-    const auto image = io::read_image(c.dir + "/image.png");  // 256×256×3 uint8
-    const auto x = infer::preprocess_image(image, 256);      // (1, 3, 256, 256) in [0, 1]
+    const auto x = infer::preprocess_image(fixture_image(c), 256);  // (1, 3, 256, 256) in [0, 1]
     check_close(sam->encode(x), npy(c, "embedding.npy"), name + " embedding");
   }
 }
@@ -116,7 +121,7 @@ TEST_CASE("postprocessing reproduces the reference probability map and mask", "[
     const auto medsam_prob = infer::logits_to_probabilities(logits, 256, 256);
     CHECK((medsam_prob - prob).abs().max().item<double>() < 0.05);
     const auto mask = infer::threshold_masks(prob).view({256, 256});
-    const auto expected = io::read_image(c.dir + "/mask.png");  // 0/255
+    const auto expected = medsam::read_npy(c.dir + "/mask.npy");  // mask.png's pixels, 0/255
     const auto expected_mask = (expected.select(-1, 0) > 127).to(at::kByte);
     INFO("mask pixels differing: " << (mask != expected_mask).sum().item<int64_t>());
     CHECK(torch::equal(mask, expected_mask));
@@ -127,6 +132,24 @@ TEST_CASE("full MedSAM forward (image.png + box) reproduces the reference low-re
   torch::NoGradGuard ng;
   auto sam = tiny_with_weights();
   const Case c = read_case("case_z70");
-  const auto x = infer::preprocess_image(io::read_image(c.dir + "/image.png"), 256);
+  const auto x = infer::preprocess_image(fixture_image(c), 256);
   check_close(sam->forward(x, c.box.view({1, 4})), npy(c, "lowres_logits.npy"), "forward lowres_logits");
+}
+
+TEST_CASE("image.npy and mask.npy hold exactly the pixels of image.png and mask.png", "[model][parity]") {
+  if (!MEDSAM_HAVE_OPENCV) {
+    WARN("skipped: this build has no OpenCV to decode the PNGs");
+    return;
+  }
+  for (const std::string name : {"case_z70", "case_z90"}) {
+    INFO(name);
+    const Case c = read_case(name);
+    const auto png = io::read_image(c.dir + "/image.png");
+    const auto arr = fixture_image(c);
+    REQUIRE(png.sizes() == arr.sizes());
+    CHECK(torch::equal(png, arr));
+    const auto mask_png = io::read_image(c.dir + "/mask.png");
+    const auto mask_arr = medsam::read_npy(c.dir + "/mask.npy");
+    CHECK(torch::equal(mask_png.select(-1, 0), mask_arr.select(-1, 0)));
+  }
 }

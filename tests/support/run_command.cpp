@@ -20,13 +20,26 @@ std::string slurp(const fs::path& p) {
 }
 }  // namespace
 
-std::string temp_dir(const std::string& name) {
-  static const fs::path root = [] {
-    auto p = fs::temp_directory_path() / ("medsam_tests_" + std::to_string(::getpid()));
-    fs::create_directories(p);
-    std::atexit([] { std::error_code ec; fs::remove_all(fs::temp_directory_path() / ("medsam_tests_" + std::to_string(::getpid())), ec); });
+// The per-process folder under the system temp dir. Leaked on purpose and removed by the listener in
+// tests/main.cpp when the run ends, never from an atexit handler or a static destructor: in the CUDA
+// build (pip LibTorch 2.11 on an H200) filesystem work during exit crashed every test process that had
+// made a temp dir, after its assertions had passed.
+const std::filesystem::path& temp_root() {
+  static const fs::path* root = [] {
+    auto* p = new fs::path(fs::temp_directory_path() / ("medsam_tests_" + std::to_string(::getpid())));
+    fs::create_directories(*p);
     return p;
   }();
+  return *root;
+}
+
+void remove_temp_root() {
+  std::error_code ec;
+  fs::remove_all(fs::temp_directory_path() / ("medsam_tests_" + std::to_string(::getpid())), ec);
+}
+
+std::string temp_dir(const std::string& name) {
+  const fs::path& root = temp_root();
   auto dir = root / name;
   fs::remove_all(dir);
   fs::create_directories(dir);

@@ -18,5 +18,7 @@ CommandResult run_medsam(const std::string& args);
 
 // A fresh, empty directory under the build tree's temp area, removed at exit of the test process.
 std::string temp_dir(const std::string& name);
+// Removes every temp_dir of this process (tests/main.cpp calls it when the test run ends).
+void remove_temp_root();
 
 }  // namespace medsam::test

@@ -8,6 +8,7 @@
 #include "medsam/io/volume.h"
 #include "medsam/io/npy.h"
 #include "tests/support/run_command.h"
+#include "tests/support/skip.h"
 
 using namespace medsam;
 using test::run_medsam;
@@ -75,6 +76,7 @@ at::Tensor small_volume() {
 
 TEST_CASE("medsam infer --box3d on Colin27 writes a label volume with the input's size, spacing, origin, direction",
           "[infer][cli]") {
+  MEDSAM_NEEDS_ITK("NIfTI");
   REQUIRE(std::ifstream(kColin).good());  // mricron-data (scripts/setup-deps installs it)
   const auto out = test::temp_dir("infer_cli_colin");
   // ch2.nii.gz is 181 x 217 x 181 (x, y, z); the box covers central slices 88..91 of the brain.
@@ -113,6 +115,7 @@ TEST_CASE("medsam infer --box3d on Colin27 writes a label volume with the input'
 }
 
 TEST_CASE("medsam infer answers MedSAM/CVPR .npz cases with segs, 2D and 3D, as the other inputs do", "[infer][cli]") {
+  MEDSAM_NEEDS_ITK("NIfTI");
   const auto out = test::temp_dir("infer_cli_npz");
   const std::string ckpt = "infer --checkpoint " + kTiny + "/weights.pth ";
 

@@ -7,6 +7,7 @@
 
 #include "medsam/train/checkpoint.h"
 #include "tests/support/run_command.h"
+#include "tests/support/skip.h"
 
 using namespace medsam;
 using namespace medsam::test;
@@ -26,6 +27,7 @@ TEST_CASE("medsam train on shards needs data.shards and names it", "[train][cli]
 
 TEST_CASE("medsam train fine-tunes on shards that medsam prep made from real MRI", "[train][cli]") {
   // Colin27 crop + AAL labels (tests/fixtures/colin27_crop) -> shards at 256² -> 2 training steps.
+  MEDSAM_NEEDS_ITK("reads the Colin27 NIfTI crop");
   const std::string dir = temp_dir("train_cli_real");
   const std::string crop = std::string(MEDSAM_FIXTURES_DIR) + "/colin27_crop";
   std::ofstream(dir + "/ds.yaml") << "dataset:\n  name: colin\n  modality: mr\n  anatomy: brain\n"

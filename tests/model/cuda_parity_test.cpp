@@ -1,0 +1,164 @@
+// The model on a CUDA device against the same sam_tiny reference outputs the CPU parity tests use
+// (parity_test.cpp). fp32 within 1e-3 (cuDNN's TF32 is switched off for it: TF32 convolutions alone
+// move the embedding by ~1e-3). bf16 autocast: relative L2 error of the embedding < 2e-2 and of the
+// low-res logits < 0.15, at most 3% of the low-res mask pixels flipped. bf16 keeps 8 bits of mantissa;
+// the tiny decoder's logits are small and sit near 0 on a large part of the image, so their relative
+// error is large although the embedding's is < 1% (measured on an H200: embedding 0.7%, logits 1.3% and
+// 7.5%, 1 and 86 flipped pixels; the Python reference's own bf16 errors on the same GPU are in
+// docs/benchmarks.md). The values are printed with WARN so every run records them.
+// Training graph: loss equal within 1e-4, each parameter's gradient within 1e-2 of its largest value
+// (GPU reductions sum in another order; measured worst 3.6e-3, on a bias summed over every token).
+// On a machine without CUDA every test here says so (WARN) and passes: the CPU suite is the gate
+// everywhere, these are the extra checks on a GPU (scripts/gpu/run-checks).
+#include <ATen/Context.h>
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <fstream>
+#include <string>
+
+#include "medsam/core/torch_compat.h"
+#include "medsam/infer/preprocess.h"
+#include "medsam/io/npy.h"
+#include "medsam/model/build_sam.h"
+#include "medsam/model/weights.h"
+#include "medsam/train/loss.h"
+
+using namespace medsam;
+
+namespace {
+
+const std::string kTiny = std::string(MEDSAM_FIXTURES_DIR) + "/sam_tiny";
+const c10::Device kCuda(c10::kCUDA, 0);
+
+bool have_cuda() {
+  if (torch::cuda::is_available()) return true;
+  WARN("skipped: no CUDA device (this test runs on GPU machines only)");
+  return false;
+}
+
+Sam tiny_on(const c10::Device& device) {
+  Sam sam = build_sam("tiny");
+  load_weights(*sam, kTiny + "/weights.pth", /*strict=*/true);
+  sam->eval();
+  sam->to(device);
+  return sam;
+}
+
+at::Tensor npy(const std::string& c, const std::string& file) {
+  return read_npy(kTiny + "/" + c + "/" + file).to(at::kFloat);
+}
+
+at::Tensor case_box(const std::string& c) {
+  std::ifstream in(kTiny + "/" + c + "/prompt.json");
+  REQUIRE(in.good());
+  const auto j = nlohmann::json::parse(in);
+  return torch::tensor(j.at("box").get<std::vector<float>>()).view({1, 1, 4});
+}
+
+at::Tensor case_input(const std::string& c) {
+  return infer::preprocess_image(read_npy(kTiny + "/" + c + "/image.npy"), 256);  // (1, 3, 256, 256)
+}
+
+double max_abs_diff(const at::Tensor& a, const at::Tensor& e) {
+  return (a.cpu().to(at::kFloat) - e).abs().max().item<double>();
+}
+double rel_l2(const at::Tensor& a, const at::Tensor& e) {
+  return ((a.cpu().to(at::kFloat) - e).norm() / e.norm()).item<double>();
+}
+
+// TF32 convolutions off for the scope (matmuls are full fp32 by default in LibTorch).
+struct NoTf32 {
+  bool old = at::globalContext().allowTF32CuDNN();
+  NoTf32() { at::globalContext().setAllowTF32CuDNN(false); }
+  ~NoTf32() { at::globalContext().setAllowTF32CuDNN(old); }
+};
+
+}  // namespace
+
+TEST_CASE("CUDA fp32: tiny encoder and decoder match the reference outputs within 1e-3", "[model][cuda]") {
+  if (!have_cuda()) return;
+  torch::NoGradGuard ng;
+  NoTf32 no_tf32;
+  auto sam = tiny_on(kCuda);
+  for (const std::string c : {"case_z70", "case_z90"}) {
+    INFO(c);
+    const auto emb = sam->encode(case_input(c).to(kCuda));
+    CHECK(emb.is_cuda());
+    WARN(c << " CUDA fp32 embedding max abs diff " << max_abs_diff(emb, npy(c, "embedding.npy")));
+    CHECK(torch::allclose(emb.cpu(), npy(c, "embedding.npy"), 1e-3, 1e-3));
+    Prompts p;
+    p.boxes = case_box(c).to(kCuda);
+    const auto single = sam->decode(npy(c, "embedding.npy").to(kCuda), p, false);
+    WARN(c << " CUDA fp32 lowres_logits max abs diff " << max_abs_diff(single.low_res_logits, npy(c, "lowres_logits.npy")));
+    CHECK(torch::allclose(single.low_res_logits.cpu(), npy(c, "lowres_logits.npy"), 1e-3, 1e-3));
+    CHECK(torch::allclose(single.iou.cpu(), npy(c, "iou.npy"), 1e-3, 1e-3));
+    const auto multi = sam->decode(npy(c, "embedding.npy").to(kCuda), p, true);
+    CHECK(torch::allclose(multi.low_res_logits.cpu(), npy(c, "multimask_logits.npy"), 1e-3, 1e-3));
+    CHECK(torch::allclose(multi.iou.cpu(), npy(c, "multimask_iou.npy"), 1e-3, 1e-3));
+  }
+}
+
+TEST_CASE("CUDA bf16 autocast: tiny MedSAM forward stays within the documented bf16 error of the reference",
+          "[model][cuda]") {
+  if (!have_cuda()) return;
+  torch::NoGradGuard ng;
+  auto sam = tiny_on(kCuda);
+  for (const std::string c : {"case_z70", "case_z90"}) {
+    INFO(c);
+    at::Tensor emb, logits;
+    {
+      compat::AutocastScope bf16(c10::DeviceType::CUDA, at::kBFloat16);
+      emb = sam->encode(case_input(c).to(kCuda));
+      Prompts p;
+      p.boxes = case_box(c).to(kCuda);
+      logits = sam->decode(emb, p, false).low_res_logits;
+    }
+    const double e_emb = rel_l2(emb, npy(c, "embedding.npy"));
+    const double e_log = rel_l2(logits, npy(c, "lowres_logits.npy"));
+    WARN(c << " CUDA bf16 relative L2: embedding " << e_emb << ", lowres_logits " << e_log << " (max abs "
+           << max_abs_diff(logits, npy(c, "lowres_logits.npy")) << ")");
+    CHECK(e_emb < 2e-2);
+    CHECK(e_log < 0.15);
+    // The mask a user gets (logits > 0) may flip only on the boundary.
+    const auto flipped = ((logits.cpu().to(at::kFloat) > 0) != (npy(c, "lowres_logits.npy") > 0)).sum().item<int64_t>();
+    WARN(c << " CUDA bf16 low-res mask pixels flipped: " << flipped << " of 4096");
+    CHECK(flipped <= 123);  // 3%
+  }
+}
+
+TEST_CASE("CUDA fp32 training graph: loss and every gradient match the CPU's", "[model][cuda][train]") {
+  if (!have_cuda()) return;
+  NoTf32 no_tf32;
+  auto cpu = tiny_on(c10::kCPU);
+  auto gpu = tiny_on(kCuda);
+  cpu->train();
+  gpu->train();
+  torch::manual_seed(3);
+  const auto x = torch::cat({case_input("case_z70"), case_input("case_z90")}, 0);
+  const auto boxes = torch::cat({case_box("case_z70"), case_box("case_z90")}, 0).view({2, 4});
+  const auto masks = (torch::rand({2, 1, 256, 256}) > 0.7).to(at::kFloat);
+  LossConfig lc;
+  const auto l_cpu = train::segmentation_loss(cpu->forward(x, boxes), masks, lc).total;
+  const auto l_gpu = train::segmentation_loss(gpu->forward(x.to(kCuda), boxes.to(kCuda)), masks.to(kCuda), lc).total;
+  l_cpu.backward();
+  l_gpu.backward();
+  INFO("loss cpu " << l_cpu.item<double>() << " cuda " << l_gpu.item<double>());
+  CHECK(std::abs(l_cpu.item<double>() - l_gpu.item<double>()) < 1e-4);
+  const auto pc = cpu->named_parameters(), pg = gpu->named_parameters();
+  double worst = 0;
+  std::string worst_name;
+  for (const auto& item : pc) {
+    const auto& gc = item.value().grad();
+    const auto& gg = pg[item.key()].grad();
+    REQUIRE(gc.defined() == gg.defined());
+    if (!gc.defined()) continue;
+    const double scale = std::max(gc.abs().max().item<double>(), 1e-6);
+    const double d = (gg.cpu() - gc).abs().max().item<double>() / scale;
+    if (d > worst) worst = d, worst_name = item.key();
+  }
+  WARN("CUDA vs CPU gradients: worst max-abs difference relative to the gradient's max: " << worst << " ("
+       << worst_name << ")");
+  CHECK(worst < 1e-2);
+}
