@@ -120,17 +120,18 @@ int run_train_step(const TrainBenchOptions& o) {
   fs::remove_all(t.output_dir, ec);
   if (options.rank != 0) return 0;
   fmt::print("train-step {} {}x{} device={} precision={}{} batch={} threads={} activation_checkpointing={} loss={} "
-             "frozen=[{}]: mean {:.4f} s/step = {:.3f} samples/s, min {:.4f} s ({} iters, {} warmup); {}\n",
+             "frozen=[{}]: mean {:.4f} s/step = {:.3f} samples/s{}, min {:.4f} s ({} iters, {} warmup); {}\n",
              config.model.arch, S, S, trainer.device().str(), o.precision, dist_note, o.batch, torch::get_num_threads(),
              o.activation_checkpointing ? "on" : "off", o.loss_resolution, fmt::join(t.freeze, ","), mean,
-             o.batch / mean, best, o.iters, o.warmup, memory);
+             o.batch * options.world_size / mean, options.world_size > 1 ? " (all ranks)" : "", best, o.iters,
+             o.warmup, memory);
   return 0;
 }
 
 RunFn add_train_step_bench(CLI::App& sub) {
   auto o = std::make_shared<TrainBenchOptions>();
   o->config.add_to(sub);
-  sub.add_option("--batch", o->batch, "images (one box each) per step")->capture_default_str()->check(CLI::PositiveNumber);
+  sub.add_option("--batch", o->batch, "images (one box each) per step and rank")->capture_default_str()->check(CLI::PositiveNumber);
   sub.add_option("--threads", o->threads, "CPU threads (default: the global --threads)")->check(CLI::NonNegativeNumber);
   sub.add_option("--iters", o->iters, "timed steps")->capture_default_str()->check(CLI::PositiveNumber);
   sub.add_option("--warmup", o->warmup, "untimed steps first (AdamW allocates its moments in the first)")

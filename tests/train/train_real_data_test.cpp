@@ -1,10 +1,12 @@
-// Issue 8, test 7: learning on real data. HIDDEN ([.]: not in CI) until it passes: in its first runs the
-// validation DSC did not rise within 200 steps (0.059 -> 0.017 on the lobes, 0.021 -> 0.0001 on the 116
-// AAL regions) although the training loss fell; the margin needs a longer or better-tuned run.
-// Run it with: build/bin/medsam_tests "[real]". Colin27 T1 MRI with the AAL atlas (Debian mricron-data) is
-// prepared to 256² shards (configs/prep/colin27_aal.yaml: slices split 70/15/15 by position), then the
-// tiny preset trains 200 CPU steps from tests/fixtures/sam_tiny. Training loss must fall and validation
-// Dice (tight boxes on the val slices) must rise by margins well inside what a first run measured.
+// Issue 8, test 7: learning on real data. Colin27 T1 MRI with the AAL atlas (Debian mricron-data) merged
+// into 15 lobes (configs/prep/colin27_lobes.yaml: 256² slices split 70/15/15 by position), then the tiny
+// preset trains 500 CPU steps from tests/fixtures/sam_tiny (random weights) with the demo's recipe at a
+// constant learning rate. Training loss must fall and validation Dice (tight boxes on the first 8 val
+// slices) must rise, by margins about half of what was measured (2026-11-28, 2-core machine, 2.5 min):
+// loss 1.356 -> 0.457 (steps 1-20 vs 481-500), validation mean DSC 0.059 -> 0.381.
+// History: with 200 steps and a cosine schedule the validation DSC first FELL (0.059 -> 0.017): the
+// random-weight model predicts background for its first ~250 steps, then learns the box-prompted lobes
+// (the demo's validation: 0.054 at step 0, 0.058 at 250, 0.32 at 500, 0.45 at 1000).
 #include <catch2/catch.hpp>
 #include <yaml-cpp/yaml.h>
 
@@ -24,18 +26,17 @@ namespace {
 const std::string kSmoke = std::string(MEDSAM_SOURCE_DIR) + "/configs/train/demo_tiny.yaml";
 const std::string kPrep = std::string(MEDSAM_SOURCE_DIR) + "/configs/prep/colin27_lobes.yaml";
 const std::string kInit = std::string(MEDSAM_FIXTURES_DIR) + "/sam_tiny/weights.pth";
-// The demo's recipe (configs/train/demo_tiny.yaml: batch 4 at 256², lr 5e-4, cosine) on the demo's
-// data (AAL merged into 15 lobes), validation on the first 8 val slices before training and after
-// step 200. On the 116 separate AAL regions the random-weight tiny model learns to predict
-// background first (validation DSC fell from 0.02 to 0.0001 in 200 steps, measured).
+// The demo's recipe (configs/train/demo_tiny.yaml: batch 4 at 256², lr 5e-4 after a 20-step warmup, here
+// held constant) on the demo's data, validation on the first 8 val slices before training and after
+// step 500. (On the 116 separate AAL regions the tiny model needs longer still: validation DSC fell
+// from 0.02 to 0.0001 in 200 steps, measured.)
 const std::string kTrainArgs =
-    " --set data.num_workers=1 --set train.max_steps=200"
+    " --set data.num_workers=1 --set train.max_steps=500 --set train.schedule.name=constant"
     " --set train.checkpoint.every_steps=0 --set train.log_every_steps=50"
-    " --set train.validation.every_steps=200 --set train.validation.at_start=true"
+    " --set train.validation.every_steps=500 --set train.validation.at_start=true"
     " --set train.validation.max_samples=8";
-// TODO(calibrate): measured first run
-constexpr double kLossMargin = 0.1;
-constexpr double kDscMargin = 0.05;
+constexpr double kLossMargin = 0.4;  // measured drop 0.90
+constexpr double kDscMargin = 0.15;  // measured rise 0.32
 
 double mean(const std::vector<double>& v, size_t from, size_t to) {
   return std::accumulate(v.begin() + static_cast<long>(from), v.begin() + static_cast<long>(to), 0.0) /
@@ -44,7 +45,7 @@ double mean(const std::vector<double>& v, size_t from, size_t to) {
 
 }  // namespace
 
-TEST_CASE("200 CPU steps on real Colin27/AAL shards lower the training loss and raise validation Dice", "[.][train][real]") {
+TEST_CASE("500 CPU steps on real Colin27/AAL shards lower the training loss and raise validation Dice", "[train][real]") {
   if (!fs::exists("/usr/share/mricron/templates/ch2.nii.gz")) {
     WARN("mricron-data is not installed (scripts/setup-deps installs it): test skipped");
     return;
@@ -70,11 +71,11 @@ TEST_CASE("200 CPU steps on real Colin27/AAL shards lower the training loss and 
       losses.push_back(j["loss"].as<double>());
     }
   }
-  REQUIRE(losses.size() == 200);
-  REQUIRE(val_steps == std::vector<long>{0, 200});
-  const double first = mean(losses, 0, 20), last = mean(losses, 180, 200);
-  INFO("mean loss steps 1-20: " << first << ", steps 181-200: " << last << "; val mean DSC step 0: " << val_dsc[0]
-                                << ", step 200: " << val_dsc[1]);
+  REQUIRE(losses.size() == 500);
+  REQUIRE(val_steps == std::vector<long>{0, 500});
+  const double first = mean(losses, 0, 20), last = mean(losses, 480, 500);
+  WARN("mean loss steps 1-20: " << first << ", steps 481-500: " << last << "; val mean DSC step 0: " << val_dsc[0]
+                                << ", step 500: " << val_dsc[1]);
   CHECK(first - last > kLossMargin);
   CHECK(val_dsc[1] - val_dsc[0] > kDscMargin);
   CHECK(fs::exists(fs::path(dir) / "run" / "best.pth"));
