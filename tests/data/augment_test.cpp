@@ -75,3 +75,61 @@ TEST_CASE("intensity jitter stays in [0, 1]", "[data][augment]") {
   CHECK(image.min().item<float>() >= 0.f);
   CHECK(image.max().item<float>() <= 1.f);
 }
+
+namespace {
+// The definition the fast path must reproduce: flips, then quarter turns, each as an exact index
+// permutation, then the zoom/shift as one bilinear (image) / nearest (labels) resample.
+void reference_geometry(const AugmentParams& p, at::Tensor& image, at::Tensor& labels) {
+  if (p.hflip) image = image.flip({2}), labels = labels.flip({1});
+  if (p.vflip) image = image.flip({1}), labels = labels.flip({0});
+  if (p.rot90 != 0) image = at::rot90(image, p.rot90, {1, 2}), labels = at::rot90(labels, p.rot90, {0, 1});
+  AugmentParams zoom;
+  zoom.scale = p.scale, zoom.shift_x = p.shift_x, zoom.shift_y = p.shift_y;
+  apply_geometry(zoom, image, labels);
+}
+}  // namespace
+
+TEST_CASE("flips and turns folded into the zoom's resample equal doing them first", "[data][augment]") {
+  torch::manual_seed(4);
+  SampleRng rng{11};
+  const auto image0 = torch::rand({3, 48, 48});
+  const auto labels0 = torch::randint(0, 5, {48, 48}, torch::kInt);
+  for (int t = 0; t < 64; ++t) {
+    AugmentParams p;
+    p.hflip = rng.bernoulli(0.5);
+    p.vflip = rng.bernoulli(0.5);
+    p.rot90 = static_cast<int>(rng.below(4));
+    p.scale = rng.uniform(0.8, 1.2);
+    p.shift_x = std::round(rng.uniform(-5, 5));
+    p.shift_y = std::round(rng.uniform(-5, 5));
+    INFO("case " << t << ": hflip " << p.hflip << " vflip " << p.vflip << " rot90 " << p.rot90 << " scale " << p.scale
+                 << " shift " << p.shift_x << "," << p.shift_y);
+    at::Tensor a = image0.clone(), la = labels0.clone(), b = image0.clone(), lb = labels0.clone();
+    apply_geometry(p, a, la);
+    reference_geometry(p, b, lb);
+    CHECK((a - b).abs().max().item<float>() < 1e-5f);
+    CHECK(la.equal(lb));
+  }
+}
+
+TEST_CASE("a grey image broadcast to 3 channels is augmented as the materialised 3 channels", "[data][augment]") {
+  torch::manual_seed(6);
+  const auto grey = torch::rand({1, 40, 40});
+  const auto labels0 = torch::randint(0, 3, {40, 40}, torch::kInt);
+  for (const bool lossy : {false, true}) {
+    INFO("lossy geometry " << lossy);
+    AugmentParams p;
+    p.hflip = true, p.rot90 = 3;
+    if (lossy) p.scale = 1.1, p.shift_x = 2;
+    p.contrast = 1.2, p.brightness = 0.05, p.gamma = 0.9;
+    at::Tensor view = grey.expand({3, 40, 40}), full = grey.repeat({3, 1, 1});
+    at::Tensor lv = labels0.clone(), lf = labels0.clone();
+    apply_geometry(p, view, lv);
+    apply_geometry(p, full, lf);
+    apply_intensity(p, view);
+    apply_intensity(p, full);
+    CHECK(view.stride(0) == 0);  // still one channel in memory
+    CHECK((view - full).abs().max().item<float>() < 1e-6f);
+    CHECK(lv.equal(lf));
+  }
+}
