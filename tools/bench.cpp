@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "medsam/core/error.h"
+#include "medsam/dist/process_group.h"
 
 namespace medsam::tools {
 namespace bench {
@@ -34,6 +35,20 @@ double status_mib(const char* wanted) {
 double peak_rss_mib() { return status_mib("VmHWM:"); }
 
 void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+std::shared_ptr<dist::ProcessGroup> join_group(const std::string& backend, std::chrono::milliseconds timeout) {
+  dist::Rendezvous r = dist::resolve_rendezvous(dist::process_env());
+  if (!r.distributed()) {
+    r.source = dist::LaunchSource::kFlags;
+    if (r.master_addr.empty()) r.master_addr = "127.0.0.1";
+    if (r.master_port == 0) r.master_port = 29531;
+  }
+  dist::GroupOptions options;
+  options.backend = backend;
+  options.backend_for_single = true;
+  options.timeout = timeout;
+  return dist::ProcessGroup::create(r, options);
+}
 
 }  // namespace bench
 

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,6 +14,9 @@
 
 namespace CLI {
 class App;
+}
+namespace medsam::dist {
+class ProcessGroup;
 }
 
 namespace medsam::tools::bench {
@@ -39,6 +43,11 @@ double status_mib(const char* key);
 // Peak resident set size (VmHWM) in MiB; reset_peak_rss() restarts it from the current RSS.
 double peak_rss_mib();
 void reset_peak_rss();
+
+// A process group for benches that measure collectives: the launcher's world (torchrun, `medsam
+// launch`, Slurm variables), or else a world of one on 127.0.0.1 that still creates the backend, so a
+// single GPU exercises NCCL. backend: "gloo" or "nccl".
+std::shared_ptr<dist::ProcessGroup> join_group(const std::string& backend, std::chrono::milliseconds timeout);
 
 // Runs fn `warmup` times untimed, then `iters` times timed; returns {mean, min} seconds.
 template <class Fn>

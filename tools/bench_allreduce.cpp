@@ -29,17 +29,7 @@ struct AllreduceBenchOptions {
 };
 
 int run_allreduce(const AllreduceBenchOptions& o) {
-  dist::Rendezvous r = dist::resolve_rendezvous(dist::process_env());
-  if (!r.distributed()) {
-    r.source = dist::LaunchSource::kFlags;
-    if (r.master_addr.empty()) r.master_addr = "127.0.0.1";
-    if (r.master_port == 0) r.master_port = 29532;
-  }
-  dist::GroupOptions options;
-  options.backend = o.backend;
-  options.backend_for_single = true;
-  options.timeout = std::chrono::milliseconds(static_cast<int64_t>(o.timeout_s * 1000));
-  auto group = dist::ProcessGroup::create(r, options);
+  auto group = bench::join_group(o.backend, std::chrono::milliseconds(static_cast<int64_t>(o.timeout_s * 1000)));
   const c10::Device device = group->device();
   // The buffer split into --buckets equal parts, all in flight at once, as the bucketed reducer does.
   const int64_t total = static_cast<int64_t>(o.mib * (1 << 20) / sizeof(float));

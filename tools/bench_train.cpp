@@ -40,22 +40,6 @@ struct TrainBenchOptions {
   double bucket_mb = 25;
 };
 
-// --dist-backend: the launcher's world (torchrun/`medsam launch`/Slurm variables), or else a world of
-// one on 127.0.0.1 that still creates the backend, so a single GPU exercises NCCL.
-std::shared_ptr<dist::ProcessGroup> bench_group(const TrainBenchOptions& o) {
-  dist::Rendezvous r = dist::resolve_rendezvous(dist::process_env());
-  if (!r.distributed()) {
-    r.source = dist::LaunchSource::kFlags;
-    if (r.master_addr.empty()) r.master_addr = "127.0.0.1";
-    if (r.master_port == 0) r.master_port = 29531;
-  }
-  dist::GroupOptions options;
-  options.backend = o.dist_backend;
-  options.backend_for_single = true;
-  options.timeout = std::chrono::minutes(5);
-  return dist::ProcessGroup::create(r, options);
-}
-
 int run_train_step(const TrainBenchOptions& o) {
   Config config = o.config.resolve();
   if (o.config.dump_if_asked(config)) return 0;
@@ -88,15 +72,11 @@ int run_train_step(const TrainBenchOptions& o) {
   train::TrainerOptions options;
   std::shared_ptr<dist::ProcessGroup> group;
   if (o.dist_backend != "none") {
-    group = bench_group(o);
+    group = bench::join_group(o.dist_backend, std::chrono::minutes(5));
     options.rank = group->rank();
     options.world_size = group->size();
     options.group = group;
-    dist::ReducerOptions reducer;
-    reducer.bucket_bytes = static_cast<std::size_t>(o.bucket_mb * (1 << 20));
-    options.make_reducer = [group, reducer](const std::vector<at::Tensor>& parameters) {
-      return std::shared_ptr<dist::GradientReducer>(dist::make_gradient_reducer(group, parameters, reducer));
-    };
+    options.make_reducer = dist::gradient_reducer_factory(group, o.bucket_mb);
   }
   bench::reset_peak_rss();
   torch::manual_seed(0);

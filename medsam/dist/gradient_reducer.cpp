@@ -40,6 +40,14 @@ std::unique_ptr<GradientReducer> make_gradient_reducer(std::shared_ptr<ProcessGr
   return detail::make_bucketed_reducer(std::move(group), std::move(trainable), options);
 }
 
+ReducerFactory gradient_reducer_factory(std::shared_ptr<ProcessGroup> group, double bucket_mb) {
+  ReducerOptions options;
+  options.bucket_bytes = static_cast<std::size_t>(bucket_mb * (1 << 20));
+  return [group = std::move(group), options](const std::vector<at::Tensor>& parameters) {
+    return std::shared_ptr<GradientReducer>(make_gradient_reducer(group, parameters, options));
+  };
+}
+
 // ref: torch/csrc/distributed/c10d/reducer.cpp compute_bucket_assignment_by_size. Same limits and the
 // same one-open-bucket-per-(dtype, device) rule; DDP walks parameters forwards and reverses the bucket
 // list afterwards, we walk in the expected gradient order so that bucket 0 (first_bucket_bytes) fills first.

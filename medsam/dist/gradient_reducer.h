@@ -13,6 +13,7 @@
 #include <ATen/Tensor.h>
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -71,6 +72,11 @@ std::unique_ptr<GradientReducer> make_inline_reducer();
 std::unique_ptr<GradientReducer> make_gradient_reducer(std::shared_ptr<ProcessGroup> group,
                                                        const std::vector<at::Tensor>& parameters,
                                                        const ReducerOptions& options = {});
+
+// What the trainer calls once it knows its trainable parameters (TrainerOptions::make_reducer):
+// make_gradient_reducer over `group` with buckets of about `bucket_mb` MiB.
+using ReducerFactory = std::function<std::shared_ptr<GradientReducer>(const std::vector<at::Tensor>&)>;
+ReducerFactory gradient_reducer_factory(std::shared_ptr<ProcessGroup> group, double bucket_mb);
 
 // Bucket assignment for parameters walked in `order` (indices into `parameters`), exposed for tests.
 std::vector<std::vector<std::size_t>> assign_buckets(const std::vector<at::Tensor>& parameters,

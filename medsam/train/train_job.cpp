@@ -89,11 +89,7 @@ int run_training(Config& config) {
   options.world_size = world;
   if (world > 1) {
     options.group = group;
-    dist::ReducerOptions reducer;
-    reducer.bucket_bytes = static_cast<std::size_t>(config.train.dist.bucket_mb * (1 << 20));
-    options.make_reducer = [group, reducer](const std::vector<at::Tensor>& parameters) {
-      return std::shared_ptr<dist::GradientReducer>(dist::make_gradient_reducer(group, parameters, reducer));
-    };
+    options.make_reducer = dist::gradient_reducer_factory(group, config.train.dist.bucket_mb);
   }
   if (config.train.validation.every_steps > 0)
     options.validate = make_shard_validator(config.train.validation, config.data.shards);
