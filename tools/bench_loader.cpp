@@ -5,9 +5,12 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "medsam/core/error.h"
@@ -29,6 +32,15 @@ struct LoaderBenchOptions {
   bool augment = false;
   bool points = false;
 };
+
+// CPU seconds (user, system) this process has used: the loader's cost independent of the wall clock,
+// which other work on the machine stretches.
+std::pair<double, double> process_cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  const auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec); };
+  return {sec(u.ru_utime), sec(u.ru_stime)};
+}
 
 int run_loader_bench(const LoaderBenchOptions& o) {
   // One intra-op thread per process by default: the workers are the parallelism being measured.
@@ -69,6 +81,7 @@ int run_loader_bench(const LoaderBenchOptions& o) {
       loader.start(sampler.start_of(0));
       (void)loader.next();
       std::int64_t seen = 0;
+      const auto cpu0 = process_cpu_seconds();
       const auto t0 = std::chrono::steady_clock::now();
       for (std::int64_t epoch = 1; seen < o.samples; ++epoch) {
         loader.start(sampler.start_of(epoch));
@@ -79,12 +92,19 @@ int run_loader_bench(const LoaderBenchOptions& o) {
         }
       }
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const auto cpu1 = process_cpu_seconds();
       loader.stop();
       const double rate = seen / s;
+      // The workers run ahead by up to `prefetch` batches, so the CPU time covers slightly more
+      // samples than were consumed: a small overestimate of the cost per sample.
+      const double user_ms = 1e3 * (cpu1.first - cpu0.first) / static_cast<double>(seen);
+      const double sys_ms = 1e3 * (cpu1.second - cpu0.second) / static_cast<double>(seen);
       fmt::print("loader S={} stored={} workers={} batch={} augment={} points={}: {:.1f} samples/s "
-                 "({:.1f} per worker; {} samples in {:.2f} s)\n",
+                 "({:.1f} per worker; {} samples in {:.2f} s); CPU {:.1f} ms/sample ({:.1f} user + {:.1f} system) "
+                 "= {:.1f} samples per CPU-second\n",
                  size, dataset.manifest().image_size, workers, o.batch, o.augment ? "on" : "off",
-                 o.points ? "on" : "off", rate, rate / std::max(1, workers), seen, s);
+                 o.points ? "on" : "off", rate, rate / std::max(1, workers), seen, s, user_ms + sys_ms, user_ms,
+                 sys_ms, 1e3 / (user_ms + sys_ms));
     }
   }
   return 0;

@@ -8,13 +8,31 @@
 #include "medsam/core/error.h"
 #include "medsam/core/log.h"
 #include "medsam/data/augment.h"
+#include "medsam/data/batch_memory.h"
 #include "medsam/data/dataset.h"
 #include "medsam/data/sample_rng.h"
 
 namespace medsam::data {
 
+namespace {
+// The (S, S) bool mask of one label id and whether it has any pixel, in one pass over the label map.
+at::Tensor label_mask(const at::Tensor& labels, std::int32_t label, bool& any) {
+  const auto src = labels.contiguous();
+  auto mask = at::empty(src.sizes(), src.options().dtype(at::kBool));
+  const auto* in = src.data_ptr<std::int32_t>();
+  auto* out = mask.data_ptr<bool>();
+  const auto n = labels.numel();
+  std::int64_t hits = 0;
+  for (std::int64_t i = 0; i < n; ++i) hits += (out[i] = in[i] == label);
+  any = hits > 0;
+  return mask;
+}
+}  // namespace
+
 struct BatchBuilder::Part {
-  std::vector<at::Tensor> images, masks;
+  std::vector<at::Tensor> images;   // (C, S, S) uint8, augmented geometry
+  std::vector<UnitTable> tables;    // each image's normalisation + intensity jitter
+  std::vector<at::Tensor> masks;    // (S, S) bool
   std::vector<std::int64_t> image_index;
   std::vector<float> boxes, points;
   std::vector<std::int64_t> point_labels;
@@ -46,7 +64,7 @@ void BatchBuilder::add_sample(const SampleRef& ref, std::int64_t epoch, std::int
   for (int attempt = 0; attempt < 2; ++attempt) {
     at::Tensor image = decoded.image, labels = decoded.labels;
     if (attempt == 1) params.scale = 1.0, params.shift_x = 0.0, params.shift_y = 0.0;  // zoom lost them all
-    apply_geometry(params, image, labels);
+    apply_geometry(params, image, labels, decoded.lo);  // outside the frame: lo, which normalises to 0
     // Targets: the chosen label ("one"), or every candidate ("all"); a label the zoom/shift or the
     // resize removed is not a target (in "one" mode another is chosen uniformly among the rest).
     std::vector<std::pair<std::uint16_t, at::Tensor>> targets;
@@ -54,18 +72,19 @@ void BatchBuilder::add_sample(const SampleRef& ref, std::int64_t epoch, std::int
     while (!left.empty() && (all || targets.empty())) {
       const auto label = all ? left.front() : choose_label(left, rng);
       left.erase(std::find(left.begin(), left.end(), label));
-      auto mask = labels == static_cast<int>(label);
-      if (mask.any().item<bool>()) targets.emplace_back(label, mask);
+      bool present = false;
+      auto mask = label_mask(labels, label, present);
+      if (present) targets.emplace_back(label, mask);
     }
     if (targets.empty()) {
       if (params.lossy_geometry()) continue;
       throw Error(fmt::format("no eligible object left in the {}x{} frame (labels {})", S, S, candidates.size()));
     }
-    apply_intensity(params, image);
+    part.tables.push_back(unit_table(params, image, decoded.lo, decoded.hi));
     part.images.push_back(image);
     for (auto& [label, mask] : targets) {
       const auto p = prompts_.sample(mask, rng);
-      part.masks.push_back(mask.to(at::kFloat).unsqueeze(0));
+      part.masks.push_back(mask);
       part.image_index.push_back(image_slot);
       part.boxes.insert(part.boxes.end(), p.box.begin(), p.box.end());
       for (const auto& xy : p.points) part.points.insert(part.points.end(), xy.begin(), xy.end());
@@ -95,8 +114,19 @@ Batch BatchBuilder::build(const std::vector<SampleRef>& refs, std::int64_t epoch
   Batch b;
   if (part.images.empty()) return b;
   const auto bp = static_cast<std::int64_t>(part.masks.size());
-  b.images = at::stack(part.images);
-  b.masks = at::stack(part.masks);
+  // Written straight into the batch (no per-sample float copies, no stack), in recycled or pinned memory.
+  const std::int64_t S = config_.image_size, plane = S * S;
+  const auto bi = static_cast<std::int64_t>(part.images.size());
+  b.images = empty_batch_tensor({bi, 3, S, S}, at::kFloat, config_.pin_memory);
+  for (std::int64_t k = 0; k < bi; ++k) {
+    write_unit_float(part.tables[k], part.images[k], b.images.data_ptr<float>() + k * 3 * plane);
+  }
+  b.masks = empty_batch_tensor({bp, 1, S, S}, at::kFloat, config_.pin_memory);
+  for (std::int64_t k = 0; k < bp; ++k) {
+    const bool* in = part.masks[k].data_ptr<bool>();
+    float* out = b.masks.data_ptr<float>() + k * plane;
+    for (std::int64_t i = 0; i < plane; ++i) out[i] = in[i] ? 1.f : 0.f;
+  }
   b.image_index = at::tensor(part.image_index, at::kLong);
   b.boxes = at::tensor(part.boxes, at::kFloat).reshape({bp, 4});
   const int P = prompts_.points_per_prompt();

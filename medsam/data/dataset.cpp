@@ -78,16 +78,12 @@ DecodedSample TrainingDataset::load(std::size_t i, std::int64_t image_size) cons
     image = resize_image(image, image_size, image_size);
     labels = resize_labels(labels, image_size, image_size);
   }
-  // (H, W, C) uint8 -> (C, S, S); >3 channels keep the first 3.
-  image = image.permute({2, 0, 1}).slice(0, 0, 3);
-  // ref: MedSAM pre_CT_MR.py / train: (img - min) / clip(max - min, 1e-8, None); min and max are
-  // taken on the uint8 data (cheap) and the float conversion is one fused pass.
-  const double lo = image.min().item<double>();
-  const double range = std::max(image.max().item<double>() - lo, 1e-8);
-  image = image.to(at::kFloat).sub_(lo).div_(range);
-  // Grey repeated to 3 channels as a broadcast view: the batch stack materialises it once.
-  if (image.size(0) == 1) image = image.expand({3, image_size, image_size});
-  return {image, labels.to(at::kInt).contiguous()};
+  // (H, W, C) uint8 -> (C, S, S), one plane per channel; >3 channels keep the first 3, 2 keep the first.
+  image = image.permute({2, 0, 1});
+  image = image.slice(0, 0, image.size(0) >= 3 ? 3 : 1).contiguous();
+  const auto extrema = at::aminmax(image);
+  return {image, labels.to(at::kInt).contiguous(), std::get<0>(extrema).item<std::uint8_t>(),
+          std::get<1>(extrema).item<std::uint8_t>()};
 }
 
 }  // namespace medsam::data

@@ -25,10 +25,12 @@ struct DatasetItem {
   std::uint8_t modality = 0;       // Modality id
 };
 
-// A sample decoded to the model frame.
+// A sample decoded to the model frame, still in its stored uint8 form: augmentation moves it as
+// bytes, and augment.h's to_unit_float turns it into the model's float image in one table lookup.
 struct DecodedSample {
-  at::Tensor image;   // (3, S, S) float32 in [0, 1]: grey repeated to 3 channels, min-max per image
+  at::Tensor image;   // (C, S, S) uint8, C = 1 (grey) or 3 (colour; a 4th channel is dropped)
   at::Tensor labels;  // (S, S) int32 label map (nearest-neighbour resized when stored size != S)
+  std::uint8_t lo = 0, hi = 0;  // the image's minimum and maximum: MedSAM's min-max maps them to 0 and 1
 };
 
 class TrainingDataset {
@@ -51,7 +53,8 @@ class TrainingDataset {
   std::string key(std::size_t i) const;
 
   // Decodes sample i (two PNGs, thread-safe) and brings it to the S×S frame. Throws on corrupt data.
-  // ref: MedSAM train_one_gpu.py NpyDataset.__getitem__ (image already 1024², min-max to [0, 1])
+  // ref: MedSAM train_one_gpu.py NpyDataset.__getitem__ (image already 1024²; its min-max to [0, 1]
+  // is to_unit_float(AugmentParams{}, image, lo, hi))
   DecodedSample load(std::size_t i, std::int64_t image_size) const;
 
  private:

@@ -9,30 +9,55 @@
 namespace medsam::data {
 
 namespace {
-// First and last true index of a 1-D bool tensor, or {-1, -1}.
-std::array<std::int64_t, 2> extent(const at::Tensor& any) {
-  const auto idx = any.nonzero();
-  if (idx.numel() == 0) return {-1, -1};
-  return {idx[0][0].item<std::int64_t>(), idx[-1][0].item<std::int64_t>()};
+// The mask as contiguous bytes (0 / non-zero): no copy for a contiguous bool mask, the batch builder's.
+at::Tensor as_bytes(const at::Tensor& mask) {
+  TORCH_CHECK(mask.dim() == 2, "prompt sampler: the mask must be (H, W), got ", mask.sizes());
+  return mask.to(at::kBool).contiguous();
 }
 
-// A uniformly chosen pixel (x, y) among the true entries of `where` (H, W) bool; false if none.
-bool pick_pixel(const at::Tensor& where, SampleRng& rng, std::array<float, 2>& out) {
-  const auto flat = where.reshape({-1}).nonzero();  // (n, 1) int64
-  const auto n = flat.size(0);
-  if (n == 0) return false;
-  const auto at = flat[static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(n)))][0].item<std::int64_t>();
-  const auto w = where.size(1);
-  out = {static_cast<float>(at % w), static_cast<float>(at / w)};
-  return true;
+// The index-th (0-based, row-major) pixel of rows [y0, y1] x columns [x0, x1] whose mask byte equals
+// `want`, as (x, y); the scan order is nonzero()'s, so a draw picks the same pixel as indexing nonzero().
+std::array<float, 2> nth_pixel(const bool* m, std::int64_t w, std::array<std::int64_t, 4> region, bool want,
+                               std::int64_t index) {
+  for (std::int64_t y = region[1]; y <= region[3]; ++y) {
+    const bool* row = m + y * w;
+    for (std::int64_t x = region[0]; x <= region[2]; ++x) {
+      if (row[x] == want && index-- == 0) return {static_cast<float>(x), static_cast<float>(y)};
+    }
+  }
+  throw Error("prompt sampler: pixel index beyond the count");  // unreachable with a correct count
+}
+
+// Inclusive extent and pixel count of the true entries of a contiguous (h, w) byte mask.
+struct Extent {
+  std::array<std::int64_t, 4> box{-1, -1, -1, -1};
+  std::int64_t count = 0;
+};
+
+Extent extent_of(const bool* m, std::int64_t h, std::int64_t w) {
+  Extent e;
+  std::int64_t x0 = w, x1 = -1, y0 = -1, y1 = -1;
+  for (std::int64_t y = 0; y < h; ++y) {
+    const bool* row = m + y * w;
+    std::int64_t first = -1, last = -1, n = 0;
+    for (std::int64_t x = 0; x < w; ++x) n += row[x];
+    if (n == 0) continue;
+    for (std::int64_t x = 0; x < w && first < 0; ++x) if (row[x]) first = x;
+    for (std::int64_t x = w - 1; x >= 0 && last < 0; --x) if (row[x]) last = x;
+    if (y0 < 0) y0 = y;
+    y1 = y;
+    x0 = std::min(x0, first);
+    x1 = std::max(x1, last);
+    e.count += n;
+  }
+  if (e.count > 0) e.box = {x0, y0, x1, y1};
+  return e;
 }
 }  // namespace
 
 std::array<std::int64_t, 4> tight_box(const at::Tensor& mask) {
-  const auto m = mask.to(at::kBool);
-  const auto xs = extent(m.any(0));  // columns holding a pixel
-  const auto ys = extent(m.any(1));  // rows holding a pixel
-  return {xs[0], ys[0], xs[1], ys[1]};
+  const auto m = as_bytes(mask);
+  return extent_of(m.data_ptr<bool>(), m.size(0), m.size(1)).box;
 }
 
 std::array<float, 4> jitter_box(const std::array<std::int64_t, 4>& t, std::int64_t width, std::int64_t height,
@@ -50,36 +75,34 @@ std::uint16_t choose_label(const std::vector<std::uint16_t>& candidates, SampleR
 }
 
 Prompt PromptSampler::sample(const at::Tensor& mask, SampleRng& rng) const {
-  const auto m = mask.to(at::kBool);
-  const auto tight = tight_box(m);
-  if (tight[0] < 0) throw Error("prompt sampler: empty target mask");
+  const auto m = as_bytes(mask);
+  const std::int64_t h = m.size(0), w = m.size(1);
+  const bool* px = m.data_ptr<bool>();
+  const auto inside = extent_of(px, h, w);
+  if (inside.count == 0) throw Error("prompt sampler: empty target mask");
   Prompt p;
-  p.box = jitter_box(tight, m.size(1), m.size(0), config_.bbox_shift, rng);
+  p.box = jitter_box(inside.box, w, h, config_.bbox_shift, rng);
   if (!config_.points) return p;
-  std::array<float, 2> xy{};
+  const auto draw = [&rng](std::int64_t n) { return static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(n))); };
   for (int k = 0; k < config_.positive_points; ++k) {
-    pick_pixel(m, rng, xy);
-    p.points.push_back(xy);
+    p.points.push_back(nth_pixel(px, w, inside.box, true, draw(inside.count)));
     p.point_labels.push_back(1);
   }
   if (config_.negative_points > 0) {
-    const auto outside = m.logical_not();
-    auto in_box = at::zeros_like(m);
-    const auto bx1 = std::min<std::int64_t>(static_cast<std::int64_t>(p.box[2]), m.size(1) - 1);
-    const auto by1 = std::min<std::int64_t>(static_cast<std::int64_t>(p.box[3]), m.size(0) - 1);
-    in_box.slice(0, static_cast<std::int64_t>(p.box[1]), by1 + 1)
-        .slice(1, static_cast<std::int64_t>(p.box[0]), bx1 + 1)
-        .fill_(true);
-    auto where = outside.logical_and(in_box);
-    if (!where.any().item<bool>()) where = outside;
+    // Outside the mask but inside the jittered box (which holds the whole mask: every mask pixel is
+    // in it); anywhere outside the mask when the mask fills the box.
+    std::array<std::int64_t, 4> box{static_cast<std::int64_t>(p.box[0]), static_cast<std::int64_t>(p.box[1]),
+                                    std::min<std::int64_t>(static_cast<std::int64_t>(p.box[2]), w - 1),
+                                    std::min<std::int64_t>(static_cast<std::int64_t>(p.box[3]), h - 1)};
+    std::int64_t outside = (box[2] - box[0] + 1) * (box[3] - box[1] + 1) - inside.count;
+    if (outside == 0) box = {0, 0, w - 1, h - 1}, outside = h * w - inside.count;
     for (int k = 0; k < config_.negative_points; ++k) {
-      if (!pick_pixel(where, rng, xy)) {  // the mask fills the image: a padding point
-        xy = {0.f, 0.f};
-        p.points.push_back(xy);
+      if (outside == 0) {  // the mask fills the image: a padding point
+        p.points.push_back({0.f, 0.f});
         p.point_labels.push_back(-1);
         continue;
       }
-      p.points.push_back(xy);
+      p.points.push_back(nth_pixel(px, w, box, false, draw(outside)));
       p.point_labels.push_back(0);
     }
   }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <torch/cuda.h>
 
 #include <chrono>
 #include <memory>
@@ -57,7 +58,12 @@ std::unique_ptr<BatchSource> make_source(const Config& config, int rank, int wor
   if (config.data.image_size != config.model.image_encoder.img_size)
     throw ConfigError(fmt::format("data.image_size {} differs from model.image_encoder.img_size {}",
                                   config.data.image_size, config.model.image_encoder.img_size));
-  return std::make_unique<ShardSource>(config.data, rank, world_size);
+  data::DataConfig data = config.data;
+  // Batches for a GPU go into pinned host memory, so the trainer's copies to the device are asynchronous
+  // (the trainer's own rule for "auto": CUDA when there is one).
+  const auto& device = config.train.device;
+  data.pin_memory = device == "cuda" || (device == "auto" && torch::cuda::is_available());
+  return std::make_unique<ShardSource>(data, rank, world_size);
 }
 
 // WORLD_SIZE > 1 (torchrun, `medsam launch`, Slurm, OpenMPI): join the group; else a world of one.

@@ -147,14 +147,17 @@ std::optional<data::Batch> Trainer::next_batch() {
 
 // ref: MedSAM train_one_gpu.py MedSAM.forward + main (loss = seg_loss + ce_loss)
 LossValues Trainer::forward_loss(const data::Batch& batch) {
-  const at::Tensor images = batch.images.to(device_, torch::kFloat32);
+  // Pinned batches (the shard loader's on CUDA) copy asynchronously; the caching host allocator keeps
+  // their memory until the copy has run.
+  const bool async = batch.images.is_pinned();
+  const at::Tensor images = batch.images.to(device_, torch::kFloat32, async);
   Prompts prompts;
   prompts.boxes = batch.boxes.to(device_, torch::kFloat32);
   if (batch.points.defined()) {
     prompts.point_coords = batch.points.to(device_, torch::kFloat32);
     prompts.point_labels = batch.point_labels.to(device_);
   }
-  const at::Tensor masks = batch.masks.to(device_, torch::kFloat32);
+  const at::Tensor masks = batch.masks.to(device_, torch::kFloat32, async);
   compat::AutocastScope autocast(c10::DeviceType::CUDA, at::kBFloat16, autocast_bf16_);
   at::Tensor embeddings = config_.activation_checkpointing
                               ? encode_with_checkpointing(*model_->image_encoder, images)

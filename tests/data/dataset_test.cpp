@@ -2,6 +2,7 @@
 #include <torch/torch.h>
 
 #include "medsam/core/error.h"
+#include "medsam/data/augment.h"
 #include "medsam/data/balance.h"
 #include "medsam/data/dataset.h"
 #include "tests/data/synthetic_shards.h"
@@ -29,18 +30,25 @@ TEST_CASE("the dataset lists samples with their eligible objects and skips small
   CHECK_THROWS_AS(TrainingDataset(dir, "val"), medsam::Error);
 }
 
-TEST_CASE("a decoded sample is 3-channel, min-max to [0, 1], with the stored label map", "[data][dataset]") {
+TEST_CASE("a decoded sample is the stored bytes and label map; as float 3-channel, min-max to [0, 1]",
+          "[data][dataset]") {
   const auto dir = medsam::test::temp_dir("dataset_load");
   medsam::test::write_synthetic(dir, {{"ct_set", Modality::kCt, 3}});
   const TrainingDataset ds(dir, "train");
   const auto s = ds.load(2, 64);
-  REQUIRE(s.image.sizes() == torch::IntArrayRef({3, 64, 64}));
-  CHECK(s.image.min().item<float>() == 0.f);
-  CHECK(s.image.max().item<float>() == 1.f);
-  CHECK(s.image[0].equal(s.image[2]));  // grey repeated
-  const auto raw = medsam::test::synth_image(2).to(torch::kFloat);
-  const auto expect = (raw - raw.min()) / (raw.max() - raw.min());
-  CHECK(torch::allclose(s.image[1], expect));
+  REQUIRE(s.image.sizes() == torch::IntArrayRef({1, 64, 64}));  // grey: one plane
+  const auto raw = medsam::test::synth_image(2);
+  CHECK(s.image[0].equal(raw.to(torch::kByte).reshape({64, 64})));
+  CHECK(s.lo == raw.min().item<int>());
+  CHECK(s.hi == raw.max().item<int>());
+  const auto image = to_unit_float(AugmentParams{}, s.image, s.lo, s.hi);
+  REQUIRE(image.sizes() == torch::IntArrayRef({3, 64, 64}));
+  CHECK(image.min().item<float>() == 0.f);
+  CHECK(image.max().item<float>() == 1.f);
+  CHECK(image[0].equal(image[2]));  // grey repeated
+  const auto rawf = raw.to(torch::kFloat).reshape({64, 64});
+  const auto expect = (rawf - rawf.min()) / (rawf.max() - rawf.min());
+  CHECK(torch::allclose(image[1], expect));
   CHECK(s.labels.equal(medsam::test::synth_labels(2)));
   // Another S: nearest-neighbour labels keep their ids.
   const auto up = ds.load(2, 128);
