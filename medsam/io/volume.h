@@ -14,6 +14,10 @@ struct VolumeGeometry {
   std::array<double, 3> spacing{1.0, 1.0, 1.0};  // (x, y, z) in mm, as ITK gives it
   std::array<double, 3> origin{0.0, 0.0, 0.0};   // (x, y, z) of voxel (0,0,0)
   std::array<double, 9> direction{1, 0, 0, 0, 1, 0, 0, 0, 1};  // row-major 3×3, columns = axis directions
+  // NIfTI qform_code/sform_code of the file read (e.g. 4 = MNI for Colin27), written back to NIfTI
+  // outputs so viewers place them in the same space; -1 = not from a NIfTI file (ITK's defaults apply).
+  int nifti_qform_code = -1;
+  int nifti_sform_code = -1;
 };
 
 struct Volume {

@@ -13,16 +13,24 @@
 #include <itkImageFileWriter.h>
 #include <itkImageIOFactory.h>
 #include <itkImageSeriesReader.h>
+#include <itkMetaDataObject.h>
 #include <itkMetaImageIOFactory.h>
+#include <itkNiftiImageIO.h>
 #include <itkNiftiImageIOFactory.h>
 #include <itkNrrdImageIOFactory.h>
 #include <itkPNGImageIOFactory.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
 
+#include <unistd.h>  // getpid
+
 #include "medsam/core/error.h"
+#include "medsam/io/nifti_xform.h"
 
 namespace medsam::io {
 namespace {
@@ -62,12 +70,32 @@ Volume to_volume(const Image3<Pixel>* image, at::ScalarType dtype) {
   return {t, geometry_of(image)};
 }
 
+// NiftiImageIO puts each header field in the image's MetaDataDictionary as a decimal string
+// ("qform_code", "sform_code"); -1 when absent or not a defined code (0..5), so a malformed input
+// header does not make its labels unwritable. ref: ITK NiftiImageIO::SetImageIOMetadataFromNIfTI
+int xform_code(const itk::MetaDataDictionary& dict, const char* key) {
+  std::string text;
+  if (!itk::ExposeMetaData<std::string>(dict, key, text)) return -1;
+  try {
+    const int code = std::stoi(text);
+    return code >= 0 && code <= 5 ? code : -1;
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
 template <class Pixel>
-Volume read_as(const std::string& path, at::ScalarType dtype) {
+Volume read_as(const std::string& path, at::ScalarType dtype, bool nifti) {
   auto reader = itk::ImageFileReader<Image3<Pixel>>::New();
   reader->SetFileName(path);
   reader->Update();
-  return to_volume<Pixel>(reader->GetOutput(), dtype);
+  Volume v = to_volume<Pixel>(reader->GetOutput(), dtype);
+  if (nifti) {
+    const auto& dict = reader->GetOutput()->GetMetaDataDictionary();
+    v.geometry.nifti_qform_code = xform_code(dict, "qform_code");
+    v.geometry.nifti_sform_code = xform_code(dict, "sform_code");
+  }
+  return v;
 }
 
 std::vector<std::string> dicom_series_files(const std::string& dir) {
@@ -100,22 +128,31 @@ Volume read_file(const std::string& path) {
   if (io->GetNumberOfComponents() != 1)
     throw Error(fmt::format("{}: {} components per voxel; only scalar volumes are supported", path,
                             io->GetNumberOfComponents()));
+  const bool nifti = dynamic_cast<itk::NiftiImageIO*>(io.GetPointer()) != nullptr;
   using C = itk::IOComponentEnum;
   switch (io->GetComponentType()) {
-    case C::UCHAR: return read_as<std::uint8_t>(path, at::kByte);
-    case C::CHAR: return read_as<std::int8_t>(path, at::kChar);
-    case C::SHORT: return read_as<std::int16_t>(path, at::kShort);
-    case C::USHORT: return read_as<std::int32_t>(path, at::kInt);  // no uint16 in LibTorch 1.13: widen
-    case C::INT: return read_as<std::int32_t>(path, at::kInt);
-    case C::UINT: return read_as<std::int64_t>(path, at::kLong);
-    case C::LONG: case C::LONGLONG: return read_as<std::int64_t>(path, at::kLong);
-    case C::ULONG: case C::ULONGLONG: return read_as<std::int64_t>(path, at::kLong);
-    case C::FLOAT: return read_as<float>(path, at::kFloat);
-    case C::DOUBLE: return read_as<double>(path, at::kDouble);
+    case C::UCHAR: return read_as<std::uint8_t>(path, at::kByte, nifti);
+    case C::CHAR: return read_as<std::int8_t>(path, at::kChar, nifti);
+    case C::SHORT: return read_as<std::int16_t>(path, at::kShort, nifti);
+    case C::USHORT: return read_as<std::int32_t>(path, at::kInt, nifti);  // no uint16 in LibTorch 1.13: widen
+    case C::INT: return read_as<std::int32_t>(path, at::kInt, nifti);
+    case C::UINT: return read_as<std::int64_t>(path, at::kLong, nifti);
+    case C::LONG: case C::LONGLONG: return read_as<std::int64_t>(path, at::kLong, nifti);
+    case C::ULONG: case C::ULONGLONG: return read_as<std::int64_t>(path, at::kLong, nifti);
+    case C::FLOAT: return read_as<float>(path, at::kFloat, nifti);
+    case C::DOUBLE: return read_as<double>(path, at::kDouble, nifti);
     default:
       throw Error(fmt::format("{}: voxel type {} is not supported", path,
                               itk::ImageIOBase::GetComponentTypeAsString(io->GetComponentType())));
   }
+}
+
+bool is_nifti_name(std::string p) {
+  std::transform(p.begin(), p.end(), p.begin(), [](unsigned char c) { return std::tolower(c); });
+  const auto ends = [&](const std::string& e) {
+    return p.size() >= e.size() && p.compare(p.size() - e.size(), e.size(), e) == 0;
+  };
+  return ends(".nii") || ends(".nii.gz");
 }
 
 template <class Pixel>
@@ -148,6 +185,36 @@ void write_as(const std::string& path, const at::Tensor& data, const VolumeGeome
   writer->Update();
 }
 
+void write_any(const std::string& path, const at::Tensor& data, const VolumeGeometry& g) {
+  switch (data.scalar_type()) {
+    case at::kBool: write_as<std::uint8_t>(path, data.to(at::kByte), g); break;
+    case at::kByte: write_as<std::uint8_t>(path, data, g); break;
+    case at::kChar: write_as<std::int8_t>(path, data, g); break;
+    case at::kShort: write_as<std::int16_t>(path, data, g); break;
+    case at::kInt: write_as<std::int32_t>(path, data, g); break;
+    case at::kLong: write_as<std::int64_t>(path, data, g); break;
+    case at::kFloat: write_as<float>(path, data, g); break;
+    case at::kDouble: write_as<double>(path, data, g); break;
+    default:
+      throw Error(fmt::format("{}: cannot write dtype {}", path, c10::toString(data.scalar_type())));
+  }
+}
+
+// ITK writes qform_code = sform_code = 1 (scanner) whatever it is told (nifti_xform.h), which would
+// move an MNI or Talairach input (sform_code 4 / 3) into another space in viewers. For a NIfTI input's
+// other codes ITK writes a plain .nii beside `path` and copy_nifti_with_xform_codes puts the codes in.
+void write_nifti_keeping_codes(const std::string& path, const at::Tensor& data, const VolumeGeometry& g) {
+  const std::string staged = fmt::format("{}.tmp.{}.nii", path, ::getpid());
+  try {
+    write_any(staged, data, g);
+    copy_nifti_with_xform_codes(staged, path, g.nifti_qform_code, g.nifti_sform_code);
+  } catch (...) {
+    std::remove(staged.c_str());
+    throw;
+  }
+  std::remove(staged.c_str());
+}
+
 }  // namespace
 
 Volume read_volume(const std::string& path) {
@@ -166,19 +233,12 @@ void write_volume(const std::string& path, const Volume& volume) {
   register_factories();
   auto data = volume.data.cpu().contiguous();
   if (data.dim() != 3) throw Error(fmt::format("{}: volume must be (z, y, x), got {} dims", path, data.dim()));
+  const auto& g = volume.geometry;
+  const bool codes_known = g.nifti_qform_code >= 0 && g.nifti_sform_code >= 0;
+  const bool itk_codes = g.nifti_qform_code == 1 && g.nifti_sform_code == 1;  // what ITK writes anyway
   try {
-    switch (data.scalar_type()) {
-      case at::kBool: write_as<std::uint8_t>(path, data.to(at::kByte), volume.geometry); break;
-      case at::kByte: write_as<std::uint8_t>(path, data, volume.geometry); break;
-      case at::kChar: write_as<std::int8_t>(path, data, volume.geometry); break;
-      case at::kShort: write_as<std::int16_t>(path, data, volume.geometry); break;
-      case at::kInt: write_as<std::int32_t>(path, data, volume.geometry); break;
-      case at::kLong: write_as<std::int64_t>(path, data, volume.geometry); break;
-      case at::kFloat: write_as<float>(path, data, volume.geometry); break;
-      case at::kDouble: write_as<double>(path, data, volume.geometry); break;
-      default:
-        throw Error(fmt::format("{}: cannot write dtype {}", path, c10::toString(data.scalar_type())));
-    }
+    if (is_nifti_name(path) && codes_known && !itk_codes) write_nifti_keeping_codes(path, data, g);
+    else write_any(path, data, g);
   } catch (const itk::ExceptionObject& e) {
     throw Error(fmt::format("{}: cannot write volume: {}", path, e.GetDescription()));
   }

@@ -242,3 +242,29 @@ TEST_CASE("the pipeline wires config, balance weights and ranks together", "[dat
   cfg.split = "nope";
   CHECK_THROWS_AS(DataPipeline(cfg, 0, 1), medsam::ConfigError);
 }
+
+TEST_CASE("on CUDA the loader's batches are pinned and copy to the GPU asynchronously, unchanged", "[data][loader][cuda]") {
+  if (!torch::cuda::is_available()) {
+    WARN("skipped: no CUDA device (this test runs on GPU machines only)");
+    return;
+  }
+  const auto dir = make_set("loader_pinned", 6);
+  const TrainingDataset ds(dir, "train");
+  const DistributedSampler sampler(static_cast<std::int64_t>(ds.size()), sopts(0, 1));
+  auto plain_cfg = config_for(dir), pinned_cfg = config_for(dir);
+  pinned_cfg.pin_memory = true;
+  Loader plain(ds, sampler, plain_cfg), pinned(ds, sampler, pinned_cfg);
+  plain.start(sampler.start_of(0));
+  pinned.start(sampler.start_of(0));
+  const auto a = drain(plain), b = drain(pinned);
+  REQUIRE(a.size() == b.size());
+  REQUIRE(!b.empty());
+  for (std::size_t k = 0; k < a.size(); ++k) {
+    CHECK_FALSE(a[k].images.is_pinned());
+    CHECK(b[k].images.is_pinned());
+    CHECK(b[k].masks.is_pinned());
+    CHECK(same(a[k], b[k]));
+    const auto on_gpu = b[k].images.to(at::Device(at::kCUDA, 0), at::kFloat, /*non_blocking=*/true);
+    CHECK(on_gpu.cpu().equal(a[k].images));
+  }
+}

@@ -1,14 +1,29 @@
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "medsam/core/error.h"
 #include "medsam/io/volume.h"
+#include "tests/io/dicom_series.h"
+#include "tests/io/nifti_header.h"
 #include "tests/support/run_command.h"
 #include "tests/support/skip.h"
 
 using namespace medsam::io;
 
 namespace {
+const std::string kColin = "/usr/share/mricron/templates/ch2.nii.gz";  // Debian's mricron-data
+
+void check_same_geometry(const VolumeGeometry& a, const VolumeGeometry& b) {
+  for (int i = 0; i < 3; ++i) {
+    CHECK(a.spacing[i] == Approx(b.spacing[i]).margin(1e-5));
+    CHECK(a.origin[i] == Approx(b.origin[i]).margin(1e-4));
+  }
+  for (int i = 0; i < 9; ++i) CHECK(a.direction[i] == Approx(b.direction[i]).margin(1e-5));
+}
+
 Volume oblique_volume(at::ScalarType dtype) {
   Volume v;
   v.data = torch::arange(4 * 5 * 6).reshape({4, 5, 6}).to(dtype);
@@ -60,4 +75,69 @@ TEST_CASE("unreadable volumes fail with the path named", "[data][io][volume]") {
   CHECK_THROWS_AS(read_volume(dir + "/bad.nii.gz"), medsam::Error);
   CHECK(looks_like_volume_file("a/B.NII.GZ"));
   CHECK_FALSE(looks_like_volume_file("a/b.png"));
+}
+
+TEST_CASE("NIfTI label volumes keep the input's qform_code and sform_code (Colin27: 0 and 4, MNI)",
+          "[data][io][volume]") {
+  MEDSAM_NEEDS_ITK("NIfTI");
+  REQUIRE(std::ifstream(kColin).good());  // mricron-data (scripts/setup-deps installs it)
+  const auto input_codes = medsam::test::read_nifti_xform_codes(kColin);
+  REQUIRE(input_codes.qform_code == 0);
+  REQUIRE(input_codes.sform_code == 4);
+  const Volume in = read_volume(kColin);
+  CHECK(in.geometry.nifti_qform_code == 0);
+  CHECK(in.geometry.nifti_sform_code == 4);
+  const auto dir = medsam::test::temp_dir("volume_xform");
+  for (const char* name : {"/seg.nii.gz", "/seg.nii"}) {
+    INFO(name);
+    // What `medsam infer` does with a label volume (write_label_volume in medsam/infer/infer_job.cpp).
+    write_volume(dir + name, Volume{(in.data > 100).to(torch::kByte), in.geometry});
+    const auto codes = medsam::test::read_nifti_xform_codes(dir + name);
+    CHECK(codes.qform_code == input_codes.qform_code);
+    CHECK(codes.sform_code == input_codes.sform_code);
+    const Volume back = read_volume(dir + name);
+    CHECK(back.data.sizes() == in.data.sizes());
+    check_same_geometry(back.geometry, in.geometry);
+  }
+  // Other codes go through too; a volume from elsewhere gets ITK's defaults (1 = scanner for both).
+  Volume talairach = oblique_volume(torch::kByte);
+  talairach.geometry.nifti_qform_code = 1;
+  talairach.geometry.nifti_sform_code = 3;
+  write_volume(dir + "/tal.nii.gz", talairach);
+  CHECK(medsam::test::read_nifti_xform_codes(dir + "/tal.nii.gz").sform_code == 3);
+  check_same_geometry(read_volume(dir + "/tal.nii.gz").geometry, talairach.geometry);
+  write_volume(dir + "/plain.nii.gz", oblique_volume(torch::kByte));
+  CHECK(medsam::test::read_nifti_xform_codes(dir + "/plain.nii.gz").qform_code == 1);
+  CHECK(medsam::test::read_nifti_xform_codes(dir + "/plain.nii.gz").sform_code == 1);
+  Volume bogus = talairach;
+  bogus.geometry.nifti_sform_code = 9;  // not a NIfTI xform code
+  CHECK_THROWS_WITH(write_volume(dir + "/bogus.nii.gz", bogus), Catch::Contains(dir + "/bogus.nii.gz"));
+  for (const auto& entry : std::filesystem::directory_iterator(dir))  // no staged or half-written file left
+    CHECK(entry.path().filename().string().find("bogus") == std::string::npos);
+  // Non-NIfTI formats carry no codes.
+  write_volume(dir + "/seg.mha", Volume{in.data, in.geometry});
+  CHECK(read_volume(dir + "/seg.mha").geometry.nifti_sform_code == -1);
+}
+
+TEST_CASE("a DICOM series folder reads in slice-position order, rescaled to HU, with its geometry",
+          "[data][io][volume][dicom]") {
+  MEDSAM_NEEDS_ITK("DICOM series (GDCM)");
+  const auto& series = medsam::test::dicom_series();
+  if (!series.error.empty()) FAIL(series.error);
+  if (series.dir.empty()) MEDSAM_SKIP("needs python3 with pydicom and numpy (scripts/setup-deps)");
+  const Volume v = read_volume(series.dir);
+  CHECK(v.data.scalar_type() == torch::kFloat);
+  REQUIRE(v.data.sizes() == at::IntArrayRef({10, 24, 32}));
+  const at::Tensor expected = medsam::test::dicom_series_expected_hu();
+  // Slice by slice, so a wrong order names the slice.
+  for (int64_t k = 0; k < 10; ++k) {
+    INFO("slice " << k << " holds " << v.data[k][0][0].item<float>() << " at (0, 0)");
+    CHECK(torch::equal(v.data[k], expected[k]));
+  }
+  for (int i = 0; i < 3; ++i) {
+    CHECK(v.geometry.spacing[i] == Approx(medsam::test::kDicomSpacing[i]).margin(1e-5));
+    CHECK(v.geometry.origin[i] == Approx(medsam::test::kDicomOrigin[i]).margin(1e-4));
+  }
+  for (int i = 0; i < 9; ++i) CHECK(v.geometry.direction[i] == Approx(medsam::test::kDicomDirection[i]).margin(1e-5));
+  CHECK(v.geometry.nifti_sform_code == -1);
 }

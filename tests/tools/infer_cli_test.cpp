@@ -7,6 +7,8 @@
 #include "medsam/io/image.h"
 #include "medsam/io/volume.h"
 #include "medsam/io/npy.h"
+#include "tests/io/dicom_series.h"
+#include "tests/io/nifti_header.h"
 #include "tests/support/run_command.h"
 #include "tests/support/skip.h"
 
@@ -94,6 +96,13 @@ TEST_CASE("medsam infer --box3d on Colin27 writes a label volume with the input'
     CHECK(seg.geometry.origin[i] == Approx(in.geometry.origin[i]).margin(1e-4));
   }
   for (int i = 0; i < 9; ++i) CHECK(seg.geometry.direction[i] == Approx(in.geometry.direction[i]).margin(1e-5));
+  // Same space in viewers: the header keeps Colin27's xform codes (qform 0, sform 4 = MNI), read here
+  // from the bytes, not through ITK.
+  const auto in_codes = test::read_nifti_xform_codes(kColin);
+  const auto seg_codes = test::read_nifti_xform_codes(out + "/seg.nii.gz");
+  CHECK(seg_codes.qform_code == in_codes.qform_code);
+  CHECK(seg_codes.sform_code == in_codes.sform_code);
+  CHECK(seg_codes.sform_code == 4);
   // Only slices 88..91 may hold foreground; the overlay is the middle slice (89) at 217 x 181.
   const auto per_slice = seg.data.to(at::kLong).sum({1, 2});
   CHECK(per_slice.slice(0, 0, 88).sum().item<int64_t>() == 0);
@@ -112,6 +121,32 @@ TEST_CASE("medsam infer --box3d on Colin27 writes a label volume with the input'
   REQUIRE(arrays.size() == 1);
   CHECK(arrays[0].first == "segs");
   CHECK(torch::equal(arrays[0].second, seg.data));
+}
+
+TEST_CASE("medsam infer --box3d on a DICOM series folder writes a NIfTI label volume with the series' geometry",
+          "[infer][cli][dicom]") {
+  MEDSAM_NEEDS_ITK("DICOM series (GDCM) and NIfTI");
+  const auto& series = test::dicom_series();
+  if (!series.error.empty()) FAIL(series.error);
+  if (series.dir.empty()) MEDSAM_SKIP("needs python3 with pydicom and numpy (scripts/setup-deps)");
+  const auto out = test::temp_dir("infer_cli_dicom");
+  // The series is 32 x 24 x 10 (x, y, z); the box covers slices 3..6.
+  auto r = run_medsam("infer --checkpoint " + kTiny + "/weights.pth --image " + series.dir +
+                      " --modality ct --window soft-tissue --box3d 6,4,3,26,20,6 --output " + out + "/seg.nii.gz");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const io::Volume in = io::read_volume(series.dir);
+  const io::Volume seg = io::read_volume(out + "/seg.nii.gz");
+  CHECK(seg.data.scalar_type() == at::kByte);
+  REQUIRE(seg.data.sizes() == at::IntArrayRef({10, 24, 32}));
+  for (int i = 0; i < 3; ++i) {
+    CHECK(seg.geometry.spacing[i] == Approx(in.geometry.spacing[i]).margin(1e-5));
+    CHECK(seg.geometry.origin[i] == Approx(in.geometry.origin[i]).margin(1e-4));
+  }
+  for (int i = 0; i < 9; ++i) CHECK(seg.geometry.direction[i] == Approx(in.geometry.direction[i]).margin(1e-5));
+  const auto per_slice = seg.data.to(at::kLong).sum({1, 2});
+  CHECK(per_slice.slice(0, 0, 3).sum().item<int64_t>() == 0);
+  CHECK(per_slice.slice(0, 7).sum().item<int64_t>() == 0);
 }
 
 TEST_CASE("medsam infer answers MedSAM/CVPR .npz cases with segs, 2D and 3D, as the other inputs do", "[infer][cli]") {
