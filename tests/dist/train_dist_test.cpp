@@ -12,6 +12,7 @@
 
 #include "medsam/io/pth.h"
 #include "medsam/train/checkpoint.h"
+#include "tests/support/fixtures.h"
 #include "tests/support/run_command.h"
 #include "tests/support/skip.h"
 
@@ -21,19 +22,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kSmoke = std::string(MEDSAM_SOURCE_DIR) + "/configs/train/tiny_smoke.yaml";
-const std::string kInit = std::string(MEDSAM_FIXTURES_DIR) + "/sam_tiny/weights.pth";
+const std::string kSmoke = smoke_config();
+const std::string kInit = tiny_checkpoint();
 
 // Shards at 256² from the committed Colin27 crop (real MRI + AAL labels), all in the train split.
 std::string prepare_shards(const std::string& dir) {
-  const std::string crop = std::string(MEDSAM_FIXTURES_DIR) + "/colin27_crop";
-  std::ofstream(dir + "/ds.yaml") << "dataset:\n  name: colin\n  modality: mr\n  anatomy: brain\n"
-                                  << "  images: " << crop << "/image.nii.gz\n  labels: " << crop << "/labels.nii.gz\n"
-                                  << "output:\n  image_size: 256\nsplit:\n  mode: none\n";
-  const auto prep = run_medsam("prep " + dir + "/ds.yaml --output " + dir + "/data");
-  INFO(prep.err);
-  REQUIRE(prep.exit_code == 0);
-  return dir + "/data";
+  return prep_colin27_crop(dir, "output:\n  image_size: 256\nsplit:\n  mode: none\n");
 }
 
 std::vector<double> losses_of(const std::string& run_dir) {

@@ -2,33 +2,19 @@
 // voxels of 1 mm, AAL labels), stored at 64x64, split by slice into train and val (no test split).
 #pragma once
 
-#include <catch2/catch.hpp>
-
-#include <fstream>
 #include <string>
 
-#include "tests/support/run_command.h"
+#include "tests/support/fixtures.h"
 
 namespace medsam::test {
 
 inline const std::string& colin_shards() {
-  static const std::string dir = [] {
-    const std::string d = temp_dir("eval_colin_shards");
-    const std::string crop = std::string(MEDSAM_FIXTURES_DIR) + "/colin27_crop";
-    // Slice mode, blocks of 2, no gap, half/half: blocks 0, 2, 5 (slices 0-1, 4-5, 10-11) are val.
-    std::ofstream(d + "/ds.yaml") << "dataset:\n  name: colin\n  modality: mr\n  anatomy: brain\n"
-                                  << "  images: " << crop << "/image.nii.gz\n  labels: " << crop << "/labels.nii.gz\n"
-                                  << "  label_names_file: " << crop << "/labels.txt\n"
-                                  << "output:\n  image_size: 64\n"
-                                  << "split:\n  mode: slice\n  fractions: [0.5, 0.5, 0.0]\n  block: 2\n  gap: 0\n";
-    const auto prep = run_medsam("prep " + d + "/ds.yaml --output " + d + "/data");
-    INFO(prep.err);
-    REQUIRE(prep.exit_code == 0);
-    return d + "/data";
-  }();
+  // Slice mode, blocks of 2, no gap, half/half: blocks 0, 2, 5 (slices 0-1, 4-5, 10-11) are val.
+  static const std::string dir =
+      prep_colin27_crop(temp_dir("eval_colin_shards"),
+                        "output:\n  image_size: 64\nsplit:\n  mode: slice\n  fractions: [0.5, 0.5, 0.0]\n  block: 2\n  gap: 0\n",
+                        "  label_names_file: " + fixture("colin27_crop/labels.txt") + "\n");
   return dir;
 }
-
-inline std::string tiny_checkpoint() { return std::string(MEDSAM_FIXTURES_DIR) + "/sam_tiny/weights.pth"; }
 
 }  // namespace medsam::test

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "medsam/train/checkpoint.h"
+#include "tests/support/fixtures.h"
 #include "tests/support/run_command.h"
 #include "tests/support/skip.h"
 
@@ -14,8 +15,8 @@ using namespace medsam::test;
 namespace fs = std::filesystem;
 
 namespace {
-const std::string kSmoke = std::string(MEDSAM_SOURCE_DIR) + "/configs/train/tiny_smoke.yaml";
-const std::string kInit = std::string(MEDSAM_FIXTURES_DIR) + "/sam_tiny/weights.pth";
+const std::string kSmoke = smoke_config();
+const std::string kInit = tiny_checkpoint();
 }  // namespace
 
 TEST_CASE("medsam train on shards needs data.shards and names it", "[train][cli]") {
@@ -29,15 +30,9 @@ TEST_CASE("medsam train fine-tunes on shards that medsam prep made from real MRI
   // Colin27 crop + AAL labels (tests/fixtures/colin27_crop) -> shards at 256² -> 2 training steps.
   MEDSAM_NEEDS_ITK("reads the Colin27 NIfTI crop");
   const std::string dir = temp_dir("train_cli_real");
-  const std::string crop = std::string(MEDSAM_FIXTURES_DIR) + "/colin27_crop";
-  std::ofstream(dir + "/ds.yaml") << "dataset:\n  name: colin\n  modality: mr\n  anatomy: brain\n"
-                                  << "  images: " << crop << "/image.nii.gz\n  labels: " << crop << "/labels.nii.gz\n"
-                                  << "output:\n  image_size: 256\nsplit:\n  mode: none\n";
-  const auto prep = run_medsam("prep " + dir + "/ds.yaml --output " + dir + "/data");
-  INFO(prep.err);
-  REQUIRE(prep.exit_code == 0);
+  const std::string data = prep_colin27_crop(dir, "output:\n  image_size: 256\nsplit:\n  mode: none\n");
   const auto r = run_medsam("train --config " + kSmoke + " --set train.init_checkpoint=" + kInit + " --set data.shards=" +
-                            dir + "/data --set data.batch_size=2 --set data.num_workers=1 --set train.max_steps=2 "
+                            data + " --set data.batch_size=2 --set data.num_workers=1 --set train.max_steps=2 "
                             "--set train.checkpoint.every_steps=0 --output " + dir + "/run");
   INFO(r.err);
   REQUIRE(r.exit_code == 0);

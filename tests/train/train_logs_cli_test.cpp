@@ -6,14 +6,15 @@
 #include <fstream>
 #include <string>
 
+#include "tests/support/fixtures.h"
 #include "tests/support/run_command.h"
 
 using namespace medsam::test;
 namespace fs = std::filesystem;
 
 namespace {
-const std::string kSmoke = std::string(MEDSAM_SOURCE_DIR) + "/configs/train/tiny_smoke.yaml";
-const std::string kInit = std::string(MEDSAM_FIXTURES_DIR) + "/sam_tiny/weights.pth";
+const std::string kSmoke = smoke_config();
+const std::string kInit = tiny_checkpoint();
 
 std::string synthetic_run(const std::string& dir, const std::string& extra) {
   return "train --config " + kSmoke + " --set train.init_checkpoint=" + kInit +
