@@ -47,15 +47,7 @@ std::string gallery(const std::string& title, const std::vector<GalleryItem>& it
 }  // namespace
 
 std::string html_report(const HtmlReport& r) {
-  std::string out = fmt::format(
-      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{0}</title>\n<style>\n"
-      "body{{font-family:sans-serif;margin:2em;color:#222}} table{{border-collapse:collapse;margin-bottom:1em}}\n"
-      "td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}} td:first-child{{text-align:left}}\n"
-      ".plots svg{{margin:0 1em 1em 0;border:1px solid #eee}} .gallery{{display:flex;flex-wrap:wrap}}\n"
-      "figure{{margin:0 1em 1em 0;max-width:300px}} figure img{{width:300px;image-rendering:pixelated}}\n"
-      "figcaption{{font-size:12px}} .key{{display:inline-block;width:1em;height:0.6em;margin:0 4px}}\n"
-      "</style>\n</head>\n<body>\n<h1>{0}</h1>\n",
-      html_escape(r.title));
+  std::string out = html_page_start(r.title);
   if (!r.info.empty()) {
     out += "<ul>\n";
     for (const auto& [k, v] : r.info) out += fmt::format("<li>{}: {}</li>\n", html_escape(k), html_escape(v));
@@ -75,7 +67,7 @@ std::string html_report(const HtmlReport& r) {
         colour_css(kGtColour), colour_css(kPredColour), colour_css(kBoxColour));
     out += gallery("Worst cases (lowest DSC)", r.worst) + gallery("Best cases (highest DSC)", r.best);
   }
-  return out + "</body>\n</html>\n";
+  return out + html_page_end();
 }
 
 }  // namespace medsam::eval

@@ -57,4 +57,20 @@ std::string base64(const std::string& bytes) {
 }
 
 
+std::string html_page_start(const std::string& title) {
+  return fmt::format(
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{0}</title>\n<style>\n"
+      "body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}}\n"
+      "table{{border-collapse:collapse;margin:1em 0}} td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}\n"
+      "td:first-child,th:first-child{{text-align:left}} .up{{color:#080}} .down{{color:#b00}}\n"
+      ".plots svg{{margin:0 1em 1em 0;border:1px solid #eee}} .gallery{{display:flex;flex-wrap:wrap}}\n"
+      "figure{{display:inline-block;margin:6px;vertical-align:top;max-width:320px}}\n"
+      "figure img{{width:320px;border:1px solid #ccc;image-rendering:pixelated}}\n"
+      "figcaption{{font-size:12px}} .key{{display:inline-block;width:1em;height:0.6em;margin:0 4px}}\n"
+      "</style>\n</head>\n<body>\n<h1>{0}</h1>\n",
+      html_escape(title));
+}
+
+std::string html_page_end() { return "</body>\n</html>\n"; }
+
 }  // namespace medsam::eval

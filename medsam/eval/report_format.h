@@ -20,5 +20,9 @@ std::string stat_cell(const Stats& s, double x);
 std::string base64(const std::string& bytes);
 // Text safe inside HTML/SVG elements and attribute values: & < > " ' escaped.
 std::string html_escape(const std::string& s);
+// A self-contained report page up to its <h1>title</h1>, with the one stylesheet every report of the
+// project uses (tables, box plots, galleries, gains in green and losses in red); html_page_end() closes it.
+std::string html_page_start(const std::string& title);
+std::string html_page_end();
 
 }  // namespace medsam::eval

@@ -123,13 +123,7 @@ RunReport make_run_report(const RunReportInput& in) {
   out.after_mean_dsc = stat(after["overall"], "dsc", "mean");
 
   std::string md = fmt::format("# {}\n\n", in.title), html;
-  html += fmt::format(
-      "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{0}</title><style>body{{font-family:sans-serif;"
-      "max-width:1100px;margin:2em auto;color:#222}}table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px "
-      "solid #ccc;padding:3px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}.up{{color:#080}}"
-      ".down{{color:#b00}}figure{{display:inline-block;margin:6px;vertical-align:top}}figure img{{max-width:340px;"
-      "border:1px solid #ccc}}figcaption{{font-size:12px;max-width:340px}}</style></head><body><h1>{0}</h1>",
-      html_escape(in.title));
+  html += html_page_start(in.title);
   if (!in.facts.empty()) {
     html += "<table>";
     for (const auto& [k, v] : in.facts) {
@@ -201,7 +195,7 @@ RunReport make_run_report(const RunReportInput& in) {
       md += fmt::format("- `{}`: {}\n", file, caption);
     }
   }
-  html += "</body></html>\n";
+  html += html_page_end();
   out.html = std::move(html);
   out.markdown = std::move(md);
   return out;
