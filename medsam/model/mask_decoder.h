@@ -31,7 +31,21 @@ struct MaskDecoderImpl : torch::nn::Module {
   std::pair<at::Tensor, at::Tensor> predict_masks(const at::Tensor& image_embeddings, const at::Tensor& image_pe,
                                                   const at::Tensor& sparse_prompt_embeddings,
                                                   const at::Tensor& dense_prompt_embeddings);
+  // Inference fast path (CPU fp32, autograd off; forward() takes it when fast_path_applies()): one prompt
+  // at a time so the (N, C) intermediates stay cache-sized, image-side work shared between the prompts of
+  // one image, folded attention (DecoderAttentionImpl::tokens_to_image), and the masks of mask tokens
+  // [first_mask, last_mask) only. Returns masks (Bp, last_mask - first_mask, 4h, 4w) and all IoUs
+  // (Bp, num_mask_tokens); equal to predict_masks() up to fp32 rounding.
+  std::pair<at::Tensor, at::Tensor> predict_masks_fast(const at::Tensor& image_embeddings, const at::Tensor& image_pe,
+                                                       const at::Tensor& sparse_prompt_embeddings,
+                                                       const at::Tensor& dense_prompt_embeddings, int64_t first_mask,
+                                                       int64_t last_mask);
+  bool fast_path_applies(const at::Tensor& image_embeddings, const at::Tensor& sparse_prompt_embeddings) const;
+  // keys (h*w, C) -> output_upscaling -> masks of the hypernetwork outputs hyper (T, C/8): (T, 4h, 4w).
+  at::Tensor upscale_to_masks(const at::Tensor& keys, const at::Tensor& hyper, int64_t h, int64_t w);
 
+  // false: forward() always runs predict_masks() (SAM's formulation), e.g. to compare the two paths.
+  bool use_fast_path = true;
   MaskDecoderConfig config;
   int64_t num_mask_tokens;
   TwoWayTransformer transformer{nullptr};

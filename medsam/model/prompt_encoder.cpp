@@ -3,8 +3,10 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <mutex>
 
 #include "medsam/core/error.h"
+#include "medsam/core/torch_compat.h"
 #include "medsam/model/common.h"
 
 namespace medsam {
@@ -62,9 +64,46 @@ at::Tensor PromptEncoderImpl::point_embedding_weight(size_t i) {
   return point_embeddings[i]->as<torch::nn::Embedding>()->weight;  // (1, embed_dim)
 }
 
+namespace {
+
+// The dense PE is a pure function of the gaussian matrix and the grid: with autograd off the last one is
+// kept (the sin/cos of the 64x64 grid cost a few ms per decoder call) and reused while a call brings the
+// same matrix (2 x 128 values compared), the same grid and device, whichever module asks.
+struct DensePeCache {
+  std::mutex mutex;
+  at::Tensor gaussian;
+  int64_t size = 0;
+  at::Tensor pe;
+};
+
+DensePeCache& dense_pe_cache() {
+  static auto* cache = new DensePeCache;  // never destroyed: no tensor freed after LibTorch's own statics
+  return *cache;
+}
+
+}  // namespace
+
+// (1, C, h, w); the cached tensor is shared: callers must not modify it in place.
 at::Tensor PromptEncoderImpl::get_dense_pe() {
   // ref: segment_anything/modeling/prompt_encoder.py PromptEncoder.get_dense_pe
-  return pe_layer->forward(config.image_embedding_size, config.image_embedding_size).unsqueeze(0);
+  const int64_t s = config.image_embedding_size;
+  // Not cached under autograd, nor under autocast (its bf16 matmul would be reused by fp32 calls).
+  if (at::GradMode::is_enabled() || compat::autocast_enabled(c10::DeviceType::CUDA) ||
+      compat::autocast_enabled(c10::DeviceType::CPU)) {
+    return pe_layer->forward(s, s).unsqueeze(0);
+  }
+  const at::Tensor& g = pe_layer->positional_encoding_gaussian_matrix;
+  DensePeCache& cache = dense_pe_cache();
+  std::lock_guard<std::mutex> lock(cache.mutex);
+  const bool hit = cache.pe.defined() && cache.size == s && cache.gaussian.device() == g.device() &&
+                   cache.gaussian.scalar_type() == g.scalar_type() && cache.gaussian.sizes() == g.sizes() &&
+                   at::equal(cache.gaussian, g);
+  if (!hit) {
+    cache.pe = pe_layer->forward(s, s).unsqueeze(0);
+    cache.gaussian = g.clone();
+    cache.size = s;
+  }
+  return cache.pe;
 }
 
 // ref: segment_anything/modeling/prompt_encoder.py PromptEncoder._embed_points

@@ -1,0 +1,122 @@
+// The mask decoder's inference fast path (MaskDecoderImpl::predict_masks_fast: one prompt at a time,
+// folded attention, token-major upscaling) equals SAM's formulation (use_fast_path = false) on random
+// weights and inputs: many prompts on one image, one prompt per image, mask and point prompts, single and
+// multimask output, on the tiny preset and on ViT-B's decoder dimensions.
+#include <catch2/catch.hpp>
+#include <torch/torch.h>
+
+#include "medsam/model/build_sam.h"
+#include "medsam/model/presets.h"
+
+using namespace medsam;
+
+namespace {
+
+void randomise(torch::nn::Module& m, double std) {
+  torch::NoGradGuard ng;
+  for (auto& p : m.parameters()) p.normal_(0, std);
+}
+
+// fp32 reorderings only: the parity tests' bar (rtol 1e-4, atol 1e-4), max abs diff in INFO.
+void check_close(const at::Tensor& fast, const at::Tensor& plain) {
+  REQUIRE(fast.sizes() == plain.sizes());
+  INFO("max abs diff " << (fast - plain).abs().max().item<double>() << ", max abs " << plain.abs().max().item<double>());
+  CHECK(torch::allclose(fast, plain, /*rtol=*/1e-4, /*atol=*/1e-4));
+}
+
+// Decodes with both paths and compares; the fast path must really be taken (masks of the kept slice only).
+void check_paths(Sam& sam, const at::Tensor& embeddings, const Prompts& prompts) {
+  for (bool multimask : {false, true}) {
+    INFO("multimask " << multimask);
+    sam->mask_decoder->use_fast_path = true;
+    const auto fast = sam->decode(embeddings, prompts, multimask);
+    sam->mask_decoder->use_fast_path = false;
+    const auto plain = sam->decode(embeddings, prompts, multimask);
+    sam->mask_decoder->use_fast_path = true;
+    check_close(fast.low_res_logits, plain.low_res_logits);
+    check_close(fast.iou, plain.iou);
+  }
+}
+
+at::Tensor random_boxes(int64_t n, double size) {
+  const auto xy = torch::rand({n, 2}) * (size / 2);
+  return torch::cat({xy, xy + torch::rand({n, 2}) * (size / 2)}, 1);  // (n, 4) x0, y0, x1, y1
+}
+
+}  // namespace
+
+TEST_CASE("decoder fast path: one image with many boxes, and one box per image", "[model][decoder_fast]") {
+  torch::manual_seed(11);
+  torch::NoGradGuard ng;
+  auto sam = build_sam("tiny");
+  randomise(*sam, 0.3);
+  sam->eval();
+  REQUIRE(sam->mask_decoder->fast_path_applies(torch::zeros({1}), torch::zeros({1})));
+  Prompts p;
+  SECTION("1 image x 9 boxes") {
+    p.boxes = random_boxes(9, 256);
+    check_paths(sam, torch::randn({1, 32, 16, 16}), p);
+  }
+  SECTION("1 image x 1 box") {
+    p.boxes = random_boxes(1, 256);
+    check_paths(sam, torch::randn({1, 32, 16, 16}), p);
+  }
+  SECTION("4 images x 1 box each") {
+    p.boxes = random_boxes(4, 256);
+    check_paths(sam, torch::randn({4, 32, 16, 16}), p);
+  }
+}
+
+TEST_CASE("decoder fast path: point and mask prompts (a dense embedding per prompt)", "[model][decoder_fast]") {
+  torch::manual_seed(12);
+  torch::NoGradGuard ng;
+  auto sam = build_sam("tiny");
+  randomise(*sam, 0.3);
+  sam->eval();
+  Prompts p;
+  p.point_coords = torch::rand({3, 2, 2}) * 256;
+  p.point_labels = torch::tensor({{1, 0}, {1, -1}, {0, 1}});
+  SECTION("points") { check_paths(sam, torch::randn({1, 32, 16, 16}), p); }
+  SECTION("points + boxes + masks, one image") {
+    p.boxes = random_boxes(3, 256);
+    p.mask_inputs = torch::randn({3, 1, 64, 64});
+    check_paths(sam, torch::randn({1, 32, 16, 16}), p);
+  }
+  SECTION("masks, one image per prompt") {
+    p.mask_inputs = torch::randn({3, 1, 64, 64});
+    check_paths(sam, torch::randn({3, 32, 16, 16}), p);
+  }
+}
+
+TEST_CASE("decoder fast path at ViT-B's decoder dimensions (256 channels, 8 heads, 64x64)", "[model][decoder_fast]") {
+  torch::manual_seed(13);
+  torch::NoGradGuard ng;
+  const ModelConfig config = model_preset("vit_b");
+  PromptEncoder prompt_encoder(config.prompt_encoder);
+  MaskDecoder decoder(config.mask_decoder);
+  randomise(*prompt_encoder, 0.3);
+  randomise(*decoder, 0.05);  // keeps the 256-wide logits in a realistic range
+  Prompts p;
+  p.boxes = random_boxes(3, 1024).unsqueeze(1);
+  const auto [sparse, dense] = prompt_encoder(p);
+  const auto embedding = torch::randn({1, 256, 64, 64});
+  for (bool multimask : {false, true}) {
+    INFO("multimask " << multimask);
+    decoder->use_fast_path = true;
+    const auto [fast_masks, fast_iou] = decoder(embedding, prompt_encoder->get_dense_pe(), sparse, dense, multimask);
+    decoder->use_fast_path = false;
+    const auto [masks, iou] = decoder(embedding, prompt_encoder->get_dense_pe(), sparse, dense, multimask);
+    check_close(fast_masks, masks);
+    check_close(fast_iou, iou);
+  }
+}
+
+TEST_CASE("decoder fast path is not taken when autograd records", "[model][decoder_fast]") {
+  auto sam = build_sam("tiny");
+  const auto x = torch::zeros({1});
+  CHECK_FALSE(sam->mask_decoder->fast_path_applies(x, x));
+  torch::NoGradGuard ng;
+  CHECK(sam->mask_decoder->fast_path_applies(x, x));
+  sam->mask_decoder->use_fast_path = false;
+  CHECK_FALSE(sam->mask_decoder->fast_path_applies(x, x));
+}
