@@ -1,6 +1,8 @@
 // `medsam bench`: the parent command; each kind is a nested subcommand from tools/bench_<kind>.cpp.
 #include "tools/bench.h"
 
+#include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
 
 #include <fstream>
@@ -35,6 +37,14 @@ double status_mib(const char* wanted) {
 double peak_rss_mib() { return status_mib("VmHWM:"); }
 
 void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+std::string memory_note(bool cuda, double cuda_peak_mib, double base_mib, const std::string& before,
+                        const std::string& work) {
+  if (cuda) return fmt::format("peak CUDA allocated {:.0f} MiB", cuda_peak_mib);
+  const double peak = peak_rss_mib();
+  return fmt::format("peak RSS {:.0f} MiB ({}: {:.0f} MiB, {} adds {:.0f} MiB)", peak, before, base_mib, work,
+                     peak - base_mib);
+}
 
 std::shared_ptr<dist::ProcessGroup> join_group(const std::string& backend, std::chrono::milliseconds timeout) {
   dist::Rendezvous r = dist::resolve_rendezvous(dist::process_env());

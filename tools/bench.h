@@ -44,6 +44,12 @@ double status_mib(const char* key);
 double peak_rss_mib();
 void reset_peak_rss();
 
+// The memory line of a bench result: "peak CUDA allocated N MiB" on a CUDA device, else
+// "peak RSS N MiB (<before> M MiB, <work> adds K MiB)" with the RSS `base_mib` taken before the timed work,
+// e.g. before = "model built", work = "training".
+std::string memory_note(bool cuda, double cuda_peak_mib, double base_mib, const std::string& before,
+                        const std::string& work);
+
 // A process group for benches that measure collectives: the launcher's world (torchrun, `medsam
 // launch`, Slurm variables), or else a world of one on 127.0.0.1 that still creates the backend, so a
 // single GPU exercises NCCL. backend: "gloo" or "nccl".

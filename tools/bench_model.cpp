@@ -11,12 +11,11 @@
 #include <string>
 #include <vector>
 
-#include <optional>
 
 #include "medsam/core/config.h"
 #include "medsam/core/device.h"
 #include "medsam/core/error.h"
-#include "medsam/core/torch_compat.h"
+#include "medsam/infer/predictor.h"
 #include "medsam/model/build_sam.h"
 #include "tools/bench.h"
 
@@ -50,23 +49,6 @@ std::shared_ptr<ModelBenchOptions> add_common(CLI::App& sub) {
   return o;
 }
 
-// bf16 autocast on CUDA for the scope; fp32 otherwise (CPU bf16 is refused: LibTorch 1.13 lacks it).
-struct BenchPrecision {
-  BenchPrecision(const std::string& precision, const c10::Device& device) {
-    if (precision != "bf16") return;
-    if (!device.is_cuda()) throw UsageError("--precision bf16 needs --device cuda (CPU benchmarks run fp32)");
-    scope.emplace(c10::DeviceType::CUDA, at::kBFloat16);
-  }
-  std::optional<compat::AutocastScope> scope;
-};
-
-// "cuda:0 peak allocated 812 MiB" on CUDA, the process's peak RSS on the CPU.
-std::string memory_note(const c10::Device& device, double rss_peak, double rss_base) {
-  if (device.is_cuda())
-    return fmt::format("peak CUDA allocated {:.0f} MiB", cuda_peak_allocated_mib(device));
-  return fmt::format("peak RSS {:.0f} MiB (forward adds {:.0f} MiB)", rss_peak, rss_peak - rss_base);
-}
-
 Sam build_for_bench(const ModelBenchOptions& o, const Config& config, const c10::Device& device) {
   if (o.threads > 0) torch::set_num_threads(o.threads);
   torch::manual_seed(0);
@@ -90,7 +72,7 @@ int run_encoder(const ModelBenchOptions& o) {
   const auto& mc = config.model;
   const int64_t S = mc.image_encoder.img_size;
   const auto image = torch::rand({o.batch, 3, S, S}).to(device);
-  BenchPrecision precision(o.precision, device);
+  const infer::PrecisionScope precision(infer::parse_precision(o.precision, device), device);
   synchronize(device);
   bench::reset_peak_rss();
   reset_cuda_peak(device);
@@ -99,11 +81,11 @@ int run_encoder(const ModelBenchOptions& o) {
     sam->encode(image);
     synchronize(device);
   });
-  const double peak = bench::peak_rss_mib();
   fmt::print("encoder {} {}x{} device={} precision={} batch={} threads={} attention={} chunk={}: mean {:.4f} s/batch "
-             "= {:.4f} s/image = {:.2f} images/s, min {:.4f} s/batch ({} iters, {} warmup); {} (model loaded: {:.0f} MiB RSS)\n",
+             "= {:.4f} s/image = {:.2f} images/s, min {:.4f} s/batch ({} iters, {} warmup); {}\n",
              mc.arch, S, S, device.str(), o.precision, o.batch, torch::get_num_threads(), o.attention, o.chunk, mean,
-             mean / o.batch, o.batch / mean, best, o.iters, o.warmup, memory_note(device, peak, base), base);
+             mean / o.batch, o.batch / mean, best, o.iters, o.warmup,
+             bench::memory_note(device.is_cuda(), cuda_peak_allocated_mib(device), base, "model loaded", "the forward"));
   return 0;
 }
 
@@ -122,7 +104,7 @@ int run_decoder(const ModelBenchOptions& o) {
   const auto xy = torch::rand({o.boxes, 2}) * (S / 2);
   Prompts p;
   p.boxes = torch::cat({xy, xy + S / 4}, 1).to(device);  // (N, 4)
-  BenchPrecision precision(o.precision, device);
+  const infer::PrecisionScope precision(infer::parse_precision(o.precision, device), device);
   synchronize(device);
   bench::reset_peak_rss();
   reset_cuda_peak(device);
@@ -134,7 +116,6 @@ int run_decoder(const ModelBenchOptions& o) {
     synchronize(device);
     seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   });
-  const double peak = bench::peak_rss_mib();
   std::vector<double> timed(seconds.end() - o.iters, seconds.end());
   std::nth_element(timed.begin(), timed.begin() + timed.size() / 2, timed.end());
   const double median = timed[timed.size() / 2];
@@ -142,7 +123,7 @@ int run_decoder(const ModelBenchOptions& o) {
              "boxes/s, median {:.3f} ms/call, min {:.3f} ms/call ({} iters, {} warmup); {}\n",
              mc.arch, device.str(), o.precision, torch::get_num_threads(), o.boxes, o.decoder_path, mean * 1e3,
              mean * 1e3 / o.boxes, o.boxes / mean, median * 1e3, best * 1e3, o.iters, o.warmup,
-             memory_note(device, peak, base));
+             bench::memory_note(device.is_cuda(), cuda_peak_allocated_mib(device), base, "model loaded", "the forward"));
   return 0;
 }
 

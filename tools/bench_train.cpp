@@ -87,12 +87,8 @@ int run_train_step(const TrainBenchOptions& o) {
     trainer.train_step();
     synchronize(trainer.device());
   });
-  const double peak = bench::peak_rss_mib();
-  const std::string memory =
-      trainer.device().is_cuda()
-          ? fmt::format("peak CUDA allocated {:.0f} MiB", cuda_peak_allocated_mib(trainer.device()))
-          : fmt::format("peak RSS {:.0f} MiB (model built: {:.0f} MiB, training adds {:.0f} MiB)", peak, base,
-                        peak - base);
+  const std::string memory = bench::memory_note(trainer.device().is_cuda(), cuda_peak_allocated_mib(trainer.device()),
+                                                base, "model built", "training");
   const std::string dist_note =
       group ? fmt::format(" dist={}x{}", group->backend_name(), group->size()) : std::string();
   if (group) group->shutdown();

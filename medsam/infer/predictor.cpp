@@ -54,15 +54,9 @@ Precision parse_precision(const std::string& name, c10::Device device) {
   return Precision::kBf16;
 }
 
-namespace {
-// bf16 autocast for the scope on CUDA; nothing in fp32 or on CPU.
-struct PrecisionScope {
-  PrecisionScope(Precision p, c10::Device d) {
-    if (p == Precision::kBf16 && d.is_cuda()) scope.emplace(c10::DeviceType::CUDA, at::kBFloat16);
-  }
-  std::optional<compat::AutocastScope> scope;
-};
-}  // namespace
+PrecisionScope::PrecisionScope(Precision precision, c10::Device device) {
+  if (precision == Precision::kBf16 && device.is_cuda()) scope_.emplace(c10::DeviceType::CUDA, at::kBFloat16);
+}
 
 Predictor::Predictor(Sam model, c10::Device device, Precision precision)
     : model_(std::move(model)), device_(device), precision_(precision) {

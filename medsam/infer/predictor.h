@@ -7,9 +7,11 @@
 #include <c10/core/Device.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "medsam/core/torch_compat.h"
 #include "medsam/model/sam.h"
 
 namespace medsam::infer {
@@ -36,6 +38,16 @@ enum class Precision { kFp32, kBf16 };
 // "fp32" or "bf16". bf16 on a CPU device throws UsageError: CPU inference runs fp32 only (LibTorch
 // 1.13's CPU bf16 kernels are slow or missing, e.g. ConvTranspose2d; see DESIGN.md decision 6).
 Precision parse_precision(const std::string& name, c10::Device device);
+
+// bf16 autocast on CUDA for the life of the scope (kBf16 on a CUDA device); nothing otherwise. Used by
+// the predictor and by `medsam bench encoder|decoder`.
+class PrecisionScope {
+ public:
+  PrecisionScope(Precision precision, c10::Device device);
+
+ private:
+  std::optional<compat::AutocastScope> scope_;
+};
 
 class Predictor {
  public:
