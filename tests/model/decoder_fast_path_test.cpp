@@ -43,14 +43,20 @@ at::Tensor random_boxes(int64_t n, double size) {
   return torch::cat({xy, xy + torch::rand({n, 2}) * (size / 2)}, 1);  // (n, 4) x0, y0, x1, y1
 }
 
-}  // namespace
-
-TEST_CASE("decoder fast path: one image with many boxes, and one box per image", "[model][decoder_fast]") {
-  torch::manual_seed(11);
-  torch::NoGradGuard ng;
+// The tiny preset in eval mode with random weights of scale 0.3, seeded.
+Sam random_tiny(uint64_t seed) {
+  torch::manual_seed(seed);
   auto sam = build_sam("tiny");
   randomise(*sam, 0.3);
   sam->eval();
+  return sam;
+}
+
+}  // namespace
+
+TEST_CASE("decoder fast path: one image with many boxes, and one box per image", "[model][decoder_fast]") {
+  torch::NoGradGuard ng;
+  auto sam = random_tiny(11);
   REQUIRE(sam->mask_decoder->fast_path_applies(torch::zeros({1}), torch::zeros({1})));
   Prompts p;
   SECTION("1 image x 9 boxes") {
@@ -68,11 +74,8 @@ TEST_CASE("decoder fast path: one image with many boxes, and one box per image",
 }
 
 TEST_CASE("decoder fast path: point and mask prompts (a dense embedding per prompt)", "[model][decoder_fast]") {
-  torch::manual_seed(12);
   torch::NoGradGuard ng;
-  auto sam = build_sam("tiny");
-  randomise(*sam, 0.3);
-  sam->eval();
+  auto sam = random_tiny(12);
   Prompts p;
   p.point_coords = torch::rand({3, 2, 2}) * 256;
   p.point_labels = torch::tensor({{1, 0}, {1, -1}, {0, 1}});
