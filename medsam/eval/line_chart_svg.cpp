@@ -28,7 +28,14 @@ std::string line_chart_svg(const std::string& title, const std::string& x_label,
   if (y_from_zero) y0 = std::min(y0, 0.0);
   if (x1 == x0) x1 = x0 + 1;
   if (y1 == y0) y1 = y0 + 1;
-  const double left = 52, right = width - 12, top = 28, bottom = height - 36;
+  // The legend gets its own band of rows between the title and the plot, so it never covers a line.
+  const auto shown = std::count_if(series.begin(), series.end(), [](const LineSeries& s) {
+    return std::any_of(s.points.begin(), s.points.end(),
+                       [](const auto& p) { return std::isfinite(p.first) && std::isfinite(p.second); });
+  });
+  constexpr double kTitle = 28, kLegendRow = 14;
+  const double left = 52, right = width - 12, top = kTitle + kLegendRow * static_cast<double>(shown),
+               bottom = height - 36;
   const auto px = [&](double x) { return left + (x - x0) / (x1 - x0) * (right - left); };
   const auto py = [&](double y) { return bottom - (y - y0) / (y1 - y0) * (bottom - top); };
   // axes and ticks
@@ -57,7 +64,7 @@ std::string line_chart_svg(const std::string& title, const std::string& x_label,
       for (const auto& [x, y] : s.points)
         if (std::isfinite(x) && std::isfinite(y))
           out += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\"/>", px(x), py(y), html_escape(s.color));
-    const double ly = top + 6 + 14 * legend_row++;
+    const double ly = kTitle + kLegendRow * legend_row++ + 2;
     out += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"{3}\" stroke-width=\"2\"/>"
                        "<text x=\"{4}\" y=\"{5}\" text-anchor=\"end\">{6}</text>",
                        right - 18, ly, right - 4, html_escape(s.color), right - 22, ly + 4, html_escape(s.name));

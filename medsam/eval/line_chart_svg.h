@@ -16,7 +16,7 @@ struct LineSeries {
 };
 
 // One <svg>: both axes span the finite data (y from min(0, data) unless `y_from_zero` is false),
-// 5 ticks each, a legend in the top right. A chart without finite points says "no data".
+// 5 ticks each, a legend in rows above the plot, right-aligned. A chart without finite points says "no data".
 std::string line_chart_svg(const std::string& title, const std::string& x_label, const std::vector<LineSeries>& series,
                            bool y_from_zero = true, int width = 520, int height = 280);
 

@@ -88,6 +88,8 @@ TEST_CASE("medsam report writes the page and fails loudly when fine-tuning did n
 TEST_CASE("line chart: no finite points says so; points map into the plot area", "[eval][report]") {
   CHECK_THAT(eval::line_chart_svg("t", "x", {{"s", "#000", {{0.0, NAN}}}}), Catch::Contains("no data"));
   const auto svg = eval::line_chart_svg("t", "x", {{"s", "#000", {{0.0, 0.0}, {10.0, 1.0}}}}, true, 520, 280);
-  // x 0 -> left edge 52, y 0 -> bottom 244; x 10 -> right edge 508, y 1 -> top 28
-  CHECK_THAT(svg, Catch::Contains("points=\"52.0,244.0 508.0,28.0 \""));
+  // x 0 -> left edge 52, y 0 -> bottom 244; x 10 -> right edge 508, y 1 -> top 42 (the title's 28 px and one
+  // legend row of 14 above the plot: the legend never covers a line)
+  CHECK_THAT(svg, Catch::Contains("points=\"52.0,244.0 508.0,42.0 \""));
+  CHECK_THAT(svg, Catch::Contains("y1=\"30\" x2=\"504\" y2=\"30\""));  // the legend's line, above y = 42
 }
