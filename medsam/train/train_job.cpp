@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <torch/cuda.h>
 
 #include <chrono>
 #include <memory>
@@ -59,10 +58,8 @@ std::unique_ptr<BatchSource> make_source(const Config& config, int rank, int wor
     throw ConfigError(fmt::format("data.image_size {} differs from model.image_encoder.img_size {}",
                                   config.data.image_size, config.model.image_encoder.img_size));
   data::DataConfig data = config.data;
-  // Batches for a GPU go into pinned host memory, so the trainer's copies to the device are asynchronous
-  // (the trainer's own rule for "auto": CUDA when there is one).
-  const auto& device = config.train.device;
-  data.pin_memory = device == "cuda" || (device == "auto" && torch::cuda::is_available());
+  // Batches for a GPU go into pinned host memory, so the trainer's copies to the device are asynchronous.
+  data.pin_memory = trains_on_cuda(config.train);
   return std::make_unique<ShardSource>(data, rank, world_size);
 }
 

@@ -87,12 +87,16 @@ Sam build_training_model(const Config& config) {
   return model;
 }
 
+bool trains_on_cuda(const TrainConfig& config) {
+  return config.device == "cuda" || (config.device == "auto" && torch::cuda::is_available());
+}
+
 Trainer::Trainer(const TrainConfig& config, Sam model, BatchSource& source, std::string config_yaml,
                  TrainerOptions options)
     : config_(config), model_(std::move(model)), source_(source), config_yaml_(std::move(config_yaml)),
       options_(std::move(options)) {
   validate_train_config(config_);
-  const bool cuda = config_.device == "cuda" || (config_.device == "auto" && torch::cuda::is_available());
+  const bool cuda = trains_on_cuda(config_);
   if (config_.device == "cuda" && !torch::cuda::is_available())
     throw Error("train.device is cuda, but this LibTorch has no usable CUDA device");
   // NCCL: one GPU per process, the one the process group bound to this rank's local rank.

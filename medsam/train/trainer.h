@@ -28,6 +28,9 @@ namespace medsam::train {
 
 // Checks train.* values (ConfigError naming the key).
 void validate_train_config(const TrainConfig& config);
+// Whether training runs on CUDA: train.device "cuda", or "auto" with a CUDA device visible. The one rule
+// for the trainer and for the data pipeline (which pins its batches then).
+bool trains_on_cuda(const TrainConfig& config);
 
 // Seeds the global RNG with train.seed, builds the model of config.model and loads
 // train.init_checkpoint (strict; SAM/MedSAM .pth, {"model": ...} wrapper and "module." prefix accepted).
