@@ -20,8 +20,6 @@
 #include <itkNrrdImageIOFactory.h>
 #include <itkPNGImageIOFactory.h>
 
-#include <algorithm>
-#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -30,6 +28,7 @@
 #include <unistd.h>  // getpid
 
 #include "medsam/core/error.h"
+#include "medsam/io/file_name.h"
 #include "medsam/io/nifti_xform.h"
 
 namespace medsam::io {
@@ -147,14 +146,6 @@ Volume read_file(const std::string& path) {
   }
 }
 
-bool is_nifti_name(std::string p) {
-  std::transform(p.begin(), p.end(), p.begin(), [](unsigned char c) { return std::tolower(c); });
-  const auto ends = [&](const std::string& e) {
-    return p.size() >= e.size() && p.compare(p.size() - e.size(), e.size(), e) == 0;
-  };
-  return ends(".nii") || ends(".nii.gz");
-}
-
 template <class Pixel>
 void write_as(const std::string& path, const at::Tensor& data, const VolumeGeometry& g) {
   auto image = Image3<Pixel>::New();
@@ -237,7 +228,7 @@ void write_volume(const std::string& path, const Volume& volume) {
   const bool codes_known = g.nifti_qform_code >= 0 && g.nifti_sform_code >= 0;
   const bool itk_codes = g.nifti_qform_code == 1 && g.nifti_sform_code == 1;  // what ITK writes anyway
   try {
-    if (is_nifti_name(path) && codes_known && !itk_codes) write_nifti_keeping_codes(path, data, g);
+    if (has_extension(path, {".nii", ".nii.gz"}) && codes_known && !itk_codes) write_nifti_keeping_codes(path, data, g);
     else write_any(path, data, g);
   } catch (const itk::ExceptionObject& e) {
     throw Error(fmt::format("{}: cannot write volume: {}", path, e.GetDescription()));
