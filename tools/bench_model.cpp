@@ -11,13 +11,13 @@
 #include <string>
 #include <vector>
 
-
 #include "medsam/core/config.h"
 #include "medsam/core/device.h"
 #include "medsam/core/error.h"
 #include "medsam/infer/predictor.h"
 #include "medsam/model/build_sam.h"
 #include "tools/bench.h"
+#include "tools/bench_profile.h"
 
 namespace medsam::tools {
 namespace {
@@ -34,6 +34,7 @@ struct ModelBenchOptions {
   std::string attention = "fast";
   std::string decoder_path = "fast";
   int64_t chunk = kDefaultAttentionChunkElements;
+  std::string profile;
 };
 
 std::shared_ptr<ModelBenchOptions> add_common(CLI::App& sub) {
@@ -46,6 +47,9 @@ std::shared_ptr<ModelBenchOptions> add_common(CLI::App& sub) {
   sub.add_option("--precision", o->precision, "fp32, or bf16 (autocast; CUDA only)")
       ->capture_default_str()
       ->check(CLI::IsMember({"fp32", "bf16"}));
+  sub.add_option("--profile", o->profile,
+                 "after the timed runs, profile one more and write its Chrome trace here "
+                 "(summary: scripts/gpu/trace_summary.py FILE)");
   return o;
 }
 
@@ -77,10 +81,12 @@ int run_encoder(const ModelBenchOptions& o) {
   bench::reset_peak_rss();
   reset_cuda_peak(device);
   const double base = bench::peak_rss_mib();
-  const auto [mean, best] = bench::time_runs(o.warmup, o.iters, [&] {
+  const auto encode = [&] {
     sam->encode(image);
     synchronize(device);
-  });
+  };
+  const auto [mean, best] = bench::time_runs(o.warmup, o.iters, encode);
+  if (!o.profile.empty()) bench::profile_once(o.profile, device.is_cuda(), encode);
   fmt::print("encoder {} {}x{} device={} precision={} batch={} threads={} attention={} chunk={}: mean {:.4f} s/batch "
              "= {:.4f} s/image = {:.2f} images/s, min {:.4f} s/batch ({} iters, {} warmup); {}\n",
              mc.arch, S, S, device.str(), o.precision, o.batch, torch::get_num_threads(), o.attention, o.chunk, mean,
@@ -116,6 +122,11 @@ int run_decoder(const ModelBenchOptions& o) {
     synchronize(device);
     seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   });
+  if (!o.profile.empty())
+    bench::profile_once(o.profile, device.is_cuda(), [&] {
+      sam->decode(embedding, p, false);
+      synchronize(device);
+    });
   std::vector<double> timed(seconds.end() - o.iters, seconds.end());
   std::nth_element(timed.begin(), timed.begin() + timed.size() / 2, timed.end());
   const double median = timed[timed.size() / 2];

@@ -22,9 +22,39 @@
 #include "medsam/train/synthetic_source.h"
 #include "medsam/train/trainer.h"
 #include "tools/bench.h"
+#include "tools/bench_profile.h"
 
 namespace medsam::tools {
 namespace {
+
+// The reference bench's way (scripts/gpu/reference_bench.py): batches built once and kept on the
+// training device, so a step times the model, the loss and the optimizer, not the host making random
+// images (torch::rand is serial on the CPU: ~150 ms for 8 images of 1024² on this machine, time the
+// GPU would sit idle). A training run gets its batches from loader workers that run ahead of the step.
+class ResidentSource final : public train::BatchSource {
+ public:
+  ResidentSource(train::BatchSource& source, int count, const c10::Device& device) {
+    source.begin_epoch(0);
+    for (int i = 0; i < count; ++i) {
+      std::optional<data::Batch> b = source.next();
+      if (!b) break;
+      b->images = b->images.to(device);
+      b->image_index = b->image_index.to(device);
+      b->boxes = b->boxes.to(device);
+      b->masks = b->masks.to(device);
+      batches_.push_back(std::move(*b));
+    }
+    if (batches_.empty()) throw Error("bench train-step: the synthetic source gave no batch");
+  }
+  void begin_epoch(int64_t) override {}
+  std::optional<data::Batch> next() override { return batches_[next_++ % batches_.size()]; }
+  std::string state() const override { return std::to_string(next_); }
+  void restore(const std::string&) override {}
+
+ private:
+  std::vector<data::Batch> batches_;
+  size_t next_ = 0;
+};
 
 struct TrainBenchOptions {
   ConfigOptions config;
@@ -37,6 +67,8 @@ struct TrainBenchOptions {
   std::string device = "cpu";
   std::string precision = "fp32";
   std::string dist_backend = "none";
+  std::string batches = "resident";
+  std::string profile;
   double bucket_mb = 25;
 };
 
@@ -68,7 +100,6 @@ int run_train_step(const TrainBenchOptions& o) {
   so.batch_size = o.batch;
   so.batches_per_epoch = o.warmup + o.iters + 1;
   so.seed = 0;
-  train::SyntheticSource source(so);
   train::TrainerOptions options;
   std::shared_ptr<dist::ProcessGroup> group;
   if (o.dist_backend != "none") {
@@ -78,6 +109,11 @@ int run_train_step(const TrainBenchOptions& o) {
     options.group = group;
     options.make_reducer = dist::gradient_reducer_factory(group, o.bucket_mb);
   }
+  train::SyntheticSource synthetic(so);
+  std::unique_ptr<ResidentSource> resident;
+  if (o.batches == "resident")  // on this rank's GPU (NCCL binds one per rank), as the trainer will be
+    resident = std::make_unique<ResidentSource>(synthetic, 2, group && group->device().is_cuda() ? group->device() : device);
+  train::BatchSource& source = resident ? static_cast<train::BatchSource&>(*resident) : synthetic;
   bench::reset_peak_rss();
   torch::manual_seed(0);
   train::Trainer trainer(t, build_sam(config.model), source, "", options);
@@ -87,6 +123,11 @@ int run_train_step(const TrainBenchOptions& o) {
     trainer.train_step();
     synchronize(trainer.device());
   });
+  if (!o.profile.empty())
+    bench::profile_once(o.profile, trainer.device().is_cuda(), [&] {
+      trainer.train_step();
+      synchronize(trainer.device());
+    });
   const std::string memory = bench::memory_note(trainer.device().is_cuda(), cuda_peak_allocated_mib(trainer.device()),
                                                 base, "model built", "training");
   const std::string dist_note =
@@ -95,9 +136,10 @@ int run_train_step(const TrainBenchOptions& o) {
   std::error_code ec;
   fs::remove_all(t.output_dir, ec);
   if (options.rank != 0) return 0;
-  fmt::print("train-step {} {}x{} device={} precision={}{} batch={} threads={} activation_checkpointing={} loss={} "
-             "frozen=[{}]: mean {:.4f} s/step = {:.3f} samples/s{}, min {:.4f} s ({} iters, {} warmup); {}\n",
-             config.model.arch, S, S, trainer.device().str(), o.precision, dist_note, o.batch, torch::get_num_threads(),
+  fmt::print("train-step {} {}x{} device={} precision={}{} batch={} batches={} threads={} activation_checkpointing={} "
+             "loss={} frozen=[{}]: mean {:.4f} s/step = {:.3f} samples/s{}, min {:.4f} s ({} iters, {} warmup); {}\n",
+             config.model.arch, S, S, trainer.device().str(), o.precision, dist_note, o.batch, o.batches,
+             torch::get_num_threads(),
              o.activation_checkpointing ? "on" : "off", o.loss_resolution, fmt::join(t.freeze, ","), mean,
              o.batch * options.world_size / mean, options.world_size > 1 ? " (all ranks)" : "", best, o.iters,
              o.warmup, memory);
@@ -125,6 +167,14 @@ RunFn add_train_step_bench(CLI::App& sub) {
                  "none, gloo or nccl: all-reduce gradients over a process group (the launcher's world, else one rank)")
       ->capture_default_str()
       ->check(CLI::IsMember({"none", "gloo", "nccl"}));
+  sub.add_option("--batches", o->batches,
+                 "resident: two synthetic batches built once on the training device and reused (as the Python "
+                 "reference bench does); host: a new batch built on the CPU and copied every step")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"resident", "host"}));
+  sub.add_option("--profile", o->profile,
+                 "after the timed steps, profile one more step and write its Chrome trace here "
+                 "(summary: scripts/gpu/trace_summary.py FILE)");
   sub.add_option("--bucket-mb", o->bucket_mb, "gradient bucket size with --dist-backend")->capture_default_str();
   return [o] { return run_train_step(*o); };
 }

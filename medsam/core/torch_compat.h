@@ -43,6 +43,17 @@ inline at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Te
 #endif
 }
 
+// In-place multi-tensor lerp (self += weight * (end - self) for each pair): a fused kernel from 2.0
+// (what torch.optim's foreach AdamW uses for the first moment); 1.13 has no _foreach_lerp_, so one lerp_
+// per tensor (the CPU build, where launches cost nothing).
+inline void foreach_lerp_(at::TensorList self, at::TensorList end, double weight) {
+#if MEDSAM_TORCH_AT_LEAST(2, 0)
+  at::_foreach_lerp_(self, end, weight);
+#else
+  for (size_t i = 0; i < self.size(); ++i) self[i].lerp_(end[i], weight);
+#endif
+}
+
 // Autocast on/off and its dtype for one device type. 2.4 replaced the per-device function pairs
 // (set_enabled / set_cpu_enabled, set_autocast_gpu_dtype / set_autocast_cpu_dtype) with
 // device-type arguments.
@@ -131,5 +142,44 @@ inline constexpr const char* kNcclAsyncErrorHandlingEnv = "TORCH_NCCL_ASYNC_ERRO
 #else
 inline constexpr const char* kNcclAsyncErrorHandlingEnv = "NCCL_ASYNC_ERROR_HANDLING";
 #endif
+}  // namespace medsam::compat
+#endif
+
+// ---- profiler (only for translation units that define MEDSAM_COMPAT_PROFILER first) ----
+#if defined(MEDSAM_COMPAT_PROFILER)
+#include <functional>
+#include <set>
+#if MEDSAM_TORCH_AT_LEAST(2, 0)
+#include <torch/csrc/autograd/profiler_kineto.h>
+#else
+#include <torch/csrc/autograd/profiler_legacy.h>
+#endif
+namespace medsam::compat {
+// Runs fn under PyTorch's profiler and writes a Chrome trace to `path`. 2.x: the Kineto profiler (CPU
+// ops, and with `cuda` the CUDA kernels, copies and runtime calls; what torch.profiler uses). 1.13:
+// Debian's build has no Kineto, so the legacy profiler (CPU ops only).
+// ref: torch/profiler/profiler.py _KinetoProfile (prepare_trace, start_trace, stop_trace, export_chrome_trace)
+inline void profile_to_chrome_trace(const std::string& path, bool cuda, const std::function<void()>& fn) {
+#if MEDSAM_TORCH_AT_LEAST(2, 0)
+  namespace impl = torch::profiler::impl;
+  namespace api = torch::autograd::profiler;
+  std::set<impl::ActivityType> activities{impl::ActivityType::CPU};
+  if (cuda) activities.insert(impl::ActivityType::CUDA);
+  const impl::ProfilerConfig config(impl::ProfilerState::KINETO, /*report_input_shapes=*/true);
+  api::prepareProfiler(config, activities);
+  api::enableProfiler(config, activities);
+  try {
+    fn();
+  } catch (...) {
+    api::disableProfiler();
+    throw;
+  }
+  api::disableProfiler()->save(path);
+#else
+  (void)cuda;
+  torch::autograd::profiler::RecordProfile record(path);
+  fn();
+#endif
+}
 }  // namespace medsam::compat
 #endif

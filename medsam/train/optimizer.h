@@ -35,7 +35,8 @@ struct ParamGroup {
 
 // ref: torch/optim/adamw.py _single_tensor_adamw (amsgrad=False, maximize=False): decoupled weight
 // decay p *= 1 - lr*wd, then Adam with bias correction. Parameters whose .grad is undefined are skipped
-// (neither decayed nor counted), as torch does.
+// (neither decayed nor counted), as torch does. step() runs it as torch's _multi_tensor_adamw does:
+// multi-tensor (foreach) calls over all parameters of a group that share a step count.
 class AdamW {
  public:
   // Group 0: decayed parameters; group 1: excluded ones (weight_decay 0). Only parameters with

@@ -1,5 +1,6 @@
 #include "medsam/train/trainer.h"
 
+#include <ATen/record_function.h>
 #include <fmt/format.h>
 #include <torch/torch.h>
 
@@ -177,17 +178,30 @@ StepResult Trainer::train_step() {
   StepResult r;
   optimizer_->zero_grad();
   int micro = 0;
+  at::Tensor loss_sums;  // (3) float64 on the device: total, dice, bce summed over the micro-steps
+  // The medsam::... scopes name the phases in a profiler trace (`medsam bench train-step --profile`);
+  // without a profiler they cost a flag test.
   for (; micro < config_.grad_accum_steps; ++micro) {
-    auto batch = next_batch();
+    std::optional<data::Batch> batch;
+    {
+      RECORD_USER_SCOPE("medsam::batch");
+      batch = next_batch();
+    }
     if (!batch) break;
     const bool last = micro + 1 == config_.grad_accum_steps;
     std::unique_ptr<dist::NoSyncScope> no_sync;
     if (!last) no_sync = std::make_unique<dist::NoSyncScope>(*reducer_);
-    LossValues loss = forward_loss(*batch);
-    (loss.total / static_cast<double>(config_.grad_accum_steps)).backward();
-    r.loss += loss.total.item<double>();
-    r.dice += loss.dice.item<double>();
-    r.bce += loss.bce.item<double>();
+    LossValues loss;
+    {
+      RECORD_USER_SCOPE("medsam::forward");
+      loss = forward_loss(*batch);
+    }
+    {
+      RECORD_USER_SCOPE("medsam::backward");
+      (loss.total / static_cast<double>(config_.grad_accum_steps)).backward();
+    }
+    const at::Tensor parts = torch::stack({loss.total, loss.dice, loss.bce}).detach().to(torch::kFloat64);
+    loss_sums = loss_sums.defined() ? loss_sums + parts : parts;
     r.prompts += batch->num_prompts();
   }
   if (micro == 0) {
@@ -195,23 +209,33 @@ StepResult Trainer::train_step() {
     return r;
   }
   if (micro < config_.grad_accum_steps) reducer_->set_sync(true);  // data ran out mid-step: still sync
-  reducer_->finalize();
-  r.loss /= micro;
-  r.dice /= micro;
-  r.bce /= micro;
-  reduce_over_ranks(r);
+  {
+    RECORD_USER_SCOPE("medsam::reduce_gradients");
+    reducer_->finalize();
+  }
 
-  // Global gradient norm (ref: torch/nn/utils/clip_grad.py clip_grad_norm_), also the non-finite check.
+  // Global gradient norm (ref: torch/nn/utils/clip_grad.py clip_grad_norm_, foreach form), also the
+  // non-finite check. The losses and the norm reach the host in one copy: the step's only wait for the
+  // device (a GPU otherwise runs ahead of the host).
   std::vector<at::Tensor> grads;
   for (const auto& p : optimizer_->parameters())
     if (p.grad().defined()) grads.push_back(p.grad());
-  double norm = 0;
-  if (!grads.empty()) {
-    torch::NoGradGuard no_grad;
-    std::vector<at::Tensor> norms;
-    for (const auto& g : grads) norms.push_back(g.detach().to(torch::kFloat32).norm(2));
-    norm = torch::stack(norms).norm(2).item<double>();
+  at::Tensor host;
+  {
+    RECORD_USER_SCOPE("medsam::grad_norm");
+    at::Tensor norm_t = torch::zeros({1}, loss_sums.options());
+    if (!grads.empty()) {
+      torch::NoGradGuard no_grad;
+      norm_t = torch::stack(at::_foreach_norm(grads, 2)).norm(2).to(torch::kFloat64).reshape({1});
+    }
+    host = torch::cat({loss_sums, norm_t}).cpu();
   }
+  const double* v = host.data_ptr<double>();
+  r.loss = v[0] / micro;
+  r.dice = v[1] / micro;
+  r.bce = v[2] / micro;
+  const double norm = v[3];
+  reduce_over_ranks(r);
   r.grad_norm = norm;
   r.lr = learning_rate(config_.schedule, config_.optimizer.lr, state_.step, config_.max_steps);
 
@@ -228,11 +252,11 @@ StepResult Trainer::train_step() {
                               "lower train.optimizer.lr, set train.clip_grad_norm, or check the data",
                               state_.step + 1, state_.consecutive_nonfinite));
   } else {
+    RECORD_USER_SCOPE("medsam::optimizer");
     state_.consecutive_nonfinite = 0;
     if (config_.clip_grad_norm > 0 && norm > config_.clip_grad_norm) {
       torch::NoGradGuard no_grad;
-      const double scale = config_.clip_grad_norm / (norm + 1e-6);
-      for (auto& g : grads) g.mul_(scale);
+      at::_foreach_mul_(grads, config_.clip_grad_norm / (norm + 1e-6));
     }
     optimizer_->set_lr(r.lr);
     optimizer_->step();

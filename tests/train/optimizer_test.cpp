@@ -112,3 +112,79 @@ TEST_CASE("the optimizer state round-trips through PyTorch's state_dict layout",
   ob.step();
   for (size_t i = 0; i < a->parameters().size(); ++i) CHECK(torch::equal(a->parameters()[i], b->parameters()[i]));
 }
+
+namespace {
+// The per-parameter update (ref: torch/optim/adamw.py _single_tensor_adamw), written out plainly: what
+// AdamW::step's multi-tensor form must reproduce.
+struct PlainAdamW {
+  OptimizerConfig c;
+  std::vector<at::Tensor> m, v;
+  std::vector<int64_t> steps;
+  void step(std::vector<at::Tensor>& params, const std::vector<double>& weight_decay, double lr) {
+    torch::NoGradGuard no_grad;
+    m.resize(params.size());
+    v.resize(params.size());
+    steps.resize(params.size(), 0);
+    for (size_t i = 0; i < params.size(); ++i) {
+      auto& p = params[i];
+      if (!p.grad().defined()) continue;
+      if (!m[i].defined()) m[i] = torch::zeros_like(p), v[i] = torch::zeros_like(p);
+      const int64_t t = ++steps[i];
+      p.mul_(1.0 - lr * weight_decay[i]);
+      m[i].lerp_(p.grad(), 1.0 - c.beta1);
+      v[i].mul_(c.beta2).addcmul_(p.grad(), p.grad(), 1.0 - c.beta2);
+      const double bc1 = 1.0 - std::pow(c.beta1, static_cast<double>(t));
+      const double bc2 = 1.0 - std::pow(c.beta2, static_cast<double>(t));
+      p.addcdiv_(m[i], (v[i].sqrt() / std::sqrt(bc2)).add_(c.eps), -lr / bc1);
+    }
+  }
+};
+}  // namespace
+
+TEST_CASE("the multi-tensor AdamW step equals the per-parameter update, with uneven step counts",
+          "[train][optimizer]") {
+  torch::manual_seed(3);
+  Sam a = build_sam("tiny"), b = build_sam("tiny");
+  {
+    torch::NoGradGuard g;
+    for (size_t i = 0; i < a->parameters().size(); ++i) b->parameters()[i].copy_(a->parameters()[i]);
+  }
+  apply_freeze(*a, {"prompt_encoder"});
+  OptimizerConfig c;
+  c.no_weight_decay = {"bias", "norm"};  // two groups with different decay
+  AdamW opt(*a, c);
+  std::vector<at::Tensor> plain_params;
+  std::vector<double> decay;
+  const auto named_b = b->named_parameters();
+  for (const auto& g : opt.groups())
+    for (const auto& name : g.names) {
+      plain_params.push_back(named_b[name]);
+      decay.push_back(g.weight_decay);
+    }
+  PlainAdamW plain;
+  plain.c = c;
+  const std::vector<at::Tensor> ours = opt.parameters();
+  REQUIRE(ours.size() == plain_params.size());
+  for (int step = 0; step < 4; ++step) {
+    opt.zero_grad();
+    for (size_t i = 0; i < ours.size(); ++i) {
+      // Every third parameter skips the first two steps: its step count lags (separate bias corrections).
+      const bool has_grad = !(i % 3 == 0 && step < 2);
+      at::Tensor grad = has_grad ? torch::randn_like(ours[i]) : at::Tensor();
+      ours[i].mutable_grad() = grad.defined() ? grad.clone() : grad;
+      plain_params[i].mutable_grad() = grad;
+    }
+    const double lr = 1e-3 * (step + 1);
+    opt.set_lr(lr);
+    opt.step();
+    plain.step(plain_params, decay, lr);
+  }
+  for (size_t i = 0; i < ours.size(); ++i) {
+    INFO("parameter " << i);
+    CHECK(torch::equal(ours[i], plain_params[i]));
+  }
+  // The lagging parameters' step counts (2) and the others' (4) are what the state records.
+  const auto sd = opt.state_dict();
+  CHECK(sd->get("state")->entries[0].second->get("step")->tensor.item<double>() == 2.0);
+  CHECK(sd->get("state")->entries[1].second->get("step")->tensor.item<double>() == 4.0);
+}
