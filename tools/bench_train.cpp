@@ -69,6 +69,7 @@ struct TrainBenchOptions {
   std::string dist_backend = "none";
   std::string batches = "resident";
   std::string profile;
+  std::string attention = "fast";
   double bucket_mb = 25;
 };
 
@@ -116,7 +117,9 @@ int run_train_step(const TrainBenchOptions& o) {
   train::BatchSource& source = resident ? static_cast<train::BatchSource&>(*resident) : synthetic;
   bench::reset_peak_rss();
   torch::manual_seed(0);
-  train::Trainer trainer(t, build_sam(config.model), source, "", options);
+  Sam sam = build_sam(config.model);
+  sam->image_encoder->set_attention_path(o.attention == "fast" ? AttentionPath::kFast : AttentionPath::kReference);
+  train::Trainer trainer(t, sam, source, "", options);
   reset_cuda_peak(trainer.device());
   const double base = bench::peak_rss_mib();
   const auto [mean, best] = bench::time_runs(o.warmup, o.iters, [&] {
@@ -136,10 +139,10 @@ int run_train_step(const TrainBenchOptions& o) {
   std::error_code ec;
   fs::remove_all(t.output_dir, ec);
   if (options.rank != 0) return 0;
-  fmt::print("train-step {} {}x{} device={} precision={}{} batch={} batches={} threads={} activation_checkpointing={} "
-             "loss={} frozen=[{}]: mean {:.4f} s/step = {:.3f} samples/s{}, min {:.4f} s ({} iters, {} warmup); {}\n",
+  fmt::print("train-step {} {}x{} device={} precision={}{} batch={} batches={} attention={} threads={} "
+             "activation_checkpointing={} loss={} frozen=[{}]: mean {:.4f} s/step = {:.3f} samples/s{}, min {:.4f} s ({} iters, {} warmup); {}\n",
              config.model.arch, S, S, trainer.device().str(), o.precision, dist_note, o.batch, o.batches,
-             torch::get_num_threads(),
+             o.attention, torch::get_num_threads(),
              o.activation_checkpointing ? "on" : "off", o.loss_resolution, fmt::join(t.freeze, ","), mean,
              o.batch * options.world_size / mean, options.world_size > 1 ? " (all ranks)" : "", best, o.iters,
              o.warmup, memory);
@@ -172,6 +175,9 @@ RunFn add_train_step_bench(CLI::App& sub) {
                  "reference bench does); host: a new batch built on the CPU and copied every step")
       ->capture_default_str()
       ->check(CLI::IsMember({"resident", "host"}));
+  sub.add_option("--attention", o->attention, "image encoder attention: fast, or reference (SAM's formula)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fast", "reference"}));
   sub.add_option("--profile", o->profile,
                  "after the timed steps, profile one more step and write its Chrome trace here "
                  "(summary: scripts/gpu/trace_summary.py FILE)");
