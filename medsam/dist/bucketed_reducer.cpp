@@ -97,14 +97,22 @@ class BucketedReducer final : public GradientReducer {
     used_op.wait();
     used = used.cpu();
     const float* any = used.data_ptr<float>();
+    // ref: reducer.cpp gradient_as_bucket_view: the averaged bucket is the gradient. One division per
+    // bucket, then each .grad becomes its slot (a view: no copy back, no second copy of every gradient
+    // held). A parameter that is not contiguous keeps its own layout and gets a copy.
     const double world = static_cast<double>(group_->size());
     for (std::size_t b = 0; b < buckets_.size(); ++b) {
       const Bucket& bucket = buckets_[b];
+      bucket.flat.div_(world);
       for (std::size_t s = 0; s < bucket.params.size(); ++s) {
         at::Tensor& p = params_[bucket.params[s]];
         if (any[bucket.params[s]] == 0.f) continue;
-        if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p, at::MemoryFormat::Preserve);
-        p.mutable_grad().copy_(slot(b, s)).div_(world);
+        if (p.is_contiguous()) {
+          p.mutable_grad() = slot(b, s);
+        } else {
+          if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p, at::MemoryFormat::Preserve);
+          p.mutable_grad().copy_(slot(b, s));
+        }
       }
     }
     stats_.buckets = buckets_.size();

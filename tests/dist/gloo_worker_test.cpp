@@ -133,6 +133,14 @@ void reducer(const std::shared_ptr<ProcessGroup>& g) {
   torch::mse_loss(model(xs), ys).backward();
   reduce->finalize();
   check_grads("one backward");
+  {  // The averaged buckets are the gradients (views, no copy back): some gradients share a storage.
+    const auto ps = model->parameters();
+    int shared = 0;
+    for (size_t i = 0; i < ps.size(); ++i)
+      for (size_t j = i + 1; j < ps.size(); ++j)
+        if (ps[i].grad().defined() && ps[j].grad().defined() && ps[i].grad().is_alias_of(ps[j].grad())) ++shared;
+    CHECK(shared > 0);
+  }
   // In registration order the unused layer (registered last) fills bucket 0, which holds back every
   // bucket until finalize(); after this first pass the buckets follow the observed gradient order.
   CHECK(reduce->stats().sent_during_backward == 0);
