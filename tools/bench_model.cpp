@@ -44,7 +44,7 @@ std::shared_ptr<ModelBenchOptions> add_common(CLI::App& sub) {
   sub.add_option("--iters", o->iters, "timed repetitions")->capture_default_str()->check(CLI::PositiveNumber);
   sub.add_option("--warmup", o->warmup, "untimed repetitions first")->capture_default_str();
   sub.add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
-  sub.add_option("--precision", o->precision, "fp32, or bf16 (autocast; CUDA only)")
+  sub.add_option("--precision", o->precision, "fp32, or bf16 (autocast: the whole model on CUDA, the image encoder on the CPU)")
       ->capture_default_str()
       ->check(CLI::IsMember({"fp32", "bf16"}));
   sub.add_option("--profile", o->profile,
@@ -76,7 +76,8 @@ int run_encoder(const ModelBenchOptions& o) {
   const auto& mc = config.model;
   const int64_t S = mc.image_encoder.img_size;
   const auto image = torch::rand({o.batch, 3, S, S}).to(device);
-  const infer::PrecisionScope precision(infer::parse_precision(o.precision, device), device);
+  const infer::PrecisionScope precision(infer::parse_precision(o.precision, device), device,
+                                        infer::ModelPart::kImageEncoder);
   synchronize(device);
   bench::reset_peak_rss();
   reset_cuda_peak(device);
@@ -110,7 +111,8 @@ int run_decoder(const ModelBenchOptions& o) {
   const auto xy = torch::rand({o.boxes, 2}) * (S / 2);
   Prompts p;
   p.boxes = torch::cat({xy, xy + S / 4}, 1).to(device);  // (N, 4)
-  const infer::PrecisionScope precision(infer::parse_precision(o.precision, device), device);
+  const infer::PrecisionScope precision(infer::parse_precision(o.precision, device), device,
+                                        infer::ModelPart::kPromptAndMaskDecoder);
   synchronize(device);
   bench::reset_peak_rss();
   reset_cuda_peak(device);

@@ -3,6 +3,10 @@
 #include <fmt/format.h>
 #include <torch/cuda.h>
 
+#include <fstream>
+#include <sstream>
+#include <string>
+
 #include "medsam/core/build_config.h"
 #include "medsam/core/error.h"
 
@@ -56,6 +60,23 @@ void reset_cuda_peak(const c10::Device& device) {
   if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
 #endif
   (void)device;
+}
+
+bool cpu_has_native_bf16() {
+  static const bool has = [] {
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("flags", 0) != 0) continue;
+      std::istringstream words(line);
+      std::string w;
+      while (words >> w)
+        if (w == "avx512_bf16" || w == "amx_bf16") return true;
+      return false;  // the first CPU's flags speak for all
+    }
+    return false;
+  }();
+  return has;
 }
 
 }  // namespace medsam

@@ -23,4 +23,8 @@ void synchronize(const c10::Device& device);
 double cuda_peak_allocated_mib(const c10::Device& device);
 void reset_cuda_peak(const c10::Device& device);
 
+// Whether this CPU computes bf16 matrix products in hardware (x86 AVX512-BF16 or AMX-BF16, read from
+// /proc/cpuinfo; false elsewhere). Without it LibTorch emulates bf16 and CPU bf16 is slower than fp32.
+bool cpu_has_native_bf16();
+
 }  // namespace medsam

@@ -3,11 +3,12 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <cctype>
+#include <cstring>
 #include <filesystem>
+#include <vector>
 
 #include "medsam/core/error.h"
+#include "medsam/io/file_name.h"
 #include "medsam/io/image.h"
 #include "medsam/io/volume.h"
 
@@ -15,40 +16,21 @@ namespace medsam::eval {
 
 namespace {
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
+const std::vector<const char*> kImageExtensions{".png", ".bmp", ".tif", ".tiff"};
+// Volumes first: ".nii.gz" must match before anything shorter.
+const std::vector<const char*> kLabelExtensions{".nii.gz", ".nii", ".mha", ".mhd", ".nrrd", ".nhdr",
+                                                ".png",    ".bmp", ".tif", ".tiff"};
 
-bool ends_with(const std::string& s, const std::string& tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
-
-const char* const kImageExtensions[] = {".png", ".bmp", ".tif", ".tiff"};
-const char* const kVolumeExtensions[] = {".nii.gz", ".nii", ".mha", ".mhd", ".nrrd", ".nhdr"};
-
-bool is_image_file(const std::string& path) {
-  const std::string name = lower(path);
-  return std::any_of(std::begin(kImageExtensions), std::end(kImageExtensions),
-                     [&](const char* e) { return ends_with(name, e); });
-}
+bool is_image_file(const std::string& path) { return io::has_extension(path, kImageExtensions); }
 
 }  // namespace
 
-bool is_label_file(const std::string& path) {
-  const std::string name = lower(path);
-  return is_image_file(path) || std::any_of(std::begin(kVolumeExtensions), std::end(kVolumeExtensions),
-                                            [&](const char* e) { return ends_with(name, e); });
-}
+bool is_label_file(const std::string& path) { return io::has_extension(path, kLabelExtensions); }
 
 std::string label_file_stem(const std::string& path) {
   const std::string name = std::filesystem::path(path).filename().string();
-  const std::string low = lower(name);
-  for (const char* e : kVolumeExtensions)
-    if (ends_with(low, e)) return name.substr(0, name.size() - std::string(e).size());
-  for (const char* e : kImageExtensions)
-    if (ends_with(low, e)) return name.substr(0, name.size() - std::string(e).size());
-  return name;
+  const char* ext = io::matching_extension(name, kLabelExtensions);
+  return ext ? name.substr(0, name.size() - std::strlen(ext)) : name;
 }
 
 LabelFile read_label_file(const std::string& path, const std::vector<double>& fallback_spacing_xy) {

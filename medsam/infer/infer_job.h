@@ -26,7 +26,7 @@ struct InferJob {
   data::IntensitySpec intensity;        // the same rule as `medsam prep` (medsam/data/normalize.h)
   bool multimask = false;
   std::string device = "cpu";
-  std::string precision = "fp32";       // fp32 | bf16 (CUDA only; CPU refuses bf16)
+  std::string precision = "fp32";       // fp32 | bf16 (CUDA: whole model; CPU: image encoder)
 
   std::string output;          // label map (.png/.tif, a volume format for volumes, .npz `segs` for
                                // .npz cases and volumes)

@@ -5,7 +5,9 @@
 
 #include <optional>
 
+#include "medsam/core/device.h"
 #include "medsam/core/error.h"
+#include "medsam/core/log.h"
 #include "medsam/core/torch_compat.h"
 #include "medsam/infer/postprocess.h"
 #include "medsam/infer/preprocess.h"
@@ -49,19 +51,22 @@ void check_points(const at::Tensor& points, const at::Tensor& labels, int64_t he
 Precision parse_precision(const std::string& name, c10::Device device) {
   if (name == "fp32") return Precision::kFp32;
   if (name != "bf16") throw UsageError(fmt::format("--precision '{}': use fp32 or bf16", name));
-  if (!device.is_cuda())
-    throw UsageError("--precision bf16 needs --device cuda: CPU inference runs in fp32 only (drop --precision)");
+  if (!device.is_cuda() && !cpu_has_native_bf16())
+    log_warn("--precision bf16 on a CPU without AVX512-BF16/AMX: LibTorch emulates bf16 there, slower than fp32");
   return Precision::kBf16;
 }
 
-PrecisionScope::PrecisionScope(Precision precision, c10::Device device) {
-  if (precision == Precision::kBf16 && device.is_cuda()) scope_.emplace(c10::DeviceType::CUDA, at::kBFloat16);
+PrecisionScope::PrecisionScope(Precision precision, c10::Device device, ModelPart part) {
+  if (precision != Precision::kBf16) return;
+  if (device.is_cuda()) {
+    scope_.emplace(c10::DeviceType::CUDA, at::kBFloat16);
+  } else if (part == ModelPart::kImageEncoder) {
+    scope_.emplace(c10::DeviceType::CPU, at::kBFloat16);
+  }
 }
 
 Predictor::Predictor(Sam model, c10::Device device, Precision precision)
     : model_(std::move(model)), device_(device), precision_(precision) {
-  if (precision_ == Precision::kBf16 && !device_.is_cuda())
-    throw UsageError("bf16 inference needs a CUDA device; CPU runs fp32 only");
   model_->to(device_);
   model_->eval();
 }
@@ -87,7 +92,7 @@ at::Tensor Predictor::encode_images(const std::vector<at::Tensor>& images) {
     inputs.push_back(preprocess_image(image, size));  // (1, 3, S, S) in [0, 1], min-max per image
   }
   const at::Tensor batch = (inputs.size() == 1 ? inputs[0] : torch::cat(inputs, 0)).to(device_);
-  PrecisionScope precision(precision_, device_);
+  PrecisionScope precision(precision_, device_, ModelPart::kImageEncoder);
   return model_->encode(batch).to(at::kFloat);  // (K, C, h, w)
 }
 
@@ -143,7 +148,7 @@ ImagePrediction Predictor::predict(const ImagePrompts& prompts, bool multimask_o
   // One image, N prompts: the decoder broadcasts the single embedding (MedSAM's batching rule).
   MaskPrediction out;
   {
-    PrecisionScope precision(precision_, device_);
+    PrecisionScope precision(precision_, device_, ModelPart::kPromptAndMaskDecoder);
     out = model_->decode(embedding_, p, multimask_output);
   }
   ImagePrediction result;

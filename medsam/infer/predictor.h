@@ -32,18 +32,21 @@ struct ImagePrediction {
   at::Tensor masks;           // (N, M, H, W) uint8 0/1: probabilities > threshold
 };
 
-// fp32 everywhere; bf16 = autocast to bfloat16 on CUDA (encoder and decoder; outputs stay float32).
+// fp32 everywhere; bf16 = autocast to bfloat16 (outputs stay float32): on CUDA the whole model, on the
+// CPU the image encoder only (its matrix products run on AVX512-BF16/AMX units, ~4x the fp32 rate on such
+// CPUs; the decoder is cheap and its CPU fast path is fp32). See docs/inference.md for the accuracy.
 enum class Precision { kFp32, kBf16 };
+enum class ModelPart { kImageEncoder, kPromptAndMaskDecoder };
 
-// "fp32" or "bf16". bf16 on a CPU device throws UsageError: CPU inference runs fp32 only (LibTorch
-// 1.13's CPU bf16 kernels are slow or missing, e.g. ConvTranspose2d; see DESIGN.md decision 6).
+// "fp32" or "bf16" (else UsageError). bf16 on a CPU without bf16 hardware works but is slower than
+// fp32: a warning says so.
 Precision parse_precision(const std::string& name, c10::Device device);
 
-// bf16 autocast on CUDA for the life of the scope (kBf16 on a CUDA device); nothing otherwise. Used by
-// the predictor and by `medsam bench encoder|decoder`.
+// The autocast that `precision` means for `part` on `device`, for the life of the scope. Used by the
+// predictor and by `medsam bench encoder|decoder`.
 class PrecisionScope {
  public:
-  PrecisionScope(Precision precision, c10::Device device);
+  PrecisionScope(Precision precision, c10::Device device, ModelPart part);
 
  private:
   std::optional<compat::AutocastScope> scope_;

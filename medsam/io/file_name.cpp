@@ -2,17 +2,18 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 
 namespace medsam::io {
 
-bool has_extension(const std::string& path, std::initializer_list<const char*> extensions) {
+const char* matching_extension(const std::string& path, const std::vector<const char*>& extensions) {
   std::string p = path;
   std::transform(p.begin(), p.end(), p.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   for (const char* ext : extensions) {
-    const std::string e(ext);
-    if (p.size() >= e.size() && p.compare(p.size() - e.size(), e.size(), e) == 0) return true;
+    const std::size_t n = std::strlen(ext);
+    if (p.size() >= n && p.compare(p.size() - n, n, ext) == 0) return ext;
   }
-  return false;
+  return nullptr;
 }
 
 }  // namespace medsam::io

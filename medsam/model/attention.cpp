@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "medsam/core/torch_compat.h"
+#include "medsam/model/common.h"
 
 namespace medsam {
 namespace {
@@ -197,8 +198,12 @@ at::Tensor rel_pos_attention_fast(const at::Tensor& q, const at::Tensor& k, cons
         } else {
           logits = at::bmm(q_c, kT.slice(0, b0, b1));
         }
+        // bf16: LibTorch's CPU softmax accumulates in fp32 and rounds once, the same values as a round
+        // trip through fp32 at a third of the time (the two casts of the logits were the encoder's
+        // largest cost in bf16). fp16 has no CPU softmax kernel of its own.
+        const bool native = fp32 || q.scalar_type() == at::kBFloat16;
         const at::Tensor probs =
-            fp32 ? at::_softmax(logits, -1, false) : logits.to(at::kFloat).softmax(-1).to(q.scalar_type());
+            native ? at::_softmax(logits, -1, false) : logits.to(at::kFloat).softmax(-1).to(q.scalar_type());
         logits = at::Tensor();  // release before the next chunk allocates
         o = at::bmm(probs, v_c);
       }
@@ -232,7 +237,7 @@ at::Tensor EncoderAttentionImpl::forward(const at::Tensor& x) {
   const int64_t B = x.size(0), H = x.size(1), W = x.size(2);
   // (B, H, W, 3*dim) -> (3, B, heads, H*W, hd) -> (3, B*heads, H*W, hd)
   const at::Tensor qkv_t =
-      qkv(x).reshape({B, H * W, 3, num_heads, -1}).permute({2, 0, 3, 1, 4}).reshape({3, B * num_heads, H * W, -1});
+      linear_rows(qkv, x).reshape({B, H * W, 3, num_heads, -1}).permute({2, 0, 3, 1, 4}).reshape({3, B * num_heads, H * W, -1});
   const at::Tensor q = qkv_t[0], k = qkv_t[1], v = qkv_t[2];
   const at::Tensor rh = use_rel_pos ? rel_pos_h : at::Tensor();
   const at::Tensor rw = use_rel_pos ? rel_pos_w : at::Tensor();
@@ -241,7 +246,7 @@ at::Tensor EncoderAttentionImpl::forward(const at::Tensor& x) {
                      : rel_pos_attention_reference(q, k, v, rh, rw, {H, W}, {H, W}, scale);
   // (B*heads, H*W, hd) -> (B, heads, H, W, hd) -> (B, H, W, heads*hd)
   o = o.view({B, num_heads, H, W, -1}).permute({0, 2, 3, 1, 4}).reshape({B, H, W, -1});
-  return proj(o);
+  return linear_rows(proj, o);
 }
 
 }  // namespace medsam

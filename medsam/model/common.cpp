@@ -47,7 +47,16 @@ MLPBlockImpl::MLPBlockImpl(int64_t embedding_dim, int64_t mlp_dim, Activation ac
       act(act_) {}
 
 // ref: segment_anything/modeling/common.py MLPBlock.forward
-at::Tensor MLPBlockImpl::forward(const at::Tensor& x) { return lin2(activate(act, lin1(x))); }
+at::Tensor MLPBlockImpl::forward(const at::Tensor& x) {
+  return linear_rows(lin2, activate(act, linear_rows(lin1, x)));
+}
+
+at::Tensor linear_rows(torch::nn::Linear& lin, const at::Tensor& x) {
+  if (x.dim() == 2) return lin(x);
+  std::vector<int64_t> shape = x.sizes().vec();
+  shape.back() = lin->weight.size(0);
+  return lin(x.reshape({-1, x.size(-1)})).view(shape);
+}
 
 // ref: segment_anything/modeling/common.py LayerNorm2d.__init__
 LayerNorm2dImpl::LayerNorm2dImpl(int64_t num_channels, double eps_)

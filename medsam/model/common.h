@@ -16,6 +16,11 @@ enum class Activation { kGELU, kReLU };
 // GELU is the exact (erf) form, as nn.GELU() defaults to.
 at::Tensor activate(Activation act, const at::Tensor& x);
 
+// lin(x) for x of any rank >= 2, computed on x flattened to (rows, in): at::linear then takes the
+// addmm route (bias folded into the GEMM) instead of matmul + a separate broadcast bias add, which
+// on the CPU in bf16 costs as much as a third of the GEMM. Same values as lin(x).
+at::Tensor linear_rows(torch::nn::Linear& lin, const at::Tensor& x);
+
 // nn.ConvTranspose2d(kernel_size=2, stride=2) as a GEMM + pixel_shuffle: with kernel == stride the
 // output 2x2 blocks do not overlap, so out[:, o, 2i+di, 2j+dj] = bias[o] + sum_c x[:, c, i, j] *
 // weight[c, o, di, dj]. Faster than LibTorch's CPU transposed convolution on the mask decoder's

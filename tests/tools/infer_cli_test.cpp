@@ -208,10 +208,27 @@ TEST_CASE("medsam infer answers MedSAM/CVPR .npz cases with segs, 2D and 3D, as 
   CHECK_THAT(ext.err, Catch::Contains("answered with an .npz holding 'segs'"));
 }
 
-TEST_CASE("medsam infer --precision bf16 on CPU exits 2 and says it needs CUDA", "[infer][cli]") {
+TEST_CASE("medsam infer --precision bf16 on CPU: the encoder in bf16 gives the fp32 run's mask", "[infer][cli]") {
   const auto out = test::temp_dir("infer_cli_bf16");
-  auto r = run_medsam("infer --checkpoint " + kTiny + "/weights.pth --image " + kTiny +
-                      "/case_z70/image.png --box 46,50,86,90 --precision bf16 --output " + out + "/m.png");
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.err, Catch::Contains("--precision bf16 needs --device cuda"));
+  const std::string args = "infer --checkpoint " + kTiny + "/weights.pth --image " + kTiny +
+                           "/case_z70/image.png --box 46,50,86,90 ";
+  for (const char* precision : {"fp32", "bf16"}) {
+    auto r = run_medsam(args + "--precision " + precision + " --output " + out + "/" + precision + ".png --save-logits " +
+                        out + "/" + precision + ".npy");
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+  }
+  const at::Tensor l32 = read_npy(out + "/fp32.npy"), l16 = read_npy(out + "/bf16.npy");
+  const double rel = ((l16 - l32).norm() / l32.norm()).item<double>();
+  INFO("relative L2 of the bf16 run's logits: " << rel);
+  CHECK(rel > 0);  // bf16 really ran
+  CHECK(rel < 0.15);
+  const at::Tensor m32 = io::read_image(out + "/fp32.png") > 0, m16 = io::read_image(out + "/bf16.png") > 0;
+  const double inter = (m32 & m16).sum().item<double>(), uni = (m32 | m16).sum().item<double>();
+  INFO("mask IoU fp32 vs bf16: " << inter / uni << " over " << uni << " pixels");
+  CHECK(uni > 100);
+  CHECK(inter / uni > 0.9);
+  auto bad = run_medsam(args + "--precision fp16 --output " + out + "/x.png");
+  CHECK(bad.exit_code == 2);
+  CHECK_THAT(bad.err, Catch::Contains("use fp32 or bf16"));
 }
