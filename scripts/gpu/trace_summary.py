@@ -77,7 +77,9 @@ def main():
     events = load(a.trace)
 
     gpu = [e for e in events if e.get("cat") in GPU_CATS]
-    phases = [e for e in events if str(e.get("name", "")).startswith("medsam::")]
+    # Host-side scopes only: Kineto repeats each scope on the GPU timeline as "gpu_user_annotation".
+    phases = [e for e in events
+              if str(e.get("name", "")).startswith("medsam::") and e.get("cat") in (None, "user_annotation")]
     ops = [e for e in events if e.get("cat") in (None, "cpu_op", "user_annotation") and e not in gpu]
     start = min(float(e["ts"]) for e in events)
     end = max(float(e["ts"]) + float(e["dur"]) for e in events)

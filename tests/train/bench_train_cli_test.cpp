@@ -50,6 +50,7 @@ TEST_CASE("trace_summary attributes GPU kernels to the phase that launched them"
      "args": {"correlation": 1}},
     {"ph": "X", "cat": "kernel", "name": "gemm_a", "ts": 200, "dur": 1000, "pid": 0, "tid": 7, "args": {"correlation": 1}},
     {"ph": "X", "cat": "user_annotation", "name": "medsam::optimizer", "ts": 6000, "dur": 1000, "pid": 1, "tid": 1},
+    {"ph": "X", "cat": "gpu_user_annotation", "name": "medsam::optimizer", "ts": 6200, "dur": 3000, "pid": 0, "tid": 7},
     {"ph": "X", "cat": "cuda_runtime", "name": "cudaLaunchKernel", "ts": 6100, "dur": 5, "pid": 1, "tid": 1,
      "args": {"correlation": 2}},
     {"ph": "X", "cat": "kernel", "name": "adam_b", "ts": 6200, "dur": 3000, "pid": 0, "tid": 7, "args": {"correlation": 2}},
@@ -61,7 +62,7 @@ TEST_CASE("trace_summary attributes GPU kernels to the phase that launched them"
   INFO(s.err);
   REQUIRE(s.exit_code == 0);
   INFO(s.out);
-  CHECK_THAT(s.out, Catch::Contains("span 10.50 ms"));
+  CHECK_THAT(s.out, Catch::Contains("8 events, span 10.50 ms"));
   CHECK_THAT(s.out, Catch::Contains("GPU busy 4.50 ms (42.9% of the span), idle 6.00 ms"));
   CHECK_THAT(s.out, Catch::Matches("(.|\n)*medsam::forward +5\\.00 +1\\.00\n(.|\n)*"));
   CHECK_THAT(s.out, Catch::Matches("(.|\n)*medsam::optimizer +1\\.00 +3\\.00\n(.|\n)*"));
