@@ -1,5 +1,5 @@
 // `medsam bench infer-volume --arch tiny|vit_b`: slices/s of 3D inference by box propagation
-// (medsam::infer::segment_volume) on a synthetic volume, random weights, CPU fp32, for each
+// (medsam::infer::segment_volume) on a synthetic volume, random weights, CPU (fp32, or bf16 encoder), for each
 // --encode-batch K (slices per encoder call); also checks the masks do not depend on K.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -25,6 +25,7 @@ struct VolumeBenchOptions {
   int size = 256;       // slice height and width in voxels
   std::vector<int> batches{1, 4};
   int threads = 0;
+  std::string precision = "fp32";
 };
 
 // (slices + 2, size, size) uint8: an ellipsoid of grey 180 with a brighter core in low noise.
@@ -46,7 +47,7 @@ int run_volume_bench(const VolumeBenchOptions& o) {
   if (o.threads > 0) torch::set_num_threads(o.threads);
   torch::manual_seed(0);
   c10::InferenceMode guard;
-  infer::Predictor predictor(build_sam(config.model), c10::kCPU);
+  infer::Predictor predictor(build_sam(config.model), c10::kCPU, infer::parse_precision(o.precision, c10::kCPU));
   const at::Tensor volume = synthetic_volume(o.slices, o.size);
   const double q = o.size / 4.0;
   const infer::Box3d box{q - 4, q - 4, 1, 3 * q + 4, 3 * q + 4, double(o.slices)};  // z 1..slices inclusive
@@ -60,10 +61,10 @@ int run_volume_bench(const VolumeBenchOptions& o) {
     std::string same = "reference run";
     if (first.defined()) same = torch::equal(first, mask) ? "masks equal to the first run" : "MASKS DIFFER from the first run";
     else first = mask;
-    fmt::print("infer-volume {} img_size={} threads={} slices={} ({}x{}) encode_batch={}: {:.2f} s = {:.3f} slices/s "
+    fmt::print("infer-volume {} img_size={} precision={} threads={} slices={} ({}x{}) encode_batch={}: {:.2f} s = {:.3f} slices/s "
                "({:.2f} s/slice); {} foreground voxels, {}\n",
-               config.model.arch, config.model.image_encoder.img_size, torch::get_num_threads(), o.slices, o.size,
-               o.size, k, s, o.slices / s, s / o.slices, mask.sum().item<int64_t>(), same);
+               config.model.arch, config.model.image_encoder.img_size, o.precision, torch::get_num_threads(), o.slices,
+               o.size, o.size, k, s, o.slices / s, s / o.slices, mask.sum().item<int64_t>(), same);
   }
   return 0;
 }
@@ -77,6 +78,9 @@ RunFn add_volume_bench(CLI::App& sub) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   sub.add_option("--threads", o->threads, "CPU threads (default: the global --threads)")->check(CLI::NonNegativeNumber);
+  sub.add_option("--precision", o->precision, "fp32, or bf16 (the image encoder autocasts)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   return [o] { return run_volume_bench(*o); };
 }
 
