@@ -131,9 +131,12 @@ void write_unit_float(const UnitTable& table, const at::Tensor& image, float* ou
 
 at::Tensor to_unit_float(const AugmentParams& p, const at::Tensor& image, std::uint8_t lo, std::uint8_t hi) {
   const auto src = checked_planes(image);
-  auto out = at::empty({3, src.size(1), src.size(2)}, src.options().dtype(at::kFloat));
-  write_unit_float(unit_table(p, src, lo, hi), src, out.data_ptr<float>());
-  return out;
+  const auto table = unit_table(p, src, lo, hi);
+  auto out = at::empty(src.sizes(), src.options().dtype(at::kFloat));
+  auto* to = out.data_ptr<float>();
+  const auto* in = src.data_ptr<std::uint8_t>();
+  for (std::int64_t i = 0; i < src.numel(); ++i) to[i] = table[in[i]];
+  return out.size(0) == 1 ? out.expand({3, out.size(1), out.size(2)}) : out;
 }
 
 }  // namespace medsam::data

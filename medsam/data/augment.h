@@ -37,7 +37,7 @@ void apply_geometry(const AugmentParams& p, at::Tensor& image, at::Tensor& label
 // The model's float image from the uint8 one: MedSAM's min-max normalisation (x - lo) / max(hi - lo, 1e-8)
 // with lo, hi taken BEFORE augmentation, then the intensity jitter (contrast about the mean, brightness,
 // clamp to [0, 1], gamma) — all one 256-entry table, so a pixel costs a lookup. (C, S, S) uint8 ->
-// (3, S, S) float32 (a grey image's one channel copied to all three), written by write_unit_float below.
+// (3, S, S) float32; a grey image comes back as its one channel broadcast to three (stride 0).
 at::Tensor to_unit_float(const AugmentParams& p, const at::Tensor& image, std::uint8_t lo, std::uint8_t hi);
 
 // to_unit_float in two steps, for writing straight into a batch: the image's 256-entry table (the
