@@ -200,7 +200,8 @@ StepResult Trainer::train_step() {
       RECORD_USER_SCOPE("medsam::backward");
       (loss.total / static_cast<double>(config_.grad_accum_steps)).backward();
     }
-    const at::Tensor parts = torch::stack({loss.total, loss.dice, loss.bce}).detach().to(torch::kFloat64);
+    const at::Tensor parts =
+        torch::stack({loss.total.detach(), loss.dice.detach(), loss.bce.detach()}).to(torch::kFloat64);
     loss_sums = loss_sums.defined() ? loss_sums + parts : parts;
     r.prompts += batch->num_prompts();
   }
