@@ -122,15 +122,12 @@ int run_train_step(const TrainBenchOptions& o) {
   train::Trainer trainer(t, sam, source, "", options);
   reset_cuda_peak(trainer.device());
   const double base = bench::peak_rss_mib();
-  const auto [mean, best] = bench::time_runs(o.warmup, o.iters, [&] {
+  const auto step = [&] {
     trainer.train_step();
     synchronize(trainer.device());
-  });
-  if (!o.profile.empty())
-    bench::profile_once(o.profile, trainer.device().is_cuda(), [&] {
-      trainer.train_step();
-      synchronize(trainer.device());
-    });
+  };
+  const auto [mean, best] = bench::time_runs(o.warmup, o.iters, step);
+  if (!o.profile.empty()) bench::profile_once(o.profile, trainer.device().is_cuda(), step);
   const std::string memory = bench::memory_note(trainer.device().is_cuda(), cuda_peak_allocated_mib(trainer.device()),
                                                 base, "model built", "training");
   const std::string dist_note =

@@ -17,9 +17,12 @@ namespace medsam::eval {
 namespace {
 
 const std::vector<const char*> kImageExtensions{".png", ".bmp", ".tif", ".tiff"};
-// Volumes first: ".nii.gz" must match before anything shorter.
-const std::vector<const char*> kLabelExtensions{".nii.gz", ".nii", ".mha", ".mhd", ".nrrd", ".nhdr",
-                                                ".png",    ".bmp", ".tif", ".tiff"};
+// Volumes, then images: ".nii.gz" must match before anything shorter.
+const std::vector<const char*> kLabelExtensions = [] {
+  std::vector<const char*> all{".nii.gz", ".nii", ".mha", ".mhd", ".nrrd", ".nhdr"};
+  all.insert(all.end(), kImageExtensions.begin(), kImageExtensions.end());
+  return all;
+}();
 
 bool is_image_file(const std::string& path) { return io::has_extension(path, kImageExtensions); }
 

@@ -12,6 +12,7 @@
 
 #include "medsam/core/error.h"
 #include "medsam/io/atomic_file.h"
+#include "medsam/io/file_name.h"
 
 namespace medsam::io {
 namespace {
@@ -22,10 +23,6 @@ constexpr size_t kHeaderSize = 348;
 constexpr size_t kQformOffset = 252;
 constexpr size_t kSformOffset = 254;
 constexpr int kMaxXformCode = 5;  // NIFTI_XFORM_TEMPLATE_OTHER, the highest code defined
-
-bool ends_with_gz(const std::string& p) {
-  return p.size() >= 3 && (p.compare(p.size() - 3, 3, ".gz") == 0 || p.compare(p.size() - 3, 3, ".GZ") == 0);
-}
 
 void put_int16(unsigned char* header, size_t offset, int value) {
   const auto v = static_cast<std::int16_t>(value);
@@ -51,7 +48,7 @@ void copy_nifti_with_xform_codes(const std::string& staged, const std::string& p
   put_int16(buf.data(), kSformOffset, sform_code);
 
   write_atomically(path, [&](const std::string& tmp) {
-    if (ends_with_gz(path)) {
+    if (has_extension(path, {".gz"})) {
       gzFile out = gzopen(tmp.c_str(), "wb");
       if (!out) throw Error(fmt::format("{}: cannot create", tmp));
       bool ok = true;

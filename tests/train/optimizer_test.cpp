@@ -11,6 +11,13 @@ using namespace medsam::train;
 
 namespace {
 bool contains(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+// Gives `to` the parameter values of `from` (same architecture).
+void copy_parameters(torch::nn::Module& from, torch::nn::Module& to) {
+  torch::NoGradGuard g;
+  const auto src = from.parameters(), dst = to.parameters();
+  REQUIRE(src.size() == dst.size());
+  for (size_t i = 0; i < src.size(); ++i) dst[i].copy_(src[i]);
+}
 std::vector<std::string> all_names(AdamW& opt) {
   std::vector<std::string> out;
   for (auto& g : opt.groups()) out.insert(out.end(), g.names.begin(), g.names.end());
@@ -90,10 +97,7 @@ TEST_CASE("one AdamW step: decoupled decay then an lr-sized Adam step", "[train]
 
 TEST_CASE("the optimizer state round-trips through PyTorch's state_dict layout", "[train][optimizer]") {
   torch::nn::Linear a(2, 3), b(2, 3);
-  {
-    torch::NoGradGuard g;
-    for (size_t i = 0; i < a->parameters().size(); ++i) b->parameters()[i].copy_(a->parameters()[i]);
-  }
+  copy_parameters(*a, *b);
   AdamW oa(*a, OptimizerConfig{}), ob(*b, OptimizerConfig{});
   for (auto& p : a->parameters()) p.mutable_grad() = torch::ones_like(p);
   oa.step();
@@ -104,10 +108,7 @@ TEST_CASE("the optimizer state round-trips through PyTorch's state_dict layout",
   ob.load_state_dict(*sd);
   for (auto* m : {&a, &b})
     for (auto& p : (*m)->parameters()) p.mutable_grad() = torch::full_like(p, 0.3);
-  {
-    torch::NoGradGuard g;
-    for (size_t i = 0; i < a->parameters().size(); ++i) b->parameters()[i].copy_(a->parameters()[i]);
-  }
+  copy_parameters(*a, *b);
   oa.step();
   ob.step();
   for (size_t i = 0; i < a->parameters().size(); ++i) CHECK(torch::equal(a->parameters()[i], b->parameters()[i]));
@@ -145,10 +146,7 @@ TEST_CASE("the multi-tensor AdamW step equals the per-parameter update, with une
           "[train][optimizer]") {
   torch::manual_seed(3);
   Sam a = build_sam("tiny"), b = build_sam("tiny");
-  {
-    torch::NoGradGuard g;
-    for (size_t i = 0; i < a->parameters().size(); ++i) b->parameters()[i].copy_(a->parameters()[i]);
-  }
+  copy_parameters(*a, *b);
   apply_freeze(*a, {"prompt_encoder"});
   OptimizerConfig c;
   c.no_weight_decay = {"bias", "norm"};  // two groups with different decay
@@ -198,10 +196,7 @@ TEST_CASE("on CUDA the multi-tensor AdamW step matches the CPU's", "[train][opti
   // kernels: equal up to float rounding (FMA contraction), 3 steps on the tiny model.
   torch::manual_seed(4);
   Sam cpu = build_sam("tiny"), gpu = build_sam("tiny");
-  {
-    torch::NoGradGuard g;
-    for (size_t i = 0; i < cpu->parameters().size(); ++i) gpu->parameters()[i].copy_(cpu->parameters()[i]);
-  }
+  copy_parameters(*cpu, *gpu);
   gpu->to(torch::kCUDA);
   apply_freeze(*cpu, {"prompt_encoder"});
   apply_freeze(*gpu, {"prompt_encoder"});
