@@ -14,6 +14,7 @@ endif()
 add_library(medsam_build_flags INTERFACE)
 target_compile_options(medsam_build_flags INTERFACE
   $<$<CXX_COMPILER_ID:GNU,Clang>:-Wall -Wextra -Wno-unused-parameter -Wno-sign-compare>)
+target_compile_definitions(medsam_build_flags INTERFACE MEDSAM_UNTRIED_APIS=$<BOOL:${MEDSAM_TORCH_UNTRIED_APIS}>)
 
 # medsam_add_layer(<layer> SOURCES ... [DEPS ...] [LIBS ...])
 # One static library per folder of medsam/ (medsam_<layer>). DEPS are other layers (the allowed

@@ -18,6 +18,7 @@
 #include "medsam/model/build_sam.h"
 #include "tools/bench.h"
 #include "tools/bench_profile.h"
+#include "tools/bench_sdpa.h"
 
 namespace medsam::tools {
 namespace {
@@ -33,6 +34,7 @@ struct ModelBenchOptions {
   std::string precision = "fp32";
   std::string attention = "fast";
   std::string decoder_path = "fast";
+  std::string sdpa = "auto";
   int64_t chunk = kDefaultAttentionChunkElements;
   std::string profile;
 };
@@ -65,10 +67,8 @@ Sam build_for_bench(const ModelBenchOptions& o, const Config& config, const c10:
 int run_encoder(const ModelBenchOptions& o) {
   Config config = o.config.resolve();
   if (o.config.dump_if_asked(config)) return 0;
-  if (o.attention != "fast" && o.attention != "reference")
-    throw UsageError("--attention must be fast or reference, got '" + o.attention + "'");
-  if (o.batch < 1) throw UsageError("--batch must be at least 1");
   const c10::Device device = parse_device(o.device);
+  bench::apply_sdpa_option(o.sdpa);
   c10::InferenceMode guard;
   Sam sam = build_for_bench(o, config, device);
   sam->image_encoder->set_attention_path(o.attention == "fast" ? AttentionPath::kFast : AttentionPath::kReference,
@@ -88,11 +88,13 @@ int run_encoder(const ModelBenchOptions& o) {
   };
   const auto [mean, best] = bench::time_runs(o.warmup, o.iters, encode);
   if (!o.profile.empty()) bench::profile_once(o.profile, device.is_cuda(), encode);
-  fmt::print("encoder {} {}x{} device={} precision={} batch={} threads={} attention={} chunk={}: mean {:.4f} s/batch "
-             "= {:.4f} s/image = {:.2f} images/s, min {:.4f} s/batch ({} iters, {} warmup); {}\n",
-             mc.arch, S, S, device.str(), o.precision, o.batch, torch::get_num_threads(), o.attention, o.chunk, mean,
-             mean / o.batch, o.batch / mean, best, o.iters, o.warmup,
-             bench::memory_note(device.is_cuda(), cuda_peak_allocated_mib(device), base, "model loaded", "the forward"));
+  const std::string kernels = device.is_cuda() ? bench::sdpa_kernels_of(encode) : std::string();
+  fmt::print("encoder {} {}x{} device={} precision={} batch={} threads={} attention={} chunk={} sdpa={}: mean {:.4f} "
+             "s/batch = {:.4f} s/image = {:.2f} images/s, min {:.4f} s/batch ({} iters, {} warmup); {}\n{}",
+             mc.arch, S, S, device.str(), o.precision, o.batch, torch::get_num_threads(), o.attention, o.chunk, o.sdpa,
+             mean, mean / o.batch, o.batch / mean, best, o.iters, o.warmup,
+             bench::memory_note(device.is_cuda(), cuda_peak_allocated_mib(device), base, "model loaded", "the forward"),
+             kernels);
   return 0;
 }
 
@@ -147,6 +149,7 @@ RunFn add_encoder_bench(CLI::App& sub) {
       ->check(CLI::IsMember({"fast", "reference"}));
   sub.add_option("--chunk", o->chunk, "fast attention: logits per chunk")->capture_default_str();
   sub.add_option("--batch", o->batch, "images per encoder call")->capture_default_str()->check(CLI::PositiveNumber);
+  bench::add_sdpa_option(sub, o->sdpa);
   return [o] { return run_encoder(*o); };
 }
 

@@ -23,6 +23,7 @@
 #include "medsam/train/trainer.h"
 #include "tools/bench.h"
 #include "tools/bench_profile.h"
+#include "tools/bench_sdpa.h"
 
 namespace medsam::tools {
 namespace {
@@ -70,6 +71,7 @@ struct TrainBenchOptions {
   std::string batches = "resident";
   std::string profile;
   std::string attention = "fast";
+  std::string sdpa = "auto";
   double bucket_mb = 25;
 };
 
@@ -79,6 +81,7 @@ int run_train_step(const TrainBenchOptions& o) {
   if (o.threads > 0) torch::set_num_threads(o.threads);
   TrainConfig t = config.train;
   const c10::Device device = parse_device(o.device);
+  bench::apply_sdpa_option(o.sdpa);
   t.device = device.is_cuda() ? "cuda" : "cpu";
   if (o.precision == "bf16" && !device.is_cuda())
     throw UsageError("--precision bf16 needs --device cuda (CPU training runs fp32)");
@@ -99,7 +102,7 @@ int run_train_step(const TrainBenchOptions& o) {
   train::SyntheticSourceOptions so;
   so.image_size = S;
   so.batch_size = o.batch;
-  so.batches_per_epoch = o.warmup + o.iters + 1;
+  so.batches_per_epoch = o.warmup + o.iters + 2;  // + the --profile step and the SDPA-recording step
   so.seed = 0;
   train::TrainerOptions options;
   std::shared_ptr<dist::ProcessGroup> group;
@@ -128,6 +131,7 @@ int run_train_step(const TrainBenchOptions& o) {
   };
   const auto [mean, best] = bench::time_runs(o.warmup, o.iters, step);
   if (!o.profile.empty()) bench::profile_once(o.profile, trainer.device().is_cuda(), step);
+  const std::string kernels = trainer.device().is_cuda() ? bench::sdpa_kernels_of(step) : std::string();
   const std::string memory = bench::memory_note(trainer.device().is_cuda(), cuda_peak_allocated_mib(trainer.device()),
                                                 base, "model built", "training");
   const std::string dist_note =
@@ -136,13 +140,13 @@ int run_train_step(const TrainBenchOptions& o) {
   std::error_code ec;
   fs::remove_all(t.output_dir, ec);
   if (options.rank != 0) return 0;
-  fmt::print("train-step {} {}x{} device={} precision={}{} batch={} batches={} attention={} threads={} "
-             "activation_checkpointing={} loss={} frozen=[{}]: mean {:.4f} s/step = {:.3f} samples/s{}, min {:.4f} s ({} iters, {} warmup); {}\n",
+  fmt::print("train-step {} {}x{} device={} precision={}{} batch={} batches={} attention={} sdpa={} threads={} "
+             "activation_checkpointing={} loss={} frozen=[{}]: mean {:.4f} s/step = {:.3f} samples/s{}, min {:.4f} s ({} iters, {} warmup); {}\n{}",
              config.model.arch, S, S, trainer.device().str(), o.precision, dist_note, o.batch, o.batches,
-             o.attention, torch::get_num_threads(),
+             o.attention, o.sdpa, torch::get_num_threads(),
              o.activation_checkpointing ? "on" : "off", o.loss_resolution, fmt::join(t.freeze, ","), mean,
              o.batch * options.world_size / mean, options.world_size > 1 ? " (all ranks)" : "", best, o.iters,
-             o.warmup, memory);
+             o.warmup, memory, kernels);
   return 0;
 }
 
@@ -179,6 +183,7 @@ RunFn add_train_step_bench(CLI::App& sub) {
                  "after the timed steps, profile one more step and write its Chrome trace here "
                  "(summary: scripts/gpu/trace_summary.py FILE)");
   sub.add_option("--bucket-mb", o->bucket_mb, "gradient bucket size with --dist-backend")->capture_default_str();
+  bench::add_sdpa_option(sub, o->sdpa);
   return [o] { return run_train_step(*o); };
 }
 

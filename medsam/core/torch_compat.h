@@ -7,10 +7,23 @@
 #include <torch/version.h>
 
 #include <cmath>
+#include <cstdint>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #define MEDSAM_TORCH_AT_LEAST(major, minor) \
   (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
+
+// Calls into LibTorch 2.x that no 2.x build has compiled yet: the development machines have only
+// Debian's 1.13, and a GPU machine comes rarely and for minutes. CMake's MEDSAM_TORCH_UNTRIED_APIS (default
+// ON) sets MEDSAM_UNTRIED_APIS; OFF compiles the portable fallbacks instead, which scripts/gpu/run-checks
+// does by itself when the first build fails, so that a GPU session still gets its tests and numbers.
+// A call leaves this guard (for MEDSAM_TORCH_AT_LEAST) once a 2.x build has compiled it (docs/gpu.md).
+#ifndef MEDSAM_UNTRIED_APIS
+#define MEDSAM_UNTRIED_APIS 1
+#endif
+#define MEDSAM_TORCH_UNTRIED(major, minor) (MEDSAM_UNTRIED_APIS && MEDSAM_TORCH_AT_LEAST(major, minor))
 
 namespace medsam::compat {
 
@@ -43,11 +56,66 @@ inline at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Te
 #endif
 }
 
+// The kernels behind scaled_dot_product_attention, with at::SDPBackend's values (kAuto: LibTorch's order).
+enum class SdpaKernel : int { kAuto = -2, kMath = 0, kFlash = 1, kEfficient = 2, kCudnn = 3 };
+// Whether prefer_sdpa_kernel can do more than kAuto in this build.
+inline constexpr bool kCanPreferSdpaKernel = MEDSAM_TORCH_UNTRIED(2, 7);
+
+inline std::string sdpa_kernel_name(int64_t backend) {
+  switch (backend) {
+    case 0: return "math";
+    case 1: return "flash";
+    case 2: return "efficient";
+    case 3: return "cudnn";
+    case 4: return "overrideable";
+    default: return "unknown(" + std::to_string(backend) + ")";
+  }
+}
+
+// Puts `kernel` first in SDPA's priority order, for the whole process; the others keep their order
+// behind it, so a shape the preferred kernel refuses falls back as before. kAuto restores LibTorch's
+// order. torch.nn.attention.sdpa_kernel(..., set_priority=True) in Python; the C++ setter exists from
+// 2.7 (added in 2.6's cycle; 2.7 is the first release this guard trusts).
+inline void prefer_sdpa_kernel(SdpaKernel kernel) {
+#if MEDSAM_TORCH_UNTRIED(2, 7)
+  auto& ctx = at::globalContext();
+  static const auto defaults = ctx.sDPPriorityOrder();  // first call: nothing has changed it yet
+  const auto wanted = static_cast<int64_t>(kernel);
+  std::vector<int64_t> order;
+  if (kernel != SdpaKernel::kAuto) order.push_back(wanted);
+  for (const auto backend : defaults)
+    if (static_cast<int64_t>(backend) != wanted) order.push_back(static_cast<int64_t>(backend));
+  ctx.setSDPPriorityOrder(order);
+  // A kernel switched off (sdpa_kernel elsewhere, or the cuDNN default of some versions) is switched on.
+  if (kernel == SdpaKernel::kFlash) ctx.setSDPUseFlash(true);
+  if (kernel == SdpaKernel::kEfficient) ctx.setSDPUseMemEfficient(true);
+  if (kernel == SdpaKernel::kMath) ctx.setSDPUseMath(true);
+  if (kernel == SdpaKernel::kCudnn) ctx.setSDPUseCuDNN(true);
+#else
+  if (kernel != SdpaKernel::kAuto)
+    throw std::runtime_error("choosing the scaled_dot_product_attention kernel needs LibTorch 2.7 or newer "
+                             "(built with untried 2.x calls on); this build has LibTorch " + torch_version());
+#endif
+}
+
+// The kernel scaled_dot_product_attention picks for these inputs (SDPA's own choice function);
+// "composition" where there is no fused SDPA (LibTorch 1.13: matmul, softmax, matmul).
+inline std::string sdpa_kernel_for(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                   const at::Tensor& attn_mask) {
+#if MEDSAM_TORCH_UNTRIED(2, 0)
+  return sdpa_kernel_name(at::_fused_sdp_choice(
+      q, k, v, attn_mask.defined() ? c10::optional<at::Tensor>(attn_mask) : c10::optional<at::Tensor>()));
+#else
+  (void)q, (void)k, (void)v, (void)attn_mask;
+  return "composition";
+#endif
+}
+
 // In-place multi-tensor lerp (self += weight * (end - self) for each pair): a fused kernel from 2.0
 // (what torch.optim's foreach AdamW uses for the first moment); 1.13 has no _foreach_lerp_, so one lerp_
 // per tensor (the CPU build, where launches cost nothing).
 inline void foreach_lerp_(at::TensorList self, at::TensorList end, double weight) {
-#if MEDSAM_TORCH_AT_LEAST(2, 0)
+#if MEDSAM_TORCH_UNTRIED(2, 0)
   at::_foreach_lerp_(self, end, weight);
 #else
   for (size_t i = 0; i < self.size(); ++i) self[i].lerp_(end[i], weight);
@@ -149,9 +217,10 @@ inline constexpr const char* kNcclAsyncErrorHandlingEnv = "NCCL_ASYNC_ERROR_HAND
 #if defined(MEDSAM_COMPAT_PROFILER)
 #include <functional>
 #include <set>
-#if MEDSAM_TORCH_AT_LEAST(2, 0)
+#include <stdexcept>
+#if MEDSAM_TORCH_UNTRIED(2, 0)
 #include <torch/csrc/autograd/profiler_kineto.h>
-#else
+#elif !MEDSAM_TORCH_AT_LEAST(2, 0)
 #include <torch/csrc/autograd/profiler_legacy.h>
 #endif
 namespace medsam::compat {
@@ -160,7 +229,7 @@ namespace medsam::compat {
 // Debian's build has no Kineto, so the legacy profiler (CPU ops only).
 // ref: torch/profiler/profiler.py _KinetoProfile (prepare_trace, start_trace, stop_trace, export_chrome_trace)
 inline void profile_to_chrome_trace(const std::string& path, bool cuda, const std::function<void()>& fn) {
-#if MEDSAM_TORCH_AT_LEAST(2, 0)
+#if MEDSAM_TORCH_UNTRIED(2, 0)
   namespace impl = torch::profiler::impl;
   namespace api = torch::autograd::profiler;
   std::set<impl::ActivityType> activities{impl::ActivityType::CPU};
@@ -175,6 +244,9 @@ inline void profile_to_chrome_trace(const std::string& path, bool cuda, const st
     throw;
   }
   api::disableProfiler()->save(path);
+#elif MEDSAM_TORCH_AT_LEAST(2, 0)
+  (void)path, (void)cuda, (void)fn;
+  throw std::runtime_error("profiling: this build has the untried LibTorch 2.x calls off (MEDSAM_TORCH_UNTRIED_APIS=OFF)");
 #else
   (void)cuda;
   torch::autograd::profiler::RecordProfile record(path);

@@ -3,7 +3,10 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <mutex>
+#include <string>
 #include <vector>
 
 #include "medsam/core/torch_compat.h"
@@ -27,7 +30,45 @@ std::pair<at::Tensor, at::Tensor> rel_pos_terms(const at::Tensor& q, const at::T
   return {rel_h, rel_w};
 }
 
+std::atomic<bool> g_recording_sdpa{false};
+std::mutex g_sdpa_mutex;
+std::vector<std::string> g_sdpa_kernels;  // distinct lines, in the order first seen
+
+std::string sizes_text(const at::Tensor& t) {
+  std::string s;
+  for (const int64_t n : t.sizes()) s += (s.empty() ? "" : "x") + std::to_string(n);
+  return s;
+}
+
+void record_sdpa_kernel(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask) {
+  const std::string line = "q " + sizes_text(q) + " k " + sizes_text(k) + " v " + sizes_text(v) + " " +
+                           std::string(c10::toString(q.scalar_type())) + (mask.defined() ? ", bias mask" : ", no mask") +
+                           ": " + compat::sdpa_kernel_for(q, k, v, mask);
+  const std::lock_guard<std::mutex> lock(g_sdpa_mutex);
+  if (std::find(g_sdpa_kernels.begin(), g_sdpa_kernels.end(), line) == g_sdpa_kernels.end())
+    g_sdpa_kernels.push_back(line);
+}
+
+// Every SDPA call of this file goes through here (4-D q, k, v).
+at::Tensor sdpa(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask = {},
+                double scale = 0.0) {
+  if (g_recording_sdpa.load(std::memory_order_relaxed)) record_sdpa_kernel(q, k, v, mask);
+  return compat::scaled_dot_product_attention(q, k, v, mask, scale);
+}
+
 }  // namespace
+
+void start_recording_sdpa_kernels() {
+  const std::lock_guard<std::mutex> lock(g_sdpa_mutex);
+  g_sdpa_kernels.clear();
+  g_recording_sdpa.store(true);
+}
+
+std::vector<std::string> stop_recording_sdpa_kernels() {
+  g_recording_sdpa.store(false);
+  const std::lock_guard<std::mutex> lock(g_sdpa_mutex);
+  return std::move(g_sdpa_kernels);
+}
 
 // ref: segment_anything/modeling/image_encoder.py get_rel_pos
 at::Tensor get_rel_pos(int64_t q_size, int64_t k_size, const at::Tensor& rel_pos) {
@@ -85,7 +126,7 @@ at::Tensor rel_pos_attention_folded(const at::Tensor& q, const at::Tensor& k, co
                                     double scale) {
   const int64_t BH = q.size(0), Nq = q.size(1), Nk = k.size(1), C = q.size(-1);
   if (!rel_pos_h.defined()) {
-    return compat::scaled_dot_product_attention(q.unsqueeze(0), k.unsqueeze(0), v.unsqueeze(0), {}, scale).squeeze(0);
+    return sdpa(q.unsqueeze(0), k.unsqueeze(0), v.unsqueeze(0), {}, scale).squeeze(0);
   }
   const auto [kh, kw] = k_hw;
   const auto [rel_h, rel_w] = rel_pos_terms(q, rel_pos_h, rel_pos_w, q_hw, k_hw);  // (BH, qh, qw, kh|kw)
@@ -104,8 +145,7 @@ at::Tensor rel_pos_attention_folded(const at::Tensor& q, const at::Tensor& k, co
     ka.push_back(at::zeros({BH, Nk, padded - d}, k.options()));
   }
   const at::Tensor va = at::cat({v, at::zeros({BH, Nk, padded - C}, v.options())}, -1);
-  const at::Tensor o = compat::scaled_dot_product_attention(at::cat(qa, -1).unsqueeze(0), at::cat(ka, -1).unsqueeze(0),
-                                                            va.unsqueeze(0), {}, /*scale=*/1.0);
+  const at::Tensor o = sdpa(at::cat(qa, -1).unsqueeze(0), at::cat(ka, -1).unsqueeze(0), va.unsqueeze(0), {}, /*scale=*/1.0);
   return o.squeeze(0).slice(-1, 0, C);
 }
 
@@ -180,9 +220,7 @@ at::Tensor rel_pos_attention_fast(const at::Tensor& q, const at::Tensor& k, cons
       if (use_sdpa) {
         // 4-D (1, heads, rows, C): the fused kernels take only 4-D inputs (3-D falls back to the math path).
         const at::Tensor mask = rel ? (bias_h() + bias_w()).reshape({1, cb, cr, Nk}) : at::Tensor();
-        o = compat::scaled_dot_product_attention(q_c.unsqueeze(0), k.slice(0, b0, b1).unsqueeze(0), v_c.unsqueeze(0),
-                                                 mask)
-                .squeeze(0);
+        o = sdpa(q_c.unsqueeze(0), k.slice(0, b0, b1).unsqueeze(0), v_c.unsqueeze(0), mask).squeeze(0);
       } else if (differentiable) {
         const at::Tensor kT_c = kT.slice(0, b0, b1);
         const at::Tensor logits = rel ? at::baddbmm((bias_h() + bias_w()).reshape({cb, cr, Nk}), q_c, kT_c)

@@ -8,7 +8,9 @@
 #include <torch/nn/pimpl.h>
 
 #include <cstdint>
+#include <string>
 #include <utility>
+#include <vector>
 
 namespace medsam {
 
@@ -46,6 +48,12 @@ at::Tensor rel_pos_attention_folded(const at::Tensor& q, const at::Tensor& k, co
                                     const at::Tensor& rel_pos_h, const at::Tensor& rel_pos_w,
                                     std::pair<int64_t, int64_t> q_hw, std::pair<int64_t, int64_t> k_hw,
                                     double scale);
+
+// Which kernel each distinct scaled_dot_product_attention call made by the functions above went to,
+// one line per call shape ("q 1x192x4096x192 k ... v ... bf16, no mask: flash"), recorded between these
+// two calls; the benches print it after a CUDA run. Not recording costs one atomic load per call.
+void start_recording_sdpa_kernels();
+std::vector<std::string> stop_recording_sdpa_kernels();
 
 // ref: segment_anything/modeling/image_encoder.py Attention
 // x: (B, H, W, dim) -> (B, H, W, dim). Parameters qkv, proj, rel_pos_h, rel_pos_w (SAM's names).

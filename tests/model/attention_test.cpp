@@ -6,6 +6,7 @@
 #include <tuple>
 #include <vector>
 
+#include "medsam/core/torch_compat.h"
 #include "medsam/model/attention.h"
 #include "medsam/model/build_sam.h"
 #include "medsam/model/image_encoder.h"
@@ -151,4 +152,24 @@ TEST_CASE("folded rel-pos attention equals the reference in values and gradients
   auto q = torch::randn({2, 20, 8}), k = torch::randn({2, 20, 8}), v = torch::randn({2, 20, 8});
   const auto ref = rel_pos_attention_reference(q, k, v, {}, {}, {4, 5}, {4, 5}, 0.3);
   CHECK(max_abs_diff(rel_pos_attention_folded(q, k, v, {}, {}, {4, 5}, {4, 5}, 0.3), ref) < tol);
+}
+
+TEST_CASE("SDPA calls are recorded once per call shape, with the kernel SDPA picks, only while recording",
+          "[model]") {
+  torch::NoGradGuard ng;
+  const auto q = torch::randn({2, 6 * 5, 8}), k = torch::randn({2, 6 * 5, 8}), v = torch::randn({2, 6 * 5, 8});
+  const auto rh = torch::randn({11, 8}), rw = torch::randn({9, 8});
+  rel_pos_attention_folded(q, k, v, rh, rw, {6, 5}, {6, 5}, 0.3);  // not recording: leaves no trace
+  start_recording_sdpa_kernels();
+  for (int i = 0; i < 3; ++i) rel_pos_attention_folded(q, k, v, rh, rw, {6, 5}, {6, 5}, 0.3);
+  rel_pos_attention_folded(q, k, v, {}, {}, {6, 5}, {6, 5}, 0.3);  // plain attention: another call shape
+  const auto lines = stop_recording_sdpa_kernels();
+  REQUIRE(lines.size() == 2);
+  // Folded: head dim 8 + 6 key rows + 5 key columns = 19, padded to 24 for q, k and v.
+  const auto folded = torch::zeros({1, 2, 30, 24});
+  CHECK(lines[0] == "q 1x2x30x24 k 1x2x30x24 v 1x2x30x24 Float, no mask: " +
+                        compat::sdpa_kernel_for(folded, folded, folded, {}));
+  CHECK_THAT(lines[1], Catch::StartsWith("q 1x2x30x8 k 1x2x30x8 v 1x2x30x8 Float, no mask: "));
+  rel_pos_attention_folded(q, k, v, rh, rw, {6, 5}, {6, 5}, 0.3);
+  CHECK(stop_recording_sdpa_kernels().empty());  // stopped: nothing more recorded
 }

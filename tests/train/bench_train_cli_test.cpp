@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "medsam/core/torch_compat.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/run_command.h"
 
@@ -68,4 +69,25 @@ TEST_CASE("trace_summary attributes GPU kernels to the phase that launched them"
   CHECK_THAT(s.out, Catch::Matches("(.|\n)*medsam::optimizer +1\\.00 +3\\.00\n(.|\n)*"));
   CHECK_THAT(s.out, Catch::Matches("(.|\n)*\\(outside the phases\\) +0\\.50\n(.|\n)*"));
   CHECK_THAT(s.out, Catch::Contains("3.00 ms  66.7% x1     adam_b"));
+}
+
+TEST_CASE("bench encoder and train-step --sdpa: auto runs, a named kernel needs LibTorch 2.7", "[train][cli]") {
+  const auto r = test::run_medsam("bench train-step --arch tiny --batch 1 --iters 1 --warmup 0 --threads 1 --sdpa auto");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("sdpa=auto"));
+  CHECK_THAT(r.out, !Catch::Contains("sdpa: "));  // CPU: the attention makes no SDPA call to report
+  for (const char* bench : {"encoder", "train-step"}) {
+    INFO(bench);
+    const auto named =
+        test::run_medsam(std::string("bench ") + bench + " --arch tiny --iters 1 --warmup 0 --threads 1 --sdpa cudnn");
+    if (compat::kCanPreferSdpaKernel) {
+      CHECK(named.exit_code == 0);
+      CHECK_THAT(named.out, Catch::Contains("sdpa=cudnn"));
+    } else {
+      CHECK(named.exit_code == 1);
+      CHECK_THAT(named.err, Catch::Contains("needs LibTorch 2.7") && Catch::Contains(compat::torch_version()));
+    }
+    CHECK(test::run_medsam(std::string("bench ") + bench + " --arch tiny --sdpa fastest").exit_code == 2);
+  }
 }
