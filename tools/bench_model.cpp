@@ -18,7 +18,7 @@
 #include "medsam/model/build_sam.h"
 #include "tools/bench.h"
 #include "tools/bench_profile.h"
-#include "tools/bench_sdpa.h"
+#include "tools/bench_attention.h"
 
 namespace medsam::tools {
 namespace {
@@ -71,8 +71,7 @@ int run_encoder(const ModelBenchOptions& o) {
   bench::apply_sdpa_option(o.sdpa);
   c10::InferenceMode guard;
   Sam sam = build_for_bench(o, config, device);
-  sam->image_encoder->set_attention_path(o.attention == "fast" ? AttentionPath::kFast : AttentionPath::kReference,
-                                         o.chunk);
+  sam->image_encoder->set_attention_path(parse_attention_path(o.attention), o.chunk);
   const auto& mc = config.model;
   const int64_t S = mc.image_encoder.img_size;
   const auto image = torch::rand({o.batch, 3, S, S}).to(device);
@@ -144,12 +143,9 @@ int run_decoder(const ModelBenchOptions& o) {
 
 RunFn add_encoder_bench(CLI::App& sub) {
   auto o = add_common(sub);
-  sub.add_option("--attention", o->attention, "fast or reference (SAM's formula)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"fast", "reference"}));
   sub.add_option("--chunk", o->chunk, "fast attention: logits per chunk")->capture_default_str();
   sub.add_option("--batch", o->batch, "images per encoder call")->capture_default_str()->check(CLI::PositiveNumber);
-  bench::add_sdpa_option(sub, o->sdpa);
+  bench::add_attention_options(sub, o->attention, o->sdpa);
   return [o] { return run_encoder(*o); };
 }
 

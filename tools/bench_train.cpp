@@ -23,7 +23,7 @@
 #include "medsam/train/trainer.h"
 #include "tools/bench.h"
 #include "tools/bench_profile.h"
-#include "tools/bench_sdpa.h"
+#include "tools/bench_attention.h"
 
 namespace medsam::tools {
 namespace {
@@ -121,7 +121,7 @@ int run_train_step(const TrainBenchOptions& o) {
   bench::reset_peak_rss();
   torch::manual_seed(0);
   Sam sam = build_sam(config.model);
-  sam->image_encoder->set_attention_path(o.attention == "fast" ? AttentionPath::kFast : AttentionPath::kReference);
+  sam->image_encoder->set_attention_path(parse_attention_path(o.attention));
   train::Trainer trainer(t, sam, source, "", options);
   reset_cuda_peak(trainer.device());
   const double base = bench::peak_rss_mib();
@@ -176,14 +176,11 @@ RunFn add_train_step_bench(CLI::App& sub) {
                  "reference bench does); host: a new batch built on the CPU and copied every step")
       ->capture_default_str()
       ->check(CLI::IsMember({"resident", "host"}));
-  sub.add_option("--attention", o->attention, "image encoder attention: fast, or reference (SAM's formula)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"fast", "reference"}));
   sub.add_option("--profile", o->profile,
                  "after the timed steps, profile one more step and write its Chrome trace here "
                  "(summary: scripts/gpu/trace_summary.py FILE)");
   sub.add_option("--bucket-mb", o->bucket_mb, "gradient bucket size with --dist-backend")->capture_default_str();
-  bench::add_sdpa_option(sub, o->sdpa);
+  bench::add_attention_options(sub, o->attention, o->sdpa);
   return [o] { return run_train_step(*o); };
 }
 

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cmath>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,14 @@ at::Tensor sdpa(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, c
 }
 
 }  // namespace
+
+AttentionPath parse_attention_path(const std::string& name) {
+  if (name == "reference") return AttentionPath::kReference;
+  if (name == "fast") return AttentionPath::kFast;
+  if (name == "chunks") return AttentionPath::kChunks;
+  if (name == "folded") return AttentionPath::kFolded;
+  throw std::invalid_argument("attention path must be reference, fast, chunks or folded, got '" + name + "'");
+}
 
 void start_recording_sdpa_kernels() {
   const std::lock_guard<std::mutex> lock(g_sdpa_mutex);
@@ -162,7 +171,7 @@ at::Tensor rel_pos_attention_folded(const at::Tensor& q, const at::Tensor& k, co
 at::Tensor rel_pos_attention_fast(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                   const at::Tensor& rel_pos_h, const at::Tensor& rel_pos_w,
                                   std::pair<int64_t, int64_t> q_hw, std::pair<int64_t, int64_t> k_hw, double scale,
-                                  int64_t chunk_elements) {
+                                  int64_t chunk_elements, bool allow_sdpa) {
   const int64_t BH = q.size(0);
   const int64_t C = q.size(-1);
   const auto [qh, qw] = q_hw;
@@ -181,12 +190,12 @@ at::Tensor rel_pos_attention_fast(const at::Tensor& q, const at::Tensor& k, cons
   //   logits held): ViT-B batch 16 141 images/s against 89 with the bias-mask chunks below;
   // - fp32: the bias as an additive mask per chunk (memory-efficient kernel). Folding triples the
   //   head dim, which fp32 (no tensor cores) pays in full: 27.0 images/s folded, 30.6 with masks.
-  const bool use_sdpa = compat::kHasSdpa && q.is_cuda();
+  const bool use_sdpa = allow_sdpa && compat::kHasSdpa && q.is_cuda();
   const bool half = q.scalar_type() == at::kBFloat16 || q.scalar_type() == at::kHalf;
   if (use_sdpa && half) return rel_pos_attention_folded(q, k, v, rel_pos_h, rel_pos_w, q_hw, k_hw, scale);
-  // The mask chunks are sized for launch count, not cache: at least 2^28 logits (1 GiB of fp32 bias),
-  // one call per batch of heads of a ViT-B global block instead of 8 calls per head.
-  if (use_sdpa) chunk_elements = std::max<int64_t>(chunk_elements, int64_t{1} << 28);
+  // On a GPU chunks are sized for launch count, not cache: at least 2^28 logits (1 GiB in fp32), one
+  // chunk per batch of heads of a ViT-B global block instead of 8 per head.
+  if (q.is_cuda()) chunk_elements = std::max<int64_t>(chunk_elements, int64_t{1} << 28);
   // Chunk shape: whole batch entries while they fit, else one entry and as many grid rows as fit.
   const int64_t per_entry = qh * qw * Nk;
   int64_t nb = 1, ny = qh;
@@ -279,9 +288,15 @@ at::Tensor EncoderAttentionImpl::forward(const at::Tensor& x) {
   const at::Tensor q = qkv_t[0], k = qkv_t[1], v = qkv_t[2];
   const at::Tensor rh = use_rel_pos ? rel_pos_h : at::Tensor();
   const at::Tensor rw = use_rel_pos ? rel_pos_w : at::Tensor();
-  at::Tensor o = path == AttentionPath::kFast
-                     ? rel_pos_attention_fast(q, k, v, rh, rw, {H, W}, {H, W}, scale, chunk_elements)
-                     : rel_pos_attention_reference(q, k, v, rh, rw, {H, W}, {H, W}, scale);
+  at::Tensor o;
+  switch (path) {
+    case AttentionPath::kReference: o = rel_pos_attention_reference(q, k, v, rh, rw, {H, W}, {H, W}, scale); break;
+    case AttentionPath::kFast: o = rel_pos_attention_fast(q, k, v, rh, rw, {H, W}, {H, W}, scale, chunk_elements); break;
+    case AttentionPath::kChunks:
+      o = rel_pos_attention_fast(q, k, v, rh, rw, {H, W}, {H, W}, scale, chunk_elements, /*allow_sdpa=*/false);
+      break;
+    case AttentionPath::kFolded: o = rel_pos_attention_folded(q, k, v, rh, rw, {H, W}, {H, W}, scale); break;
+  }
   // (B*heads, H*W, hd) -> (B, heads, H, W, hd) -> (B, H, W, heads*hd)
   o = o.view({B, num_heads, H, W, -1}).permute({0, 2, 3, 1, 4}).reshape({B, H, W, -1});
   return linear_rows(proj, o);

@@ -17,7 +17,11 @@ namespace medsam {
 enum class AttentionPath {
   kReference,  // SAM's code: full logits + 5-D broadcast add of rel-pos terms; obviously correct
   kFast,       // rel-pos bias fused into the logits, query rows in chunks (or SDPA on CUDA); differentiable
+  kChunks,     // kFast's own chunks (GEMM, softmax, GEMM) on every device: never SDPA
+  kFolded,     // rel_pos_attention_folded (one SDPA call) for every dtype, fp32 too
 };
+// "reference", "fast", "chunks", "folded" (the names of `medsam bench --attention`); throws otherwise.
+AttentionPath parse_attention_path(const std::string& name);
 
 // Fast path working-set bound: a chunk holds at most this many logits (fp32: 4 bytes each). 2^21
 // (8 MiB) was the fastest of 2^18..2^23 for the ViT-B encoder on the 2-core machine (docs/benchmarks.md).
@@ -39,7 +43,7 @@ at::Tensor rel_pos_attention_reference(const at::Tensor& q, const at::Tensor& k,
 at::Tensor rel_pos_attention_fast(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                   const at::Tensor& rel_pos_h, const at::Tensor& rel_pos_w,
                                   std::pair<int64_t, int64_t> q_hw, std::pair<int64_t, int64_t> k_hw, double scale,
-                                  int64_t chunk_elements = kDefaultAttentionChunkElements);
+                                  int64_t chunk_elements = kDefaultAttentionChunkElements, bool allow_sdpa = true);
 
 // The same attention as one scaled_dot_product_attention call, the rel-pos terms folded into q and
 // k (one-hot key rows/columns) so the fused kernels, which take no bias, compute SAM's logits.

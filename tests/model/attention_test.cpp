@@ -80,17 +80,21 @@ TEST_CASE("fast attention without rel-pos equals plain softmax attention", "[mod
   CHECK(max_abs_diff(fast, ref) < 1e-5);
 }
 
-TEST_CASE("tiny encoder gives the same embedding with fast and reference attention", "[model]") {
+TEST_CASE("tiny encoder gives the same embedding with every attention path", "[model]") {
   torch::manual_seed(4);
   torch::NoGradGuard ng;
   auto sam = build_sam("tiny");
   randomise(*sam->image_encoder);
   auto x = torch::rand({1, 3, 256, 256});
-  sam->image_encoder->set_attention_path(AttentionPath::kReference);
+  sam->image_encoder->set_attention_path(parse_attention_path("reference"));
   const auto ref = sam->encode(x);
-  sam->image_encoder->set_attention_path(AttentionPath::kFast, 4096);  // force several chunks
-  const auto fast = sam->encode(x);
-  CHECK(max_abs_diff(fast, ref) < 1e-5);
+  for (const char* name : {"fast", "chunks", "folded"}) {
+    INFO(name);
+    sam->image_encoder->set_attention_path(parse_attention_path(name), 4096);  // force several chunks
+    CHECK(max_abs_diff(sam->encode(x), ref) < 1e-5);
+  }
+  CHECK_THROWS_WITH(parse_attention_path("flash"), Catch::Contains("reference, fast, chunks or folded") &&
+                                                        Catch::Contains("'flash'"));
 }
 
 TEST_CASE("fast attention is differentiable and its gradients equal the reference path's", "[model][train]") {

@@ -71,11 +71,14 @@ TEST_CASE("trace_summary attributes GPU kernels to the phase that launched them"
   CHECK_THAT(s.out, Catch::Contains("3.00 ms  66.7% x1     adam_b"));
 }
 
-TEST_CASE("bench encoder and train-step --sdpa: auto runs, a named kernel needs LibTorch 2.7", "[train][cli]") {
-  const auto r = test::run_medsam("bench train-step --arch tiny --batch 1 --iters 1 --warmup 0 --threads 1 --sdpa auto");
+TEST_CASE("bench encoder and train-step --attention and --sdpa: every path trains, a named kernel needs LibTorch 2.7",
+          "[train][cli]") {
+  const auto r = test::run_medsam(
+      "bench train-step --arch tiny --batch 1 --iters 1 --warmup 0 --threads 1 --attention folded --sdpa auto");
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  CHECK_THAT(r.out, Catch::Contains("sdpa=auto"));
+  CHECK_THAT(r.out, Catch::Contains("attention=folded sdpa=auto"));
+  CHECK(test::run_medsam("bench train-step --arch tiny --iters 1 --warmup 0 --attention chunks").exit_code == 0);
   CHECK_THAT(r.out, !Catch::Contains("sdpa: "));  // CPU: the attention makes no SDPA call to report
   for (const char* bench : {"encoder", "train-step"}) {
     INFO(bench);

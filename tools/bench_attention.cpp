@@ -1,4 +1,4 @@
-#include "tools/bench_sdpa.h"
+#include "tools/bench_attention.h"
 
 #include <CLI/CLI.hpp>
 
@@ -21,8 +21,14 @@ const std::map<std::string, compat::SdpaKernel>& sdpa_kernels() {
 
 }  // namespace
 
-void add_sdpa_option(CLI::App& sub, std::string& value) {
-  sub.add_option("--sdpa", value,
+void add_attention_options(CLI::App& sub, std::string& attention, std::string& sdpa) {
+  sub.add_option("--attention", attention,
+                 "image encoder attention: fast (chosen per device and precision), reference (SAM's formula), "
+                 "chunks (our chunked path, never SDPA), folded (one SDPA call with rel-pos folded into q and k, "
+                 "any precision)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fast", "reference", "chunks", "folded"}));
+  sub.add_option("--sdpa", sdpa,
                  "GPU attention kernel tried first by scaled_dot_product_attention: auto (LibTorch's order), "
                  "flash, efficient, cudnn or math (LibTorch 2.7+); the run prints the kernel each call got")
       ->capture_default_str()
