@@ -134,7 +134,7 @@ struct TrainConfig {
   long long seed = 2023;
   std::string device = "auto";   // auto | cpu | cuda
   int threads = 0;               // CPU threads; 0 = all cores
-  std::string precision = "auto";// auto (bf16 autocast on CUDA, fp32 on CPU) | fp32 | bf16
+  std::string precision = "auto";// auto (bf16 autocast on CUDA, fp32 on CPU) | fp32 | bf16 (CPU: the image encoder)
   long long max_steps = 0;       // optimizer steps; 0 = until `epochs` are done
   long long epochs = 1000;       // MedSAM num_epochs; 0 = until max_steps
   int grad_accum_steps = 1;      // micro-batches per optimizer step

@@ -17,21 +17,25 @@ struct BlockCheckpointFunction : public torch::autograd::Function<BlockCheckpoin
     // Grad mode is off here (Function::apply); autocast, if on, applies as in the plain path.
     ctx->save_for_backward({x});
     ctx->saved_data["block"] = static_cast<int64_t>(reinterpret_cast<intptr_t>(block));
-    ctx->saved_data["autocast"] = compat::autocast_enabled(c10::DeviceType::CUDA);
-    ctx->saved_data["autocast_dtype"] = static_cast<int64_t>(compat::autocast_dtype(c10::DeviceType::CUDA));
+    // The recomputation in backward runs under the autocast state of x's device that this forward saw.
+    const c10::DeviceType device = x.device().type();
+    ctx->saved_data["autocast_device"] = static_cast<int64_t>(device);
+    ctx->saved_data["autocast"] = compat::autocast_enabled(device);
+    ctx->saved_data["autocast_dtype"] = static_cast<int64_t>(compat::autocast_dtype(device));
     return block->forward(x);
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
     const at::Tensor x = ctx->get_saved_variables()[0];
     auto* block = reinterpret_cast<BlockImpl*>(static_cast<intptr_t>(ctx->saved_data["block"].toInt()));
+    const auto device = static_cast<c10::DeviceType>(ctx->saved_data["autocast_device"].toInt());
     const bool autocast = ctx->saved_data["autocast"].toBool();
     const auto dtype = static_cast<at::ScalarType>(ctx->saved_data["autocast_dtype"].toInt());
     at::Tensor input = x.detach().requires_grad_(x.requires_grad());
     at::Tensor y;
     {
       torch::AutoGradMode grad_on(true);
-      compat::AutocastScope scope(c10::DeviceType::CUDA, dtype, autocast);
+      compat::AutocastScope scope(device, dtype, autocast);
       y = block->forward(input);
     }
     // Re-entrant backward: accumulates into the block's parameters and into input.grad().

@@ -113,7 +113,8 @@ class Trainer {
   std::string config_yaml_;
   TrainerOptions options_;
   at::Device device_{at::kCPU};
-  bool autocast_bf16_ = false;
+  bool autocast_bf16_ = false;     // CUDA: the whole forward under bf16 autocast
+  bool encoder_bf16_cpu_ = false;  // CPU: the image encoder under bf16 autocast
   std::unique_ptr<AdamW> optimizer_;
   std::shared_ptr<dist::GradientReducer> reducer_;
   TrainState state_;

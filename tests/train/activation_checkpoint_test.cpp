@@ -11,7 +11,7 @@ TEST_CASE("activation checkpointing: same encoder output and parameter gradients
   torch::manual_seed(5);
   Sam sam = build_sam("tiny");
   auto& enc = *sam->image_encoder;
-  enc.set_attention_path(AttentionPath::kReference);  // the trainer's path (the fast one is inference-only)
+  enc.set_attention_path(AttentionPath::kReference);  // SAM's formula (the fast path has its own gradient tests)
   const auto images = torch::rand({2, 3, 256, 256});
   const auto weights = torch::randn({2, 32, 16, 16});  // a fixed linear functional of the embedding
 
