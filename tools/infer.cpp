@@ -1,6 +1,9 @@
 // `medsam infer`: flags -> medsam::infer::InferJob (medsam/infer/infer_job.h), nothing else.
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
+#include "medsam/core/error.h"
+#include "medsam/infer/infer_folder.h"
 #include "medsam/infer/infer_job.h"
 #include "medsam/infer/prompt_file.h"
 #include "tools/command.h"
@@ -12,6 +15,8 @@ struct InferFlags {
   infer::InferJob job;
   std::vector<std::string> boxes, points;
   std::string boxes_file, box3d, slice_boxes_file;
+  std::string input_dir, output_dir;
+  bool overwrite = false;
 };
 }  // namespace
 
@@ -23,7 +28,9 @@ RunFn add_infer_command(CLI::App& app) {
       "  medsam infer --checkpoint medsam_vit_b.pth --image slice.png --box 40,50,90,95 --output mask.png\n"
       "  medsam infer --checkpoint medsam_vit_b.pth --image ct.nii.gz --modality ct --window soft-tissue \\\n"
       "      --box3d 100,120,40,180,200,60 --output liver.nii.gz\n"
-      "  medsam infer --checkpoint medsam_vit_b.pth --image case.npz --output case_segs.npz   (imgs + boxes inside)");
+      "  medsam infer --checkpoint medsam_vit_b.pth --image case.npz --output case_segs.npz   (imgs + boxes inside)\n"
+      "  medsam infer --checkpoint medsam_vit_b.pth --input-dir imgs/ --output-dir segs/   (every .npz case; "
+      "resumable)");
   auto f = std::make_shared<InferFlags>();
   auto& j = f->job;
   sub->add_option("--checkpoint", j.checkpoint, "SAM/MedSAM weights (.pth or .safetensors)")->required();
@@ -31,8 +38,13 @@ RunFn add_infer_command(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--image", j.image,
                   "2D image (PNG/JPEG/BMP/TIFF, NIfTI/DICOM slice), a volume (with --box3d or --slice-boxes), or a "
-                  "MedSAM/CVPR .npz case (imgs + boxes)")
-      ->required();
+                  "MedSAM/CVPR .npz case (imgs + boxes)");
+  sub->add_option("--input-dir", f->input_dir,
+                  "instead of --image: every MedSAM/CVPR .npz case of this folder, the model loaded once; a case "
+                  "that fails is logged and the run goes on");
+  sub->add_option("--output-dir", f->output_dir,
+                  "with --input-dir: <name>.npz answers (segs) and cases.csv; existing answers are kept");
+  sub->add_flag("--overwrite", f->overwrite, "with --input-dir: answer cases again even where an answer exists");
   sub->add_option("--box", f->boxes, "box x0,y0,x1,y1 (repeatable: one mask per box)");
   sub->add_option("--boxes", f->boxes_file, "JSON or CSV file of boxes, optionally with a label each");
   sub->add_option("--point", f->points, "point x,y,label (1 foreground, 0 background; repeatable)");
@@ -62,6 +74,19 @@ RunFn add_infer_command(CLI::App& app) {
 
   return [f]() {
     auto& job = f->job;
+    if (!f->input_dir.empty() || !f->output_dir.empty()) {
+      if (f->input_dir.empty()) throw UsageError("--output-dir goes with --input-dir");
+      if (!f->boxes.empty() || !f->boxes_file.empty() || !f->points.empty() || !f->box3d.empty() ||
+          !f->slice_boxes_file.empty())
+        throw UsageError("--input-dir cases carry their own boxes; drop --box/--boxes/--point/--box3d/--slice-boxes");
+      const infer::FolderResult r = infer::run_infer_folder({job, f->input_dir, f->output_dir, f->overwrite});
+      if (r.failed > 0)
+        throw Error(fmt::format("{} of {} case(s) failed (named above and in {}/cases.csv)", r.failed,
+                                r.answered + r.kept + r.failed, f->output_dir));
+      return 0;
+    }
+    if (f->overwrite) throw UsageError("--overwrite goes with --input-dir");
+    if (job.image.empty()) throw UsageError("--image is required (or --input-dir for a folder of .npz cases)");
     for (const auto& text : f->boxes) {
       const auto v = infer::parse_number_list(text, 4, "--box");
       job.boxes.push_back({v[0], v[1], v[2], v[3]});

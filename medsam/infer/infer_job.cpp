@@ -3,8 +3,6 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
-#include <algorithm>
-#include <cctype>
 #include <chrono>
 
 #include "medsam/core/device.h"
@@ -13,6 +11,7 @@
 #include "medsam/infer/label_map.h"
 #include "medsam/infer/npz_case.h"
 #include "medsam/infer/predictor.h"
+#include "medsam/io/file_name.h"
 #include "medsam/io/image.h"
 #include "medsam/io/npy.h"
 #include "medsam/io/volume.h"
@@ -23,13 +22,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-bool has_extension(const std::string& path, const std::string& ext) {
-  if (path.size() < ext.size()) return false;
-  std::string tail = path.substr(path.size() - ext.size());
-  std::transform(tail.begin(), tail.end(), tail.begin(), [](unsigned char c) { return std::tolower(c); });
-  return tail == ext;
-}
 
 at::Tensor normalize(const at::Tensor& raw, const data::IntensitySpec& spec) { return data::normalize_for(raw, spec).data; }
 
@@ -127,7 +119,7 @@ void run_2d(const InferJob& job, Predictor& predictor) {
 
 // Label volume out: .npz gets `segs` (z, y, x); any volume extension keeps the input's geometry.
 void write_label_volume(const std::string& path, const at::Tensor& labels, const io::VolumeGeometry& geometry) {
-  if (has_extension(path, ".npz")) write_npz(path, {{"segs", labels.contiguous()}});
+  if (io::has_extension(path, {".npz"})) write_npz(path, {{"segs", labels.contiguous()}});
   else io::write_volume(path, io::Volume{labels.contiguous(), geometry});
 }
 
@@ -187,7 +179,7 @@ void run_npz(const InferJob& job, Predictor& predictor) {
     throw UsageError(fmt::format("{}: an .npz case carries its own 'boxes'; drop --box/--point/--box3d/--slice-boxes",
                                  job.image));
   if (!job.overlay.empty()) throw UsageError("--overlay is not available for .npz cases");
-  if (!has_extension(job.output, ".npz"))
+  if (!io::has_extension(job.output, {".npz"}))
     throw UsageError(fmt::format("--output '{}': an .npz case is answered with an .npz holding 'segs'", job.output));
   const NpzCase c = read_npz_case(job.image);
   log_info("npz case: {} imgs {} {} boxes ({})", job.image, c.imgs.sizes(), c.boxes.size(0), c.is_3d ? "3D" : "2D");
@@ -215,7 +207,7 @@ void run_infer_job(const InferJob& job) {
            loaded.report.loaded, loaded.report.stripped_prefix.empty() ? "" : ", 'module.' prefix stripped",
            seconds_since(t0));
   Predictor predictor(loaded.model, device, precision);
-  if (has_extension(job.image, ".npz")) run_npz(job, predictor);
+  if (io::has_extension(job.image, {".npz"})) run_npz(job, predictor);
   else if (job.box3d || !job.slice_boxes.empty()) run_3d(job, predictor);
   else run_2d(job, predictor);
 }

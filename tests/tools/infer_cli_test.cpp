@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "medsam/io/image.h"
@@ -231,4 +232,78 @@ TEST_CASE("medsam infer --precision bf16 on CPU: the encoder in bf16 gives the f
   auto bad = run_medsam(args + "--precision fp16 --output " + out + "/x.png");
   CHECK(bad.exit_code == 2);
   CHECK_THAT(bad.err, Catch::Contains("use fp32 or bf16"));
+}
+
+TEST_CASE("medsam infer --input-dir answers every .npz case of a folder, records a failing one and goes on, "
+          "and resumes without redoing answers", "[infer][cli]") {
+  const auto dir = test::temp_dir("infer_cli_folder");
+  const std::string cases = dir + "/cases", answers = dir + "/answers";
+  std::filesystem::create_directories(cases);
+  const std::string ckpt = "infer --checkpoint " + kTiny + "/weights.pth ";
+  const at::Tensor rgb = io::read_image(kTiny + "/case_z70/image.png");
+  write_npz(cases + "/a.npz", {{"imgs", rgb}, {"boxes", torch::tensor({{46.0, 50.0, 86.0, 90.0}})}});
+  write_npz(cases + "/b.npz", {{"imgs", small_volume()}, {"boxes", torch::tensor({{46.0, 50.0, 1.0, 86.0, 90.0, 3.0}})}});
+  write_npz(cases + "/c.npz", {{"imgs", rgb}});  // no boxes: this case fails
+  std::ofstream(cases + "/notes.txt") << "not a case\n";
+  const std::string folder = ckpt + "--input-dir " + cases + " --output-dir " + answers + " --encode-batch 2";
+
+  // Each answer equals the one-case command's.
+  REQUIRE(run_medsam(ckpt + "--image " + cases + "/a.npz --output " + dir + "/a_single.npz").exit_code == 0);
+  REQUIRE(run_medsam(ckpt + "--image " + cases + "/b.npz --output " + dir + "/b_single.npz").exit_code == 0);
+  const auto first = run_medsam(folder);
+  INFO(first.err);
+  CHECK(first.exit_code == 1);
+  CHECK_THAT(first.err, Catch::Contains("c.npz: failed") && Catch::Contains("no 'boxes' array") &&
+                            Catch::Contains("1 of 3 case(s) failed"));
+  for (const char* name : {"a", "b"}) {
+    INFO(name);
+    const auto got = read_npz(answers + "/" + name + ".npz"), want = read_npz(dir + "/" + name + "_single.npz");
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].first == "segs");
+    CHECK(torch::equal(got[0].second, want[0].second));
+    CHECK(got[0].second.sum().item<int64_t>() > 0);
+  }
+  CHECK_FALSE(std::filesystem::exists(answers + "/c.npz"));
+  CHECK_FALSE(std::filesystem::exists(answers + "/notes.txt"));
+  auto csv_lines = [&] {
+    std::ifstream in(answers + "/cases.csv");
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+  };
+  auto lines = csv_lines();
+  REQUIRE(lines.size() == 4);
+  CHECK(lines[0] == "case,status,kind,boxes,seconds,message");
+  CHECK_THAT(lines[1], Catch::StartsWith("a.npz,answered,2D,1,"));
+  CHECK_THAT(lines[2], Catch::StartsWith("b.npz,answered,3D,1,"));
+  CHECK_THAT(lines[3], Catch::StartsWith("c.npz,failed,,0,") && Catch::Contains("no 'boxes' array"));
+
+  // The case fixed, a second run answers only it; the others' answers are kept as they are.
+  const auto a_time = std::filesystem::last_write_time(answers + "/a.npz");
+  write_npz(cases + "/c.npz", {{"imgs", rgb}, {"boxes", torch::tensor({{10.0, 10.0, 120.0, 120.0}})}});
+  const auto second = run_medsam(folder);
+  INFO(second.err);
+  CHECK(second.exit_code == 0);
+  lines = csv_lines();
+  REQUIRE(lines.size() == 4);
+  CHECK_THAT(lines[1], Catch::StartsWith("a.npz,kept,"));
+  CHECK_THAT(lines[2], Catch::StartsWith("b.npz,kept,"));
+  CHECK_THAT(lines[3], Catch::StartsWith("c.npz,answered,2D,1,"));
+  CHECK(std::filesystem::last_write_time(answers + "/a.npz") == a_time);
+  CHECK(run_medsam(folder + " --overwrite").exit_code == 0);
+  CHECK_THAT(csv_lines()[1], Catch::StartsWith("a.npz,answered,"));
+
+  // Usage errors (exit 2), each naming the problem.
+  const auto with_box = run_medsam(folder + " --box 1,2,3,4");
+  CHECK(with_box.exit_code == 2);
+  CHECK_THAT(with_box.err, Catch::Contains("carry their own boxes"));
+  CHECK(run_medsam(ckpt + "--output-dir " + answers).exit_code == 2);
+  const auto same = run_medsam(ckpt + "--input-dir " + cases + " --output-dir " + cases);
+  CHECK(same.exit_code == 2);
+  CHECK_THAT(same.err, Catch::Contains("is the input folder"));
+  std::filesystem::create_directories(dir + "/empty");
+  const auto empty = run_medsam(ckpt + "--input-dir " + dir + "/empty --output-dir " + answers);
+  CHECK(empty.exit_code == 2);
+  CHECK_THAT(empty.err, Catch::Contains("holds no .npz case"));
+  CHECK(run_medsam(ckpt + "--input-dir " + cases + " --output-dir " + answers + " --output x.npz").exit_code == 2);
 }
