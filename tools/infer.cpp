@@ -54,6 +54,10 @@ RunFn add_infer_command(CLI::App& app) {
                   "volumes: CSV (slice,x0,y0,x1,y1[,label]) or JSON ([{\"slice\":z,\"box\":[...],\"label\":k}]) of "
                   "boxes on given slices");
   sub->add_option("--margin", j.propagation.margin, "3D: px a neighbour's mask box grows by")->capture_default_str();
+  sub->add_option("--embedding-cache-mib", j.propagation.embedding_cache_mib,
+                  "3D .npz cases: MiB of slice embeddings kept across the case's boxes (0: re-encode per box)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   sub->add_option("--encode-batch", j.propagation.encode_batch, "3D: slices per encoder call (same masks for any value)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

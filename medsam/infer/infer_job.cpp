@@ -187,8 +187,8 @@ void run_npz(const InferJob& job, Predictor& predictor) {
   const auto t0 = Clock::now();
   const at::Tensor segs = segment_npz_case(predictor, c, image, job.propagation, slice_logger(t0));
   write_npz(job.output, {{"segs", segs.contiguous()}});
-  log_info("wrote {} segs {} ({} foreground {})", job.output, segs.sizes(), (segs > 0).sum().item<int64_t>(),
-           c.is_3d ? "voxels" : "pixels");
+  log_info("wrote {} segs {} ({} foreground {}; the encoder ran on {} image(s))", job.output, segs.sizes(),
+           (segs > 0).sum().item<int64_t>(), c.is_3d ? "voxels" : "pixels", predictor.images_encoded());
 }
 
 }  // namespace

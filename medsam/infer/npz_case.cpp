@@ -56,6 +56,9 @@ at::Tensor segment_npz_case(Predictor& predictor, const NpzCase& c, const at::Te
   // ref: CVPR24_LiteMedSAM inference_3D: each 3D box propagated from its middle slice; segs[z][mask] = idx
   const int64_t depth = image.size(0);
   at::Tensor segs = torch::zeros(image.sizes(), dtype);
+  // Boxes of one case share slices: each slice is encoded once while the cache holds it (the
+  // reference encodes every slice of every box again).
+  SliceEmbeddingCache cache(options.embedding_cache_mib << 20);
   int64_t done = 0, total = 0;
   for (int64_t k = 0; k < n; ++k)
     total += std::min<int64_t>(depth - 1, int64_t(b[6 * k + 5])) - std::max<int64_t>(0, int64_t(b[6 * k + 2])) + 1;
@@ -65,9 +68,8 @@ at::Tensor segment_npz_case(Predictor& predictor, const NpzCase& c, const at::Te
     // here z0..z1 are inclusive like --box3d (tight boxes of the ground truth include them).
     Box3d box{r[0], r[1], std::max(0.0, r[2]), r[3], r[4], std::min(double(depth - 1), r[5])};
     try {
-      const at::Tensor mask = segment_volume(predictor, image, box, options, [&](int64_t, int64_t) {
-        if (on_slice) on_slice(++done, total);
-      });
+      const at::Tensor mask = segment_volume(
+          predictor, image, box, options, [&](int64_t, int64_t) { if (on_slice) on_slice(++done, total); }, &cache);
       segs.masked_fill_(mask > 0, k + 1);
     } catch (const UsageError& e) {
       throw UsageError(fmt::format("{}: box {} ({}): {}", c.path, k + 1,

@@ -25,7 +25,8 @@ NpzCase read_npz_case(const std::string& path);
 // `image` is the case's imgs after intensity normalisation (uint8, same shape). Returns segs:
 // (H, W) for 2D, (D, H, W) for 3D, uint8 (int32 for 256+ boxes), 0 background, box k (1-based) -> k.
 // Later boxes overwrite earlier ones where they overlap, as the challenge's reference inference does.
-// 3D: each box is propagated on its own (segment_volume, z0..z1 inclusive and clamped to the volume).
+// 3D: each box is propagated on its own (segment_volume, z0..z1 inclusive and clamped to the volume),
+// the slice embeddings shared between boxes (options.embedding_cache_mib; the same masks).
 // ref: CVPR24_LiteMedSAM inference_3D / MedSAM_infer_npz_2D
 at::Tensor segment_npz_case(Predictor& predictor, const NpzCase& c, const at::Tensor& image,
                             const PropagationOptions& options = {}, const SliceProgress& on_slice = {});

@@ -93,7 +93,9 @@ at::Tensor Predictor::encode_images(const std::vector<at::Tensor>& images) {
   }
   const at::Tensor batch = (inputs.size() == 1 ? inputs[0] : torch::cat(inputs, 0)).to(device_);
   PrecisionScope precision(precision_, device_, ModelPart::kImageEncoder);
-  return model_->encode(batch).to(at::kFloat);  // (K, C, h, w)
+  at::Tensor embeddings = model_->encode(batch).to(at::kFloat);  // (K, C, h, w)
+  images_encoded_ += static_cast<int64_t>(images.size());
+  return embeddings;
 }
 
 void Predictor::set_embedding(const at::Tensor& embedding, int64_t height, int64_t width) {

@@ -71,6 +71,8 @@ class Predictor {
   int64_t height() const { return height_; }
   int64_t width() const { return width_; }
   const Sam& model() const { return model_; }
+  // Images the encoder has run on so far (set_image and encode_images), for reports and tests.
+  int64_t images_encoded() const { return images_encoded_; }
 
   // Checks the prompts against the image (inside, not inverted, shapes) and throws UsageError naming
   // the offending box or point; then decodes. threshold: MedSAM's 0.5.
@@ -82,6 +84,7 @@ class Predictor {
   Precision precision_;
   at::Tensor embedding_;  // (1, C, h, w) on device_
   int64_t height_ = 0, width_ = 0;
+  int64_t images_encoded_ = 0;
 };
 
 // Throws UsageError when a box lies outside the width×height image or is inverted/empty; the message

@@ -29,19 +29,34 @@ void check_volume(const at::Tensor& volume) {
   if (volume.dim() != 3) throw UsageError(fmt::format("volume must be (Z, Y, X), got shape {}", volume.sizes()));
 }
 
-// Visits `slices` in order, encoding `batch` of them per encoder call; decode(z) runs with slice z's
-// embedding set on the predictor.
+// Visits `slices` in order, encoding up to `batch` of them per encoder call; decode(z) runs with slice
+// z's embedding set on the predictor. Slices the cache holds skip the encoder; new ones go into it.
 void for_each_encoded(Predictor& predictor, const at::Tensor& volume, const std::vector<int64_t>& slices, int batch,
-                      const std::function<void(int64_t)>& decode) {
+                      SliceEmbeddingCache* cache, const std::function<void(int64_t)>& decode) {
   const auto k = static_cast<std::size_t>(std::max(1, batch));
   const int64_t height = volume.size(1), width = volume.size(2);
   for (std::size_t start = 0; start < slices.size(); start += k) {
     const std::size_t end = std::min(slices.size(), start + k);
+    std::vector<at::Tensor> embeddings(end - start);  // (1, C, h, w) each
     std::vector<at::Tensor> images;
-    for (std::size_t i = start; i < end; ++i) images.push_back(volume[slices[i]]);
-    const at::Tensor embeddings = predictor.encode_images(images);  // (end - start, C, h, w)
+    std::vector<std::size_t> fresh;  // positions in this window that need the encoder
     for (std::size_t i = start; i < end; ++i) {
-      predictor.set_embedding(embeddings.slice(0, int64_t(i - start), int64_t(i - start + 1)), height, width);
+      if (cache) embeddings[i - start] = cache->find(slices[i]);
+      if (!embeddings[i - start].defined()) {
+        images.push_back(volume[slices[i]]);
+        fresh.push_back(i - start);
+      }
+    }
+    if (!images.empty()) {
+      const at::Tensor encoded = predictor.encode_images(images);  // (fresh, C, h, w)
+      for (std::size_t j = 0; j < fresh.size(); ++j) {
+        at::Tensor& e = embeddings[fresh[j]];
+        e = encoded.slice(0, int64_t(j), int64_t(j + 1));
+        if (cache) cache->put(slices[start + fresh[j]], e);
+      }
+    }
+    for (std::size_t i = start; i < end; ++i) {
+      predictor.set_embedding(embeddings[i - start], height, width);
       decode(slices[i]);
     }
   }
@@ -52,7 +67,7 @@ void for_each_encoded(Predictor& predictor, const at::Tensor& volume, const std:
 // ref: LiteMedSAM inference_3D (CVPR24_LiteMedSAM infer): middle slice first, then propagate boxes
 // from each predicted neighbour slice upwards and downwards.
 at::Tensor segment_volume(Predictor& predictor, const at::Tensor& volume, const Box3d& box,
-                          const PropagationOptions& options, const SliceProgress& on_slice) {
+                          const PropagationOptions& options, const SliceProgress& on_slice, SliceEmbeddingCache* cache) {
   check_volume(volume);
   const int64_t depth = volume.size(0), height = volume.size(1), width = volume.size(2);
   const auto z0 = static_cast<int64_t>(box.z0), z1 = static_cast<int64_t>(box.z1);
@@ -69,7 +84,7 @@ at::Tensor segment_volume(Predictor& predictor, const at::Tensor& volume, const 
   for (int64_t z = mid; z <= z1; ++z) order.push_back(z);
   for (int64_t z = mid - 1; z >= z0; --z) order.push_back(z);
   int64_t done = 0;
-  for_each_encoded(predictor, volume, order, options.encode_batch, [&](int64_t z) {
+  for_each_encoded(predictor, volume, order, options.encode_batch, cache, [&](int64_t z) {
     at::Tensor slice_box = given;
     if (z != mid) {
       const at::Tensor b = mask_box(out[z > mid ? z - 1 : z + 1], options.margin);
@@ -113,7 +128,7 @@ at::Tensor segment_slices(Predictor& predictor, const at::Tensor& volume, const 
   for (const auto& kv : by_slice) slices.push_back(kv.first);
   int64_t done = 0;
   const auto total = static_cast<int64_t>(slices.size());
-  for_each_encoded(predictor, volume, slices, options.encode_batch, [&](int64_t z) {
+  for_each_encoded(predictor, volume, slices, options.encode_batch, nullptr, [&](int64_t z) {
     const auto& [coords, labels] = by_slice.at(z);
     ImagePrompts prompts;
     prompts.boxes = torch::tensor(coords, at::kFloat).view({-1, 4});

@@ -10,6 +10,7 @@
 
 #include "medsam/infer/predictor.h"
 #include "medsam/infer/prompt_file.h"
+#include "medsam/infer/slice_embedding_cache.h"
 
 namespace medsam::infer {
 
@@ -21,6 +22,9 @@ struct PropagationOptions {
   int margin = 5;            // px the neighbour's mask box grows by on each side
   double threshold = 0.5;
   int encode_batch = 1;      // slices per encoder call (K); the masks do not depend on it
+  // .npz cases: slice embeddings kept across the case's 3D boxes (SliceEmbeddingCache), 0 = off.
+  // ViT-B: 4 MiB per slice.
+  int64_t embedding_cache_mib = 2048;
 };
 
 using SliceProgress = std::function<void(int64_t done, int64_t total)>;
@@ -30,10 +34,12 @@ using SliceProgress = std::function<void(int64_t done, int64_t total)>;
 // slice's box is the bounding box of the neighbour's prediction grown by `margin` (clamped to the
 // image); where the neighbour is empty the given box is used again. Slices outside z0..z1 stay 0.
 // The encoder does not depend on the boxes, so slices are encoded `encode_batch` at a time in the
-// visiting order and decoded one by one. `on_slice(done, total)` reports progress. Throws
+// visiting order and decoded one by one. `on_slice(done, total)` reports progress. `cache`: embeddings
+// of this volume's slices from earlier calls, used and filled (several boxes of one volume). Throws
 // UsageError for a box outside the volume.
 at::Tensor segment_volume(Predictor& predictor, const at::Tensor& volume, const Box3d& box,
-                          const PropagationOptions& options = {}, const SliceProgress& on_slice = {});
+                          const PropagationOptions& options = {}, const SliceProgress& on_slice = {},
+                          SliceEmbeddingCache* cache = nullptr);
 
 // volume (Z, Y, X) uint8 + boxes on slices -> (Z, Y, X) label volume: every slice with boxes is
 // encoded once (`encode_batch` slices per call) and all its boxes decoded as one batch; a pixel takes
