@@ -12,10 +12,12 @@
 #include <unordered_map>
 
 #include "medsam/core/error.h"
+#include "medsam/core/log.h"
 #include "medsam/io/pth.h"
 #include "medsam/io/safetensors.h"
 #include "medsam/model/build_sam.h"
 #include "medsam/model/presets.h"
+#include "medsam/model/resolution.h"
 
 namespace medsam {
 namespace {
@@ -160,9 +162,19 @@ WeightsReport compare_weights(const NamedTensors& model_tensors, const Checkpoin
   return r;
 }
 
-WeightsReport load_weights(torch::nn::Module& model, const Checkpoint& ck, bool strict) {
+WeightsReport load_weights(torch::nn::Module& model, const Checkpoint& checkpoint, bool strict) {
   const NamedTensors targets = module_tensors(model);
+  NamedTensors tensors = checkpoint.tensors;  // handles: only resized entries get new storage
+  const std::vector<std::string> resized = resize_to_model_resolution(tensors, targets);
+  for (const std::string& line : resized) log_info("checkpoint {}: {}", checkpoint.path, line);
+  Checkpoint adapted;
+  if (!resized.empty()) {
+    adapted = checkpoint;
+    adapted.tensors = std::move(tensors);
+  }
+  const Checkpoint& ck = resized.empty() ? checkpoint : adapted;
   WeightsReport r = compare_weights(targets, ck);
+  r.resized = resized;
   if (strict && !r.exact()) throw Error(r.describe());
   std::unordered_map<std::string, const at::Tensor*> in_file;
   for (const auto& [k, t] : ck.tensors) in_file.emplace(k, &t);
@@ -183,7 +195,7 @@ WeightsReport load_weights(torch::nn::Module& model, const std::string& path, bo
 }
 
 // ref: segment_anything/build_sam.py (the presets differ in encoder width and depth)
-std::string guess_arch(const NamedTensors& tensors) {
+std::string guess_arch(const NamedTensors& tensors, bool any_input_size) {
   int64_t embed_dim = -1, patch = -1, depth = 0, out_chans = -1, grid = -1;
   const std::string blocks = "image_encoder.blocks.";
   for (const auto& [k, t] : tensors) {
@@ -207,15 +219,31 @@ std::string guess_arch(const NamedTensors& tensors) {
     const ImageEncoderConfig e = model_preset(name).image_encoder;
     if (e.embed_dim != embed_dim || e.depth != depth) continue;
     if (out_chans >= 0 && e.out_chans != out_chans) continue;
-    if (grid >= 0 && patch > 0 && e.img_size != grid * patch) continue;
+    if (!any_input_size && grid >= 0 && patch > 0 && e.img_size != grid * patch) continue;
     return name;
   }
   return "";
 }
 
+int checkpoint_input_size(const NamedTensors& tensors) {
+  int64_t grid = 0, patch = 0;
+  for (const auto& [k, t] : tensors) {
+    if (k == "image_encoder.pos_embed" && t.dim() == 4) grid = t.size(1);
+    if (k == "image_encoder.patch_embed.proj.weight" && t.dim() == 4) patch = t.size(2);
+  }
+  return static_cast<int>(grid * patch);
+}
+
 ModelConfig config_from_checkpoint(const NamedTensors& tensors, const std::string& path) {
   const std::string arch = guess_arch(tensors);
   if (!arch.empty()) return model_preset(arch);
+  const std::string layout = guess_arch(tensors, /*any_input_size=*/true);
+  const int size = checkpoint_input_size(tensors);
+  if (!layout.empty() && size > 0) {
+    log_info("checkpoint {}: {} layout at {}x{} input (the preset's is {})", path, layout, size, size,
+             model_preset(layout).image_encoder.img_size);
+    return at_input_size(model_preset(layout), size);
+  }
   std::string seen = "no image_encoder.patch_embed.proj.weight";
   for (const auto& [k, t] : tensors)
     if (k == "image_encoder.patch_embed.proj.weight") seen = fmt::format("patch_embed {}", shape_text(t.sizes().vec()));
@@ -224,21 +252,22 @@ ModelConfig config_from_checkpoint(const NamedTensors& tensors, const std::strin
                           path, seen, tensors.size()));
 }
 
-NamedTensors expected_state_dict(const std::string& preset) {
+NamedTensors expected_state_dict(const std::string& preset, int input_size) {
   // Building the model costs its full size once (2.5 GB for vit_h); keep only names, shapes and
-  // dtypes, as zero-stride placeholders, and remember them per preset.
+  // dtypes, as zero-stride placeholders, and remember them per preset and input size.
   static std::mutex mutex;
-  static std::map<std::string, NamedTensors> cache;
+  static std::map<std::pair<std::string, int>, NamedTensors> cache;
   std::lock_guard<std::mutex> lock(mutex);
-  auto it = cache.find(preset);
+  const auto key = std::make_pair(preset, input_size);
+  auto it = cache.find(key);
   if (it == cache.end()) {
     NamedTensors shapes;
     {
-      Sam model = build_sam(preset);
+      Sam model = build_sam(input_size > 0 ? at_input_size(model_preset(preset), input_size) : model_preset(preset));
       for (const auto& [k, t] : module_tensors(*model))
         shapes.emplace_back(k, torch::zeros({1}, t.options()).expand(t.sizes()));
     }
-    it = cache.emplace(preset, std::move(shapes)).first;
+    it = cache.emplace(key, std::move(shapes)).first;
   }
   return it->second;
 }

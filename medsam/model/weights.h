@@ -53,6 +53,7 @@ struct WeightsReport {
   std::vector<std::string> unexpected;   // in the checkpoint, not in the model
   std::vector<ShapeMismatch> mismatched;
   std::string arch_guess;                // guess_arch of the checkpoint ("" if unknown)
+  std::vector<std::string> resized;      // tensors resized to the model's input size (resolution.h)
 
   bool exact() const { return missing.empty() && unexpected.empty() && mismatched.empty(); }
   // One line: "checkpoint P: key K has shape [..], model expects [..] (is this a vit_l checkpoint? try
@@ -61,7 +62,9 @@ struct WeightsReport {
 };
 
 // Copies the checkpoint's tensors into model.named_parameters() and named_buffers() (no autograd,
-// converting dtype to the model's). strict: any missing, unexpected or shape-mismatched key throws
+// converting dtype to the model's). A checkpoint of another input size than the model's has its
+// position embedding and global rel-pos tables resized first (resize_to_model_resolution; logged and
+// listed in `resized`). strict: any missing, unexpected or shape-mismatched key throws
 // Error with describe() and nothing is copied; otherwise matching tensors are copied and the
 // report lists the rest.
 WeightsReport load_weights(torch::nn::Module& model, const std::string& path, bool strict = true);
@@ -75,13 +78,18 @@ NamedTensors module_tensors(const torch::nn::Module& model);
 WeightsReport compare_weights(const NamedTensors& model_tensors, const Checkpoint& checkpoint);
 
 // Preset name ("tiny", "vit_b", "vit_l", "vit_h") whose encoder width, depth, output channels and
-// input size match the checkpoint's shapes, or "" when none does.
-std::string guess_arch(const NamedTensors& tensors);
-// model_preset(guess_arch(tensors)); throws Error naming the file and the shapes seen when unknown.
+// input size match the checkpoint's shapes, or "" when none does. any_input_size: the input size
+// (pos_embed grid x patch) may differ from the preset's.
+std::string guess_arch(const NamedTensors& tensors, bool any_input_size = false);
+// The checkpoint's input size (pos_embed grid x patch size), 0 when it has no pos_embed.
+int checkpoint_input_size(const NamedTensors& tensors);
+// model_preset(guess_arch(tensors)), at the checkpoint's own input size when that differs from the
+// preset's (a model fine-tuned at 512²); throws Error naming the file and the shapes seen when unknown.
 ModelConfig config_from_checkpoint(const NamedTensors& tensors, const std::string& path);
 
-// The state_dict names, shapes and dtypes of build_sam(preset), in model order: the key set a
-// checkpoint must match. Values are zero-stride placeholders (no memory); computed once per preset.
-NamedTensors expected_state_dict(const std::string& preset);
+// The state_dict names, shapes and dtypes of build_sam(preset) (at input_size x input_size when > 0),
+// in model order: the key set a checkpoint must match. Values are zero-stride placeholders (no
+// memory); computed once per preset and size.
+NamedTensors expected_state_dict(const std::string& preset, int input_size = 0);
 
 }  // namespace medsam

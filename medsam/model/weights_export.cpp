@@ -40,8 +40,16 @@ ExportResult export_checkpoint(const ExportOptions& o) {
   if (o.arch != "auto") model_preset(o.arch);  // UsageError for unknown presets
 
   const Checkpoint ck = read_checkpoint(o.input);
-  result.arch = o.arch == "auto" ? config_from_checkpoint(ck.tensors, o.input).arch : o.arch;
-  const NamedTensors expected = expected_state_dict(result.arch);
+  int input_size = 0;  // a preset's layout at another input size (fine-tuned at 512², say): its shapes
+  if (o.arch == "auto") {
+    const ModelConfig config = config_from_checkpoint(ck.tensors, o.input);
+    result.arch = config.arch;
+    if (config.image_encoder.img_size != model_preset(config.arch).image_encoder.img_size)
+      input_size = config.image_encoder.img_size;
+  } else {
+    result.arch = o.arch;
+  }
+  const NamedTensors expected = expected_state_dict(result.arch, input_size);
   const WeightsReport report = compare_weights(expected, ck);
   if (!report.exact()) throw Error(report.describe());
 

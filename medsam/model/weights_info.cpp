@@ -79,8 +79,12 @@ CheckpointSummary summarize_checkpoint(const std::string& path) {
     if (t.numel() > 1 && std::find(strides.begin(), strides.end(), 0) != strides.end()) ++s.broadcast_tensors;
   }
   s.arch_guess = guess_arch(tensors);
+  if (s.arch_guess.empty()) {  // a preset's layout at another input size (fine-tuned at 512², say)?
+    s.arch_guess = guess_arch(tensors, /*any_input_size=*/true);
+    if (!s.arch_guess.empty()) s.input_size = checkpoint_input_size(tensors);
+  }
   if (!s.arch_guess.empty()) {
-    s.vs_arch = compare_weights(expected_state_dict(s.arch_guess), s.checkpoint);
+    s.vs_arch = compare_weights(expected_state_dict(s.arch_guess, s.input_size), s.checkpoint);
     s.compared = true;
   }
   s.training = training_facts(s.checkpoint);
@@ -95,7 +99,10 @@ std::string format_summary(const CheckpointSummary& s) {
   std::string layout = ck.wrapper.empty() ? "bare state dict" : fmt::format("state dict under '{}'", ck.wrapper);
   if (!ck.stripped_prefix.empty()) layout += fmt::format(", keys prefixed '{}' (stripped)", ck.stripped_prefix);
   lines.push_back(fmt::format("layout: {}", layout));
-  lines.push_back(fmt::format("arch: {}", s.arch_guess.empty() ? "unknown (shapes match no preset)" : s.arch_guess));
+  lines.push_back(fmt::format("arch: {}", s.arch_guess.empty() ? "unknown (shapes match no preset)"
+                                          : s.input_size > 0
+                                              ? fmt::format("{} at {}x{} input", s.arch_guess, s.input_size, s.input_size)
+                                              : s.arch_guess));
   lines.push_back(fmt::format("tensors: {}", s.tensor_count));
   lines.push_back(fmt::format("parameters: {}", grouped(s.value_count)));
   std::vector<std::string> d;

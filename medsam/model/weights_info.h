@@ -13,6 +13,7 @@ namespace medsam {
 struct CheckpointSummary {
   Checkpoint checkpoint;
   std::string arch_guess;                          // "" if unknown
+  int input_size = 0;                              // > 0: the preset's layout at this other input size
   size_t tensor_count = 0;
   uint64_t value_count = 0;                        // total elements (parameters and buffers)
   std::map<std::string, int> dtypes;               // "float32" -> tensor count

@@ -30,7 +30,7 @@ TEST_CASE("the dataset lists samples with their eligible objects and skips small
   CHECK_THROWS_AS(TrainingDataset(dir, "val"), medsam::Error);
 }
 
-TEST_CASE("a decoded sample is the stored bytes and label map; as float 3-channel, min-max to [0, 1]",
+TEST_CASE("a decoded sample is the stored bytes and label map, as float 3-channel, min-max to [0, 1]",
           "[data][dataset]") {
   const auto dir = medsam::test::temp_dir("dataset_load");
   medsam::test::write_synthetic(dir, {{"ct_set", Modality::kCt, 3}});

@@ -173,7 +173,7 @@ TEST_CASE("prep --dry-run reports counts and writes nothing", "[data][prep]") {
   CHECK_FALSE(fs::exists(dir + "/out"));
 }
 
-TEST_CASE("prep config errors name the file and key; --help explains the format", "[data][prep]") {
+TEST_CASE("prep config errors name the file and key, --help explains the format", "[data][prep]") {
   const auto dir = test::temp_dir("prep_bad_cfg");
   std::ofstream(dir + "/bad.yaml") << "dataset:\n  name: x\n  images: a\n  labels: b\n  modality: sonar\n";
   const auto res = test::run_medsam("prep " + dir + "/bad.yaml --output " + dir + "/out");

@@ -8,7 +8,7 @@
 
 using namespace medsam::eval;
 
-TEST_CASE("stats: median and quartiles interpolate linearly like numpy.percentile; NaN is counted, not used",
+TEST_CASE("stats: median and quartiles interpolate linearly like numpy.percentile, NaN is counted, not used",
           "[eval]") {
   // Sorted 1, 2, 4, 10: median (2 + 4) / 2 = 3; q1 at position 0.75 → 1.75; q3 at 2.25 → 5.5; mean 4.25.
   const Stats s = compute_stats({10, 2, std::numeric_limits<double>::quiet_NaN(), 1, 4});
@@ -21,7 +21,7 @@ TEST_CASE("stats: median and quartiles interpolate linearly like numpy.percentil
   CHECK(compute_stats({}).n == 0);
 }
 
-TEST_CASE("summary has a row per label and one for all; CSV quotes awkward case names", "[eval]") {
+TEST_CASE("summary has a row per label and one for all, CSV quotes awkward case names", "[eval]") {
   const std::vector<CaseScore> scores{{"a", 2, 0.5, 0.25}, {"b,c", 1, 1.0, 1.0}, {"a", 1, 0.0, 0.0}};
   const auto summary = summarize(scores);
   REQUIRE(summary.size() == 3);

@@ -123,7 +123,7 @@ TEST_CASE("evaluate_model scores every (sample, label) pair of the split with en
   CHECK(first_two.scores.size() < result.scores.size());
 }
 
-TEST_CASE("evaluate_model with tight boxes is deterministic; jitter depends on the seed only", "[eval][model_eval]") {
+TEST_CASE("evaluate_model with tight boxes is deterministic, jitter depends on the seed only", "[eval][model_eval]") {
   MEDSAM_NEEDS_ITK("shards of the Colin27 NIfTI crop");
   Sam model = tiny_model();
   ModelEvalOptions options;

@@ -85,7 +85,7 @@ TEST_CASE("medsam report writes the page and fails loudly when fine-tuning did n
   CHECK_THAT(worse.err, Catch::Contains("mean DSC changed by -0.500"));
 }
 
-TEST_CASE("line chart: no finite points says so; points map into the plot area", "[eval][report]") {
+TEST_CASE("line chart: no finite points says so, points map into the plot area", "[eval][report]") {
   CHECK_THAT(eval::line_chart_svg("t", "x", {{"s", "#000", {{0.0, NAN}}}}), Catch::Contains("no data"));
   const auto svg = eval::line_chart_svg("t", "x", {{"s", "#000", {{0.0, 0.0}, {10.0, 1.0}}}}, true, 520, 280);
   // x 0 -> left edge 52, y 0 -> bottom 244; x 10 -> right edge 508, y 1 -> top 42 (the title's 28 px and one

@@ -20,7 +20,7 @@ TEST_CASE("probabilities are sigmoid then bilinear (align_corners false) to the 
   CHECK(prob.max().item<float>() <= 1.0f);
 }
 
-TEST_CASE("masks are prob > 0.5 as uint8 0/1; exactly 0.5 is background", "[infer]") {
+TEST_CASE("masks are prob > 0.5 as uint8 0/1, exactly 0.5 is background", "[infer]") {
   const auto prob = torch::tensor({0.2f, 0.5f, 0.50001f, 0.9f});
   const auto mask = threshold_masks(prob);
   CHECK(mask.scalar_type() == torch::kByte);

@@ -90,7 +90,7 @@ TEST_CASE("boxes on given slices: each slice encoded once, its boxes decoded tog
                     Catch::Contains("slice box 1 (slice 1)") && Catch::Contains("outside the 256x256 image"));
 }
 
-TEST_CASE("slice box files: CSV with header and labels, JSON objects; errors name file and line", "[infer]") {
+TEST_CASE("slice box files: CSV with header and labels, JSON objects, errors name file and line", "[infer]") {
   const auto dir = test::temp_dir("slice_box_files");
   std::ofstream(dir + "/s.csv") << "slice,x0,y0,x1,y1,label\n40,1,2,30,40\n# comment\n41,5,6,7,8,3\n";
   const auto csv = infer::read_slice_box_file(dir + "/s.csv");

@@ -49,7 +49,7 @@ TEST_CASE("16-bit PNG and TIFF keep values above 255", "[data][io][image]") {
   CHECK_THROWS_AS(write_image(dir + "/neg.png", torch::full({2, 2}, -1, torch::kInt)), medsam::Error);
 }
 
-TEST_CASE("encode_png/decode_image are inverse; BMP and JPEG read as 8-bit", "[data][io][image]") {
+TEST_CASE("encode_png/decode_image are inverse, BMP and JPEG read as 8-bit", "[data][io][image]") {
   MEDSAM_NEEDS_OPENCV("BMP and JPEG");
   auto img = torch::randint(0, 256, {8, 8, 3}, torch::kByte);
   const auto png = encode_png(img, 1);

@@ -69,3 +69,38 @@ TEST_CASE("SIGTERM to a running medsam train: checkpoint written, exit code 0", 
   CHECK_THAT(r.out, Catch::Contains("stopped by signal"));
   CHECK_FALSE(train::list_checkpoints(dir).empty());
 }
+
+TEST_CASE("medsam train at another input size starts from a 256² checkpoint, info, infer and export take the "
+          "result by its shapes", "[train][cli]") {
+  const std::string dir = temp_dir("train_cli_resolution");
+  const std::string size = " --set model.image_encoder.img_size=128 --set model.prompt_encoder.input_image_size=128"
+                           " --set model.prompt_encoder.image_embedding_size=8";
+  const auto r = run_medsam("train --config " + kSmoke + size + " --set train.init_checkpoint=" + kInit +
+                            " --set train.source=synthetic --set train.checkpoint.every_steps=0 --set train.max_steps=2"
+                            " --output " + dir);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.err, Catch::Contains("image_encoder.pos_embed 16x16 -> 8x8") &&
+                        Catch::Contains("image_encoder.blocks.1.attn.rel_pos_h 31x24 -> 15x24"));
+  const std::string model = dir + "/model_final.pth";
+  const auto info = run_medsam("info " + model);
+  INFO(info.err);
+  CHECK(info.exit_code == 0);
+  CHECK_THAT(info.out, Catch::Contains("arch: tiny at 128x128 input") && Catch::Contains("keys: all"));
+  const auto inf = run_medsam("infer --checkpoint " + model + " --image " + std::string(MEDSAM_FIXTURES_DIR) +
+                              "/sam_tiny/case_z70/image.png --box 46,50,86,90 --output " + dir + "/mask.png --save-logits " +
+                              dir + "/logits.npy");
+  INFO(inf.err);
+  CHECK(inf.exit_code == 0);
+  CHECK_THAT(inf.err, Catch::Contains("tiny layout at 128x128 input"));
+  CHECK(fs::exists(dir + "/mask.png"));
+  const auto exp = run_medsam("export --checkpoint " + model + " --output " + dir + "/export.safetensors");
+  INFO(exp.err);
+  CHECK(exp.exit_code == 0);
+  // --arch tiny asks for the preset's 256²: the file is resized the other way, and says so.
+  const auto preset = run_medsam("infer --checkpoint " + model + " --arch tiny --image " + std::string(MEDSAM_FIXTURES_DIR) +
+                                 "/sam_tiny/case_z70/image.png --box 46,50,86,90 --output " + dir + "/m2.png");
+  INFO(preset.err);
+  CHECK(preset.exit_code == 0);
+  CHECK_THAT(preset.err, Catch::Contains("image_encoder.pos_embed 8x8 -> 16x16"));
+}

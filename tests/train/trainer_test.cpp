@@ -260,7 +260,7 @@ TEST_CASE("gradient accumulation over 2 micro-batches of 1 matches one batch of 
   CHECK(compared > 50);
 }
 
-TEST_CASE("train.precision bf16 on the CPU runs the image encoder in bf16: close to fp32, not equal; "
+TEST_CASE("train.precision bf16 on the CPU runs the image encoder in bf16, close to fp32 but not equal, and "
           "activation checkpointing recomputes it in bf16 too", "[train][trainer]") {
   const std::string dir = test::temp_dir("train_cpu_bf16");
   // One step from the same weights and batch in each mode; gradients stay in .grad after the step.
