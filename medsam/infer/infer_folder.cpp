@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <vector>
 
 #include "medsam/core/device.h"
@@ -14,7 +15,6 @@
 #include "medsam/data/normalize.h"
 #include "medsam/infer/npz_case.h"
 #include "medsam/infer/predictor.h"
-#include "medsam/io/atomic_file.h"
 #include "medsam/io/file_name.h"
 #include "medsam/io/npy.h"
 #include "medsam/model/load_sam.h"
@@ -39,13 +39,25 @@ std::string csv_field(const std::string& text) {
   return quoted + "\"";
 }
 
-void write_cases_csv(const std::string& path, const std::vector<CaseRow>& rows) {
-  std::string text = "case,status,kind,boxes,seconds,message\n";
-  for (const auto& r : rows)
-    text += fmt::format("{},{},{},{},{:.3f},{}\n", csv_field(r.name), r.status, r.kind, r.boxes, r.seconds,
-                        csv_field(r.message));
-  write_file_atomically(path, text);
-}
+// cases.csv, one line per case as it ends (flushed, not fsynced: a log, rewritten by the next run;
+// rewriting the whole file after every case would be quadratic over thousands of cases).
+class CasesCsv {
+ public:
+  explicit CasesCsv(const std::string& path) : path_(path), out_(path, std::ios::trunc) {
+    if (!out_) throw Error(fmt::format("cannot write {}", path));
+    out_ << "case,status,kind,boxes,seconds,message\n" << std::flush;
+  }
+  void add(const CaseRow& r) {
+    out_ << fmt::format("{},{},{},{},{:.3f},{}\n", csv_field(r.name), r.status, r.kind, r.boxes, r.seconds,
+                        csv_field(r.message))
+         << std::flush;
+    if (!out_) throw Error(fmt::format("cannot write {}", path_));
+  }
+
+ private:
+  std::string path_;
+  std::ofstream out_;
+};
 
 void reject_per_image_flags(const InferJob& j) {
   const bool per_image = !j.image.empty() || !j.boxes.empty() || !j.points.empty() || !j.mask_input.empty() ||
@@ -93,7 +105,7 @@ FolderResult run_infer_folder(const FolderJob& job) {
   Predictor predictor(loaded.model, device, precision);
 
   const std::string csv = (fs::path(job.output_dir) / "cases.csv").string();
-  std::vector<CaseRow> rows;
+  CasesCsv rows(csv);
   FolderResult result;
   for (size_t i = 0; i < cases.size(); ++i) {
     CaseRow row;
@@ -132,8 +144,7 @@ FolderResult run_infer_folder(const FolderJob& job) {
       log_info("[{}/{}] {}: {}{} in {:.2f} s", i + 1, cases.size(), row.name, row.status,
                row.kind.empty() ? "" : fmt::format(" ({}, {} box{})", row.kind, row.boxes, row.boxes == 1 ? "" : "es"),
                row.seconds);
-    rows.push_back(row);
-    write_cases_csv(csv, rows);
+    rows.add(row);
   }
   log_info("{} case(s): {} answered, {} kept, {} failed; {}", cases.size(), result.answered, result.kept,
            result.failed, csv);

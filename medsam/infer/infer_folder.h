@@ -24,7 +24,7 @@ struct FolderResult {
 
 // Throws UsageError for bad options (per-image flags given, no cases, input = output folder); per-case
 // failures are counted, not thrown. OUT/cases.csv: case,status,kind,boxes,seconds,message with status
-// answered|kept|failed, rewritten (atomically) after every case.
+// answered|kept|failed, one line added (and flushed) as each case ends; each run starts it afresh.
 FolderResult run_infer_folder(const FolderJob& job);
 
 }  // namespace medsam::infer

@@ -76,7 +76,9 @@ void start_recording_sdpa_kernels() {
 std::vector<std::string> stop_recording_sdpa_kernels() {
   g_recording_sdpa.store(false);
   const std::lock_guard<std::mutex> lock(g_sdpa_mutex);
-  return std::move(g_sdpa_kernels);
+  std::vector<std::string> lines;
+  lines.swap(g_sdpa_kernels);  // leaves the record empty
+  return lines;
 }
 
 // ref: segment_anything/modeling/image_encoder.py get_rel_pos

@@ -163,7 +163,7 @@ TEST_CASE("resuming from a saved position reproduces the rest of the epoch exact
   }
 }
 
-TEST_CASE("\"all\" mode gives every eligible object of an image as its own prompt", "[data][loader]") {
+TEST_CASE("prompt mode all gives every eligible object of an image as its own prompt", "[data][loader]") {
   const auto dir = make_set("loader_all", 4);
   auto cfg = config_for(dir);
   cfg.objects_per_image = "all";
