@@ -19,8 +19,11 @@ enum class AttentionPath {
   kFast,       // rel-pos bias fused into the logits, query rows in chunks (or SDPA on CUDA); differentiable
   kChunks,     // kFast's own chunks (GEMM, softmax, GEMM) on every device: never SDPA
   kFolded,     // rel_pos_attention_folded (one SDPA call) for every dtype, fp32 too
+  kFoldedNarrowV,  // kFolded with v at its own head dim: not for flash (one head dim for all), for the
+                   // kernels that take a narrower v (cuDNN on Hopper, memory-efficient): a third less work
 };
-// "reference", "fast", "chunks", "folded" (the names of `medsam bench --attention`); throws otherwise.
+// "reference", "fast", "chunks", "folded", "folded-narrow-v" (the names of `medsam bench --attention`);
+// throws otherwise.
 AttentionPath parse_attention_path(const std::string& name);
 
 // Fast path working-set bound: a chunk holds at most this many logits (fp32: 4 bytes each). 2^21
@@ -48,10 +51,11 @@ at::Tensor rel_pos_attention_fast(const at::Tensor& q, const at::Tensor& k, cons
 // The same attention as one scaled_dot_product_attention call, the rel-pos terms folded into q and
 // k (one-hot key rows/columns) so the fused kernels, which take no bias, compute SAM's logits.
 // What the fast path runs on CUDA with LibTorch 2.x; on 1.13 it is the plain composition.
+// pad_value false keeps v at its own head dim (padded to a multiple of 8 only).
 at::Tensor rel_pos_attention_folded(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                     const at::Tensor& rel_pos_h, const at::Tensor& rel_pos_w,
                                     std::pair<int64_t, int64_t> q_hw, std::pair<int64_t, int64_t> k_hw,
-                                    double scale);
+                                    double scale, bool pad_value = true);
 
 // Which kernel each distinct scaled_dot_product_attention call made by the functions above went to,
 // one line per call shape ("q 1x192x4096x192 k ... v ... bf16, no mask: flash"), recorded between these

@@ -88,12 +88,12 @@ TEST_CASE("tiny encoder gives the same embedding with every attention path", "[m
   auto x = torch::rand({1, 3, 256, 256});
   sam->image_encoder->set_attention_path(parse_attention_path("reference"));
   const auto ref = sam->encode(x);
-  for (const char* name : {"fast", "chunks", "folded"}) {
+  for (const char* name : {"fast", "chunks", "folded", "folded-narrow-v"}) {
     INFO(name);
     sam->image_encoder->set_attention_path(parse_attention_path(name), 4096);  // force several chunks
     CHECK(max_abs_diff(sam->encode(x), ref) < 1e-5);
   }
-  CHECK_THROWS_WITH(parse_attention_path("flash"), Catch::Contains("reference, fast, chunks or folded") &&
+  CHECK_THROWS_WITH(parse_attention_path("flash"), Catch::Contains("reference, fast, chunks, folded or folded-narrow-v") &&
                                                         Catch::Contains("'flash'"));
 }
 
@@ -142,14 +142,18 @@ TEST_CASE("folded rel-pos attention equals the reference in values and gradients
       return torch::autograd::grad({(out * upstream).sum()}, {q, k, v, rh, rw});
     };
     const auto ref = rel_pos_attention_reference(q, k, v, rh, rw, {H, W}, {H, W}, scale);
-    const auto folded = rel_pos_attention_folded(q, k, v, rh, rw, {H, W}, {H, W}, scale);
-    REQUIRE(folded.sizes() == ref.sizes());
-    CHECK(max_abs_diff(folded, ref) < tol);
-    const auto g_ref = grads(ref), g_folded = grads(folded);
-    const char* names[] = {"q", "k", "v", "rel_pos_h", "rel_pos_w"};
-    for (size_t i = 0; i < g_ref.size(); ++i) {
-      INFO("gradient of " << names[i]);
-      CHECK(max_abs_diff(g_folded[i], g_ref[i]) < 1e-4);
+    const auto g_ref = grads(ref);
+    for (const bool pad_value : {true, false}) {
+      INFO("v padded to q's head dim: " << pad_value);
+      const auto folded = rel_pos_attention_folded(q, k, v, rh, rw, {H, W}, {H, W}, scale, pad_value);
+      REQUIRE(folded.sizes() == ref.sizes());
+      CHECK(max_abs_diff(folded, ref) < tol);
+      const auto g_folded = grads(folded);
+      const char* names[] = {"q", "k", "v", "rel_pos_h", "rel_pos_w"};
+      for (size_t i = 0; i < g_ref.size(); ++i) {
+        INFO("gradient of " << names[i]);
+        CHECK(max_abs_diff(g_folded[i], g_ref[i]) < 1e-4);
+      }
     }
   }
   // No rel-pos tables: plain scaled attention.
