@@ -218,52 +218,61 @@ at::Tensor rel_pos_attention_fast(const at::Tensor& q, const at::Tensor& k, cons
   const at::Tensor kT = use_sdpa ? at::Tensor() : k.transpose(1, 2).contiguous();  // (BH, C, Nk)
   at::Tensor out = differentiable ? at::Tensor() : at::empty({BH, qh * qw, C}, q.options());
   std::vector<at::Tensor> pieces;  // differentiable: chunk outputs, concatenated at the end
+  // Chunks are cut with split, not slice: under autograd one SplitBackward gathers the pieces'
+  // gradients, where each slice's backward builds a zero tensor of the whole input and adds it in
+  // (40% of a CPU training step in copies, fills and adds, measured with `bench train-step --profile`).
+  const std::vector<at::Tensor> q_b = qs.split(nb, 0), v_b = v.split(nb, 0);
+  const std::vector<at::Tensor> k_b = use_sdpa ? k.split(nb, 0) : kT.split(nb, 0);  // k, or k^T
+  const std::vector<at::Tensor> rel_h_b = rel ? rel_h.split(nb, 0) : std::vector<at::Tensor>();
+  const std::vector<at::Tensor> rel_w_b = rel ? rel_w.split(nb, 0) : std::vector<at::Tensor>();
+  // bf16: LibTorch's softmax accumulates in fp32 and rounds once, the same values as a round trip
+  // through fp32 at a third of the time (the two casts of the logits were the encoder's largest cost
+  // in bf16 on the CPU). fp16 has no CPU softmax kernel of its own.
+  const bool native_softmax = fp32 || q.scalar_type() == at::kBFloat16;
 
-  for (int64_t b0 = 0; b0 < BH; b0 += nb) {
-    const int64_t b1 = std::min(BH, b0 + nb);
+  for (size_t bi = 0; bi < q_b.size(); ++bi) {
+    const int64_t b0 = static_cast<int64_t>(bi) * nb, cb = q_b[bi].size(0);
+    const std::vector<at::Tensor> q_rows = q_b[bi].split(ny * qw, 1);
+    const std::vector<at::Tensor> rel_h_rows = rel ? rel_h_b[bi].split(ny, 1) : std::vector<at::Tensor>();
+    const std::vector<at::Tensor> rel_w_rows = rel ? rel_w_b[bi].split(ny, 1) : std::vector<at::Tensor>();
+    const at::Tensor& v_c = v_b[bi];
     std::vector<at::Tensor> rows;
-    for (int64_t y0 = 0; y0 < qh; y0 += ny) {
-      const int64_t y1 = std::min(qh, y0 + ny);
-      const int64_t r0 = y0 * qw, r1 = y1 * qw;  // query token rows of this chunk
-      const int64_t cb = b1 - b0, cr = r1 - r0;
-      const at::Tensor q_c = qs.slice(0, b0, b1).slice(1, r0, r1);  // (cb, cr, C)
-      const at::Tensor v_c = v.slice(0, b0, b1);
-      const auto bias_h = [&] { return rel_h.slice(0, b0, b1).slice(1, y0, y1).unsqueeze(-1); };
-      const auto bias_w = [&] { return rel_w.slice(0, b0, b1).slice(1, y0, y1).unsqueeze(-2); };
+    for (size_t yi = 0; yi < q_rows.size(); ++yi) {
+      const at::Tensor& q_c = q_rows[yi];  // (cb, cr, C)
+      const int64_t r0 = static_cast<int64_t>(yi) * ny * qw, cr = q_c.size(1), cy = cr / qw;  // query token rows
+      const auto bias_h = [&] { return rel_h_rows[yi].unsqueeze(-1); };
+      const auto bias_w = [&] { return rel_w_rows[yi].unsqueeze(-2); };
 
       at::Tensor o;
       if (use_sdpa) {
         // 4-D (1, heads, rows, C): the fused kernels take only 4-D inputs (3-D falls back to the math path).
         const at::Tensor mask = rel ? (bias_h() + bias_w()).reshape({1, cb, cr, Nk}) : at::Tensor();
-        o = sdpa(q_c.unsqueeze(0), k.slice(0, b0, b1).unsqueeze(0), v_c.unsqueeze(0), mask).squeeze(0);
+        o = sdpa(q_c.unsqueeze(0), k_b[bi].unsqueeze(0), v_c.unsqueeze(0), mask).squeeze(0);
       } else if (differentiable) {
-        const at::Tensor kT_c = kT.slice(0, b0, b1);
-        const at::Tensor logits = rel ? at::baddbmm((bias_h() + bias_w()).reshape({cb, cr, Nk}), q_c, kT_c)
-                                      : at::bmm(q_c, kT_c);
-        o = at::bmm(fp32 ? logits.softmax(-1) : logits.to(at::kFloat).softmax(-1).to(q.scalar_type()), v_c);
+        const at::Tensor logits = rel ? at::baddbmm((bias_h() + bias_w()).reshape({cb, cr, Nk}), q_c, k_b[bi])
+                                      : at::bmm(q_c, k_b[bi]);
+        o = at::bmm(native_softmax ? at::_softmax(logits, -1, false)
+                                   : logits.to(at::kFloat).softmax(-1).to(q.scalar_type()),
+                    v_c);
       } else {
         at::Tensor logits;  // (cb, cr, Nk): the rel-pos bias, then + q k^T
         if (rel) {
-          logits = at::empty({cb, y1 - y0, qw, kh, kw}, q.options());
+          logits = at::empty({cb, cy, qw, kh, kw}, q.options());
           at::add_out(logits, bias_h(), bias_w());
           logits = logits.view({cb, cr, Nk});
-          logits.baddbmm_(q_c, kT.slice(0, b0, b1));
+          logits.baddbmm_(q_c, k_b[bi]);
         } else {
-          logits = at::bmm(q_c, kT.slice(0, b0, b1));
+          logits = at::bmm(q_c, k_b[bi]);
         }
-        // bf16: LibTorch's CPU softmax accumulates in fp32 and rounds once, the same values as a round
-        // trip through fp32 at a third of the time (the two casts of the logits were the encoder's
-        // largest cost in bf16). fp16 has no CPU softmax kernel of its own.
-        const bool native = fp32 || q.scalar_type() == at::kBFloat16;
-        const at::Tensor probs =
-            native ? at::_softmax(logits, -1, false) : logits.to(at::kFloat).softmax(-1).to(q.scalar_type());
+        const at::Tensor probs = native_softmax ? at::_softmax(logits, -1, false)
+                                                : logits.to(at::kFloat).softmax(-1).to(q.scalar_type());
         logits = at::Tensor();  // release before the next chunk allocates
         o = at::bmm(probs, v_c);
       }
       if (differentiable) {
         rows.push_back(o);
       } else {
-        out.slice(0, b0, b1).slice(1, r0, r1).copy_(o);
+        out.slice(0, b0, b0 + cb).slice(1, r0, r0 + cr).copy_(o);
       }
     }
     if (differentiable) pieces.push_back(rows.size() == 1 ? rows.front() : at::cat(rows, 1));
@@ -291,7 +300,10 @@ at::Tensor EncoderAttentionImpl::forward(const at::Tensor& x) {
   // (B, H, W, 3*dim) -> (3, B, heads, H*W, hd) -> (3, B*heads, H*W, hd)
   const at::Tensor qkv_t =
       linear_rows(qkv, x).reshape({B, H * W, 3, num_heads, -1}).permute({2, 0, 3, 1, 4}).reshape({3, B * num_heads, H * W, -1});
-  const at::Tensor q = qkv_t[0], k = qkv_t[1], v = qkv_t[2];
+  // unbind, not [i]: under autograd one UnbindBackward stacks the three gradients, where each select's
+  // backward would build a zero tensor of all of qkv and add it in.
+  const std::vector<at::Tensor> qkv_parts = qkv_t.unbind(0);
+  const at::Tensor &q = qkv_parts[0], &k = qkv_parts[1], &v = qkv_parts[2];
   const at::Tensor rh = use_rel_pos ? rel_pos_h : at::Tensor();
   const at::Tensor rw = use_rel_pos ? rel_pos_w : at::Tensor();
   at::Tensor o;
