@@ -90,6 +90,10 @@ RunFn add_eval_command(CLI::App& app) {
   sub->add_option("--gallery", m.gallery_per_side, "worst and best objects drawn in report.html (each)")
       ->capture_default_str();
   sub->add_option("--device", m.device, "cpu or cuda[:N]")->capture_default_str();
+  sub->add_option("--precision", m.options.precision,
+                  "with --checkpoint: fp32, or bf16 (autocast: the whole model on CUDA, the image encoder on the CPU)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fp32", "bf16"}));
 
   return [f, options]() {
     // --arch auto is not a preset: the YAML config starts from vit_b then (only --dump-config and

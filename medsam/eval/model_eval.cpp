@@ -65,7 +65,8 @@ void evaluate_samples(Sam& model, const ModelEvalOptions& options,
   if (options.jitter_px < 0) throw UsageError(fmt::format("jitter {} px: must be >= 0", options.jitter_px));
   const SplitSamples samples(options.shards_dir, options.split, options.min_object_pixels, options.max_samples);
   ModeRestorer restore(model);
-  infer::Predictor predictor(model, model_device(model));  // puts the model in eval mode
+  const c10::Device device = model_device(model);
+  infer::Predictor predictor(model, device, infer::parse_precision(options.precision, device));  // eval mode
   c10::InferenceMode inference;
   const auto total = static_cast<int64_t>(samples.size());
   for (std::size_t i = 0; i < samples.size(); ++i) {

@@ -22,6 +22,7 @@ struct ModelEvalOptions {
   int jitter_px = 0;               // 0: tight ground-truth boxes; >0: each side moved outward by U[0, jitter_px], seeded
   uint64_t seed = 0;
   MetricOptions metrics;           // NSD tolerance, empty-case rule, cvpr2024
+  std::string precision = "fp32";  // fp32 | bf16, as `medsam infer --precision` (CUDA: the model; CPU: the encoder)
 };
 
 struct ObjectScore {

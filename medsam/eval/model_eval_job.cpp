@@ -100,6 +100,7 @@ ModelEvalJobResult run_model_eval_job(const ModelEvalJob& job, const std::functi
       {"pixel_spacing", spacing_from_metadata ? "from the shards' metadata (source spacing x original/stored size)"
                                               : "1 mm (some samples have no spacing in their metadata)"},
       {"cvpr2024_rule", o.metrics.cvpr2024 ? "on" : "off"},
+      {"precision", o.precision},
   };
   const double tol = o.metrics.tolerance_mm;
   out.summary_markdown = object_summary_markdown(out.summary, tol, info);

@@ -95,7 +95,8 @@ int run_training(Config& config) {
     options.make_reducer = dist::gradient_reducer_factory(group, config.train.dist.bucket_mb);
   }
   if (config.train.validation.every_steps > 0)
-    options.validate = make_shard_validator(config.train.validation, config.data.shards);
+    options.validate = make_shard_validator(config.train.validation, config.data.shards,
+                                            config.train.precision == "bf16" ? "bf16" : "fp32");
   Trainer trainer(config.train, model, *source, yaml, options);
   if (!config.train.resume.empty()) trainer.resume(config.train.resume);
   // Same start on every rank, whatever each loaded (ref: torch DDP's _sync_module_states at construction).

@@ -27,8 +27,10 @@ ValidationSummary summarize_validation(const std::vector<eval::ObjectScore>& sco
   return s;
 }
 
-Validator make_shard_validator(const ValidationConfig& config, const std::string& shards_dir) {
+Validator make_shard_validator(const ValidationConfig& config, const std::string& shards_dir,
+                               const std::string& precision) {
   eval::ModelEvalOptions options;
+  options.precision = precision;
   options.shards_dir = config.shards.empty() ? shards_dir : config.shards;
   options.split = config.split;
   options.max_samples = config.max_samples;

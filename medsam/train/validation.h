@@ -39,6 +39,9 @@ using Validator = std::function<ValidationSummary(Sam&)>;
 
 // Scores train.validation.split of `shards_dir` (config.shards when set) with evaluate_model.
 // Throws ConfigError naming train.validation.* when the split has no samples.
-Validator make_shard_validator(const ValidationConfig& config, const std::string& shards_dir);
+// precision: "fp32" or "bf16" (eval::ModelEvalOptions::precision; the trainer passes bf16 when
+// train.precision is bf16, so CPU bf16 training also validates with a bf16 encoder).
+Validator make_shard_validator(const ValidationConfig& config, const std::string& shards_dir,
+                               const std::string& precision = "fp32");
 
 }  // namespace medsam::train

@@ -3,7 +3,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <cmath>
 #include <sstream>
+#include <vector>
 
 #include "medsam/data/dataset.h"
 #include "medsam/io/image.h"
@@ -78,4 +80,40 @@ TEST_CASE("medsam eval --checkpoint without --data, or with a bad split, is bad 
                                       test::temp_dir("model_eval_cli_split") + " --split validation");
   CHECK(split.exit_code == 2);
   CHECK_THAT(split.err, Catch::Contains("--split 'validation'") && Catch::Contains("train, val or test"));
+}
+
+TEST_CASE("medsam eval --checkpoint --precision bf16 scores the model with a bf16 encoder, close to fp32",
+          "[eval][cli]") {
+  MEDSAM_NEEDS_ITK("shards of the Colin27 NIfTI crop");
+  const auto& data = test::colin_shards();
+  const auto dir = test::temp_dir("model_eval_cli_bf16");
+  auto mean_dsc = [&](const std::string& precision) {
+    const auto r = test::run_medsam("eval --checkpoint " + test::tiny_checkpoint() + " --data " + data +
+                                    " --split val --precision " + precision + " --output " + dir + "/" + precision);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    const auto md = slurp(dir + "/" + precision + "/summary.md");
+    CHECK_THAT(md, Catch::Contains("precision: " + precision));
+    // The per-object CSV: the mean of its dsc column.
+    std::ifstream csv(dir + "/" + precision + "/metrics.csv");
+    std::string line;
+    std::getline(csv, line);  // header
+    double sum = 0;
+    int n = 0;
+    while (std::getline(csv, line)) {
+      std::vector<std::string> f;
+      std::stringstream ss(line);
+      for (std::string x; std::getline(ss, x, ',');) f.push_back(x);
+      REQUIRE(f.size() == 7);
+      sum += std::stod(f[5]);
+      ++n;
+    }
+    REQUIRE(n > 0);
+    return sum / n;
+  };
+  const double fp32 = mean_dsc("fp32"), bf16 = mean_dsc("bf16");
+  INFO("mean DSC fp32 " << fp32 << ", bf16 " << bf16);
+  CHECK(std::abs(bf16 - fp32) < 0.02);
+  CHECK(test::run_medsam("eval --checkpoint " + test::tiny_checkpoint() + " --data " + data + " --precision fp16")
+            .exit_code == 2);
 }
