@@ -32,7 +32,7 @@ void add_attention_options(CLI::App& sub, std::string& attention, std::string& s
                  "GPU attention kernel tried first by scaled_dot_product_attention: auto (LibTorch's order), "
                  "flash, efficient, cudnn or math (LibTorch 2.7+); the run prints the kernel each call got")
       ->capture_default_str()
-      ->check(CLI::IsMember({"auto", "flash", "efficient", "cudnn", "math"}));
+      ->check(CLI::IsMember(sdpa_kernels()));
 }
 
 void apply_sdpa_option(const std::string& value) { compat::prefer_sdpa_kernel(sdpa_kernels().at(value)); }

@@ -8,13 +8,6 @@
 
 namespace medsam::eval {
 
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
 std::string score_text(double x) { return std::isnan(x) ? "nan" : fmt::format("{:.6f}", x); }
 
 nlohmann::json stats_json(const Stats& s) {

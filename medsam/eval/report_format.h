@@ -4,12 +4,11 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "medsam/core/csv.h"  // csv_field, for the reports' CSV files
 #include "medsam/eval/metrics_report.h"
 
 namespace medsam::eval {
 
-// RFC 4180: quotes a field holding a comma, quote or line break.
-std::string csv_field(const std::string& s);
 // A score with 6 decimals, "nan" for NaN.
 std::string score_text(double x);
 // {n, nan, median, q1, q3, iqr, mean}; the statistics are null when n == 0.

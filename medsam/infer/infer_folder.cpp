@@ -9,6 +9,7 @@
 #include <fstream>
 #include <vector>
 
+#include "medsam/core/csv.h"
 #include "medsam/core/device.h"
 #include "medsam/core/error.h"
 #include "medsam/core/log.h"
@@ -30,14 +31,6 @@ struct CaseRow {
   int64_t boxes = 0;
   double seconds = 0;
 };
-
-// A CSV field: quoted when it holds a comma, quote or line break (error messages may).
-std::string csv_field(const std::string& text) {
-  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
-  std::string quoted = "\"";
-  for (const char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return quoted + "\"";
-}
 
 // cases.csv, one line per case as it ends (flushed, not fsynced: a log, rewritten by the next run;
 // rewriting the whole file after every case would be quadratic over thousands of cases).

@@ -1,5 +1,6 @@
 #include "medsam/model/attention.h"
 
+#include <fmt/format.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -35,16 +36,11 @@ std::atomic<bool> g_recording_sdpa{false};
 std::mutex g_sdpa_mutex;
 std::vector<std::string> g_sdpa_kernels;  // distinct lines, in the order first seen
 
-std::string sizes_text(const at::Tensor& t) {
-  std::string s;
-  for (const int64_t n : t.sizes()) s += (s.empty() ? "" : "x") + std::to_string(n);
-  return s;
-}
-
 void record_sdpa_kernel(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask) {
-  const std::string line = "q " + sizes_text(q) + " k " + sizes_text(k) + " v " + sizes_text(v) + " " +
-                           std::string(c10::toString(q.scalar_type())) + (mask.defined() ? ", bias mask" : ", no mask") +
-                           ": " + compat::sdpa_kernel_for(q, k, v, mask);
+  const auto sizes = [](const at::Tensor& t) { return fmt::join(t.sizes().begin(), t.sizes().end(), "x"); };
+  const std::string line = fmt::format("q {} k {} v {} {}, {}: {}", sizes(q), sizes(k), sizes(v),
+                                       c10::toString(q.scalar_type()), mask.defined() ? "bias mask" : "no mask",
+                                       compat::sdpa_kernel_for(q, k, v, mask));
   const std::lock_guard<std::mutex> lock(g_sdpa_mutex);
   if (std::find(g_sdpa_kernels.begin(), g_sdpa_kernels.end(), line) == g_sdpa_kernels.end())
     g_sdpa_kernels.push_back(line);
@@ -83,21 +79,23 @@ std::vector<std::string> stop_recording_sdpa_kernels() {
   return lines;
 }
 
+// ref: segment_anything/modeling/image_encoder.py get_rel_pos (the F.interpolate branch)
+at::Tensor resize_rel_pos_table(const at::Tensor& rel_pos, int64_t length) {
+  // (L, C) -> (1, C, L) -> linear resize -> (length, C)
+  namespace F = torch::nn::functional;
+  return F::interpolate(rel_pos.reshape({1, rel_pos.size(0), -1}).permute({0, 2, 1}),
+                        F::InterpolateFuncOptions()
+                            .size(std::vector<int64_t>{length})
+                            .mode(torch::kLinear)
+                            .align_corners(false))
+      .reshape({-1, length})
+      .permute({1, 0});
+}
+
 // ref: segment_anything/modeling/image_encoder.py get_rel_pos
 at::Tensor get_rel_pos(int64_t q_size, int64_t k_size, const at::Tensor& rel_pos) {
   const int64_t max_rel_dist = 2 * std::max(q_size, k_size) - 1;
-  at::Tensor table = rel_pos;
-  if (rel_pos.size(0) != max_rel_dist) {
-    // (L, C) -> (1, C, L) -> linear resize -> (max_rel_dist, C)
-    namespace F = torch::nn::functional;
-    table = F::interpolate(rel_pos.reshape({1, rel_pos.size(0), -1}).permute({0, 2, 1}),
-                           F::InterpolateFuncOptions()
-                               .size(std::vector<int64_t>{max_rel_dist})
-                               .mode(torch::kLinear)
-                               .align_corners(false))
-                .reshape({-1, max_rel_dist})
-                .permute({1, 0});
-  }
+  const at::Tensor table = rel_pos.size(0) != max_rel_dist ? resize_rel_pos_table(rel_pos, max_rel_dist) : rel_pos;
   const double qk = std::max(static_cast<double>(k_size) / q_size, 1.0);
   const double kq = std::max(static_cast<double>(q_size) / k_size, 1.0);
   const auto opts = at::TensorOptions().dtype(at::kDouble);
@@ -229,6 +227,9 @@ at::Tensor rel_pos_attention_fast(const at::Tensor& q, const at::Tensor& k, cons
   // through fp32 at a third of the time (the two casts of the logits were the encoder's largest cost
   // in bf16 on the CPU). fp16 has no CPU softmax kernel of its own.
   const bool native_softmax = fp32 || q.scalar_type() == at::kBFloat16;
+  const auto softmax_rows = [&](const at::Tensor& logits) {
+    return native_softmax ? at::_softmax(logits, -1, false) : logits.to(at::kFloat).softmax(-1).to(q.scalar_type());
+  };
 
   for (size_t bi = 0; bi < q_b.size(); ++bi) {
     const int64_t b0 = static_cast<int64_t>(bi) * nb, cb = q_b[bi].size(0);
@@ -251,9 +252,7 @@ at::Tensor rel_pos_attention_fast(const at::Tensor& q, const at::Tensor& k, cons
       } else if (differentiable) {
         const at::Tensor logits = rel ? at::baddbmm((bias_h() + bias_w()).reshape({cb, cr, Nk}), q_c, k_b[bi])
                                       : at::bmm(q_c, k_b[bi]);
-        o = at::bmm(native_softmax ? at::_softmax(logits, -1, false)
-                                   : logits.to(at::kFloat).softmax(-1).to(q.scalar_type()),
-                    v_c);
+        o = at::bmm(softmax_rows(logits), v_c);
       } else {
         at::Tensor logits;  // (cb, cr, Nk): the rel-pos bias, then + q k^T
         if (rel) {
@@ -264,8 +263,7 @@ at::Tensor rel_pos_attention_fast(const at::Tensor& q, const at::Tensor& k, cons
         } else {
           logits = at::bmm(q_c, k_b[bi]);
         }
-        const at::Tensor probs = native_softmax ? at::_softmax(logits, -1, false)
-                                                : logits.to(at::kFloat).softmax(-1).to(q.scalar_type());
+        const at::Tensor probs = softmax_rows(logits);
         logits = at::Tensor();  // release before the next chunk allocates
         o = at::bmm(probs, v_c);
       }

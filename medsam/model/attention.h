@@ -34,6 +34,8 @@ inline constexpr int64_t kDefaultAttentionChunkElements = int64_t{1} << 21;
 // rel_pos: (L, C) table; returns (q_size, k_size, C) with R[i, j] = table[i - j + k_size - 1] (for
 // equal sizes), the table being linearly resized to 2*max(q_size, k_size)-1 rows when L differs.
 at::Tensor get_rel_pos(int64_t q_size, int64_t k_size, const at::Tensor& rel_pos);
+// The resize inside get_rel_pos: an (L, C) table linearly interpolated (align_corners false) to (length, C).
+at::Tensor resize_rel_pos_table(const at::Tensor& rel_pos, int64_t length);
 
 // Attention with decomposed relative position bias. q, k, v: (BH, Hq*Wq, C) / (BH, Hk*Wk, C),
 // row-major over the (H, W) grid; q is UNscaled (the rel-pos terms use it as is). rel_pos_h/_w:

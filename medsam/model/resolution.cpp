@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "medsam/core/error.h"
+#include "medsam/model/attention.h"
 
 namespace medsam {
 
@@ -36,22 +37,6 @@ at::Tensor resize_pos_embed(const at::Tensor& t, int64_t grid_h, int64_t grid_w)
   return out.permute({0, 2, 3, 1}).contiguous().to(t.scalar_type());
 }
 
-// ref: segment_anything/modeling/image_encoder.py get_rel_pos (the F.interpolate branch)
-at::Tensor resize_rel_pos(const at::Tensor& table, int64_t length) {
-  const at::Tensor l_first = table.to(at::kFloat).reshape({1, table.size(0), -1}).permute({0, 2, 1});  // (1, hd, L)
-  const at::Tensor out = F::interpolate(l_first, F::InterpolateFuncOptions()
-                                                     .size(std::vector<int64_t>{length})
-                                                     .mode(torch::kLinear)
-                                                     .align_corners(false));
-  return out.reshape({-1, length}).permute({1, 0}).contiguous().to(table.scalar_type());  // (length, hd)
-}
-
-std::string shape_text(at::IntArrayRef sizes) {
-  std::string s;
-  for (const int64_t n : sizes) s += (s.empty() ? "" : "x") + std::to_string(n);
-  return s;
-}
-
 }  // namespace
 
 std::vector<std::string> resize_to_model_resolution(NamedTensors& tensors, const NamedTensors& model_tensors) {
@@ -70,9 +55,10 @@ std::vector<std::string> resize_to_model_resolution(NamedTensors& tensors, const
       resized.push_back(fmt::format("{} {}x{} -> {}x{} (bicubic)", key, t.size(1), t.size(2), want.size(1), want.size(2)));
     } else if (std::regex_match(key, rel_pos_key) && t.dim() == 2 && want.dim() == 2 && t.size(1) == want.size(1) &&
                t.size(0) % 2 == 1 && want.size(0) % 2 == 1) {
-      out = resize_rel_pos(t, want.size(0));
-      resized.push_back(fmt::format("{} {} -> {} (linear, as get_rel_pos)", key, shape_text(t.sizes()),
-                                    shape_text(want.sizes())));
+      // In float: checkpoints may hold fp16, which CPU interpolation does not take.
+      out = resize_rel_pos_table(t.to(at::kFloat), want.size(0)).contiguous().to(t.scalar_type());
+      resized.push_back(fmt::format("{} {}x{} -> {}x{} (linear, as get_rel_pos)", key, t.size(0), t.size(1),
+                                    want.size(0), want.size(1)));
     }
     if (out.defined()) t = out;
   }

@@ -258,12 +258,14 @@ NamedTensors expected_state_dict(const std::string& preset, int input_size) {
   static std::mutex mutex;
   static std::map<std::pair<std::string, int>, NamedTensors> cache;
   std::lock_guard<std::mutex> lock(mutex);
-  const auto key = std::make_pair(preset, input_size);
+  const ModelConfig preset_config = model_preset(preset);
+  const int size = input_size > 0 ? input_size : preset_config.image_encoder.img_size;
+  const auto key = std::make_pair(preset, size);
   auto it = cache.find(key);
   if (it == cache.end()) {
     NamedTensors shapes;
     {
-      Sam model = build_sam(input_size > 0 ? at_input_size(model_preset(preset), input_size) : model_preset(preset));
+      Sam model = build_sam(at_input_size(preset_config, size));
       for (const auto& [k, t] : module_tensors(*model))
         shapes.emplace_back(k, torch::zeros({1}, t.options()).expand(t.sizes()));
     }

@@ -87,7 +87,8 @@ int checkpoint_input_size(const NamedTensors& tensors);
 // preset's (a model fine-tuned at 512²); throws Error naming the file and the shapes seen when unknown.
 ModelConfig config_from_checkpoint(const NamedTensors& tensors, const std::string& path);
 
-// The state_dict names, shapes and dtypes of build_sam(preset) (at input_size x input_size when > 0),
+// The state_dict names, shapes and dtypes of build_sam(preset) (at input_size x input_size when > 0,
+// else at the preset's own size),
 // in model order: the key set a checkpoint must match. Values are zero-stride placeholders (no
 // memory); computed once per preset and size.
 NamedTensors expected_state_dict(const std::string& preset, int input_size = 0);

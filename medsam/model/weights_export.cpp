@@ -40,16 +40,10 @@ ExportResult export_checkpoint(const ExportOptions& o) {
   if (o.arch != "auto") model_preset(o.arch);  // UsageError for unknown presets
 
   const Checkpoint ck = read_checkpoint(o.input);
-  int input_size = 0;  // a preset's layout at another input size (fine-tuned at 512², say): its shapes
-  if (o.arch == "auto") {
-    const ModelConfig config = config_from_checkpoint(ck.tensors, o.input);
-    result.arch = config.arch;
-    if (config.image_encoder.img_size != model_preset(config.arch).image_encoder.img_size)
-      input_size = config.image_encoder.img_size;
-  } else {
-    result.arch = o.arch;
-  }
-  const NamedTensors expected = expected_state_dict(result.arch, input_size);
+  // auto: the preset's layout at the checkpoint's own input size (a 512² fine-tune, say).
+  const ModelConfig config = o.arch == "auto" ? config_from_checkpoint(ck.tensors, o.input) : model_preset(o.arch);
+  result.arch = config.arch;
+  const NamedTensors expected = expected_state_dict(config.arch, config.image_encoder.img_size);
   const WeightsReport report = compare_weights(expected, ck);
   if (!report.exact()) throw Error(report.describe());
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "medsam/core/csv.h"
 #include "medsam/core/log.h"
 #include "medsam/train/tensorboard_writer.h"
 #include "medsam/train/validation.h"
@@ -22,13 +23,6 @@ nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : 
 
 std::string csv_number(double v) { return std::isfinite(v) ? fmt::format("{}", v) : "nan"; }
 
-// Group names come from manifests: quote them when they hold CSV syntax.
-std::string csv_text(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
 
 }  // namespace
 
@@ -116,7 +110,7 @@ void MetricsLog::add_validation(int64_t step, const ValidationSummary& v, bool b
     std::string lines = fmt::format("{},all,all,{},{},{},{},{}\n", step, v.objects, csv_number(v.mean_dsc),
                                     csv_number(v.median_dsc), csv_number(v.mean_nsd), csv_number(v.median_nsd));
     for (const GroupScore& g : v.groups)
-      lines += fmt::format("{},{},{},{},{},{},{},{}\n", step, g.by, csv_text(g.name), g.objects, csv_number(g.mean_dsc),
+      lines += fmt::format("{},{},{},{},{},{},{},{}\n", step, g.by, csv_field(g.name), g.objects, csv_number(g.mean_dsc),
                            csv_number(g.median_dsc), csv_number(g.mean_nsd), csv_number(g.median_nsd));
     append("val_metrics.csv", header, lines);
   }
