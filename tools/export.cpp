@@ -7,15 +7,26 @@
 namespace medsam::tools {
 
 RunFn add_export_command(CLI::App& app) {
-  auto* sub = app.add_subcommand("export", "Write a checkpoint as .pth (loads in PyTorch) or .safetensors");
+  auto* sub = app.add_subcommand(
+      "export", "Write a checkpoint as .pth (loads in PyTorch) or .safetensors, or the model as an ONNX graph");
   auto o = std::make_shared<ExportOptions>();
   sub->add_option("--checkpoint", o->input, "Input checkpoint (.pth state dict or training checkpoint, .safetensors)")
       ->required();
-  sub->add_option("--output", o->output, "Output file: OUT.pth or OUT.safetensors")->required();
+  sub->add_option("--output", o->output, "Output file: OUT.pth, OUT.safetensors or OUT.onnx")->required();
   sub->add_option("--dtype", o->dtype, "Floating-point dtype of the output")
       ->check(CLI::IsMember({"fp32", "fp16", "bf16"}))
       ->capture_default_str();
   sub->add_option("--arch", o->arch, "auto (from the shapes) or tiny|vit_b|vit_l|vit_h")->capture_default_str();
+  sub->add_option("--part", o->onnx.part, "ONNX: decoder (prompt encoder + mask decoder) or encoder (image encoder)")
+      ->check(CLI::IsMember({"decoder", "encoder"}))
+      ->capture_default_str();
+  sub->add_option("--masks", o->onnx.masks, "ONNX decoder: single (one mask per prompt) or all (every mask token)")
+      ->check(CLI::IsMember({"single", "all"}))
+      ->capture_default_str();
+  sub->add_option("--postprocess", o->onnx.postprocess,
+                  "ONNX decoder: medsam (probabilities, sigmoid then resize) or sam (SamOnnxModel's logits)")
+      ->check(CLI::IsMember({"medsam", "sam"}))
+      ->capture_default_str();
   return [o] {
     const ExportResult r = export_checkpoint(*o);
     fmt::print("wrote {} ({}, {}, {} tensors, {} as {})\n", o->output, r.format, r.arch, r.tensors,

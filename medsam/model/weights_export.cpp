@@ -3,12 +3,14 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <filesystem>
 #include <unordered_map>
 
 #include "medsam/core/error.h"
 #include "medsam/core/version.h"
 #include "medsam/io/pth.h"
 #include "medsam/io/safetensors.h"
+#include "medsam/model/load_sam.h"
 #include "medsam/model/presets.h"
 
 namespace medsam {
@@ -34,10 +36,24 @@ ExportResult export_checkpoint(const ExportOptions& o) {
     result.format = "pth";
   } else if (ends_with(o.output, ".safetensors")) {
     result.format = "safetensors";
+  } else if (ends_with(o.output, ".onnx")) {
+    result.format = "onnx";
   } else {
-    throw UsageError(fmt::format("--output {}: the extension must be .pth, .pt or .safetensors", o.output));
+    throw UsageError(fmt::format("--output {}: the extension must be .pth, .pt, .safetensors or .onnx", o.output));
   }
   if (o.arch != "auto") model_preset(o.arch);  // UsageError for unknown presets
+  if (result.format == "onnx") {
+    validate(o.onnx);
+    // The graphs compute in fp32 (what ONNX runtimes expect of a float graph); converting them is the runtime's job.
+    if (dtype != at::kFloat) throw UsageError(fmt::format("--dtype {}: ONNX export writes fp32 graphs only", o.dtype));
+    LoadedSam loaded = load_sam(o.input, o.arch);
+    loaded.model->eval();
+    const OnnxExportResult r = export_onnx(loaded.model, o.onnx, o.output);
+    result.arch = loaded.model->config.arch;
+    result.tensors = r.initializers;
+    result.bytes = std::filesystem::file_size(o.output);
+    return result;
+  }
 
   const Checkpoint ck = read_checkpoint(o.input);
   // auto: the preset's layout at the checkpoint's own input size (a 512² fine-tune, say).

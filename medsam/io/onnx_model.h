@@ -1,0 +1,89 @@
+// ONNX model files (.onnx): a plain description of a graph (nodes, initializers, typed inputs and
+// outputs) and its protobuf encoding. Format only: what the graph computes is decided by its builder
+// (medsam/model/onnx_*). The encoder writes the ModelProto fields of onnx/onnx.proto by number; see
+// docs/checkpoints.md for why there is no libprotobuf/libonnx dependency.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace medsam::onnx {
+
+// TensorProto.DataType values.
+enum class ElemType : int32_t { kFloat = 1, kUint8 = 2, kInt32 = 6, kInt64 = 7, kBool = 9, kFloat16 = 10, kBFloat16 = 16 };
+
+// The ONNX type of a tensor's dtype; Error for dtypes ONNX has no type for.
+ElemType elem_type_of(const at::Tensor& t);
+
+struct Attribute {
+  enum class Kind { kFloat, kInt, kString, kFloats, kInts, kTensor };
+  std::string name;
+  Kind kind = Kind::kInt;
+  float f = 0;
+  int64_t i = 0;
+  std::string s;
+  std::vector<float> floats;
+  std::vector<int64_t> ints;
+  at::Tensor t;
+
+  static Attribute of(std::string name, int64_t v);
+  static Attribute of(std::string name, float v);
+  static Attribute of(std::string name, std::string v);
+  static Attribute of(std::string name, std::vector<int64_t> v);
+  static Attribute of(std::string name, std::vector<float> v);
+  static Attribute of(std::string name, at::Tensor v);
+};
+
+struct Node {
+  std::string op_type;
+  std::string name;
+  std::vector<std::string> inputs;  // "" for an omitted optional input
+  std::vector<std::string> outputs;
+  std::vector<Attribute> attributes;
+};
+
+// One dimension of a graph input/output: a fixed size, or a symbolic name shared by inputs that must agree.
+struct Dim {
+  int64_t value = -1;
+  std::string param;  // non-empty: symbolic ("num_points")
+};
+
+struct ValueInfo {
+  std::string name;
+  ElemType type = ElemType::kFloat;
+  std::vector<Dim> shape;
+  std::string doc;
+};
+
+struct Graph {
+  std::string name;
+  std::vector<Node> nodes;                                   // in topological order
+  std::vector<std::pair<std::string, at::Tensor>> initializers;  // written as raw little-endian data
+  std::vector<ValueInfo> inputs;
+  std::vector<ValueInfo> outputs;
+  std::string doc;
+};
+
+struct Model {
+  Graph graph;
+  int64_t ir_version = 8;  // IR 8 goes with opset 17
+  int64_t opset = 17;      // default domain ("ai.onnx")
+  std::string producer_name;
+  std::string producer_version;
+  std::string doc;
+  std::vector<std::pair<std::string, std::string>> metadata;  // metadata_props
+};
+
+// Serialises the model as one protobuf ModelProto and writes it atomically. Tensor data is streamed from
+// the initializers (no second copy in memory). Throws Error naming the path when the file would pass
+// protobuf's 2 GiB message limit, or when an initializer is not a CPU tensor.
+void write_onnx(const std::string& path, const Model& model);
+
+// The encoded bytes (tests; small models).
+std::string serialize_onnx(const Model& model);
+
+}  // namespace medsam::onnx

@@ -1,0 +1,280 @@
+// ONNX export (medsam/model/onnx_export.h): the graphs run in ONNX Runtime (onnxruntime-node, installed by
+// scripts/setup-onnxruntime) and must give the Python reference's fixture outputs and our own model's, and
+// they must pass ONNX's own checker (python3-onnx, full check with shape inference).
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <fstream>
+#include <string>
+
+#include "medsam/infer/preprocess.h"
+#include "medsam/io/npy.h"
+#include "medsam/model/build_sam.h"
+#include "medsam/model/onnx_export.h"
+#include "medsam/model/weights.h"
+#include "tests/io/python_helper.h"
+#include "tests/support/fixtures.h"
+#include "tests/support/run_command.h"
+#include "tests/support/skip.h"
+
+using namespace medsam;
+
+namespace {
+
+const std::string kTiny = test::fixture("sam_tiny");
+
+Sam tiny_model() {
+  Sam sam = build_sam("tiny");
+  load_weights(*sam, kTiny + "/weights.pth", /*strict=*/true);
+  sam->eval();
+  return sam;
+}
+
+// The node_modules folder holding onnxruntime-node, or "" (then the caller skips).
+std::string onnxruntime_modules() {
+  const auto r = test::run_command(test::source_file("scripts/setup-onnxruntime") + " --where");
+  if (r.exit_code != 0) return "";
+  std::string dir = r.out;
+  while (!dir.empty() && (dir.back() == '\n' || dir.back() == ' ')) dir.pop_back();
+  return dir;
+}
+
+#define NEEDS_ONNXRUNTIME(modules)                                                             \
+  const std::string modules = onnxruntime_modules();                                          \
+  if (modules.empty()) MEDSAM_SKIP("needs onnxruntime-node: run scripts/setup-onnxruntime");
+
+// Runs `model` in ONNX Runtime on the named inputs; returns its outputs by name.
+std::map<std::string, at::Tensor> run_onnxruntime(const std::string& modules, const std::string& model,
+                                                  const std::map<std::string, at::Tensor>& inputs,
+                                                  const std::vector<std::string>& outputs) {
+  const std::string dir = test::temp_dir("ort_run");
+  std::string args;
+  for (const auto& [name, t] : inputs) {
+    const std::string file = dir + "/in_" + name + ".npy";
+    write_npy(file, t.contiguous());
+    args += " " + name + "=" + file;
+  }
+  const auto r = test::run_command("NODE_PATH=" + modules + " node " + test::source_file("tests/model/ort_run.js") +
+                                   " " + model + " " + dir + "/out" + args);
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  std::map<std::string, at::Tensor> out;
+  for (const auto& name : outputs) out[name] = read_npy(dir + "/out/" + name + ".npy");
+  return out;
+}
+
+void check_close(const at::Tensor& actual, const at::Tensor& expected, const std::string& what, double tol = 1e-4) {
+  REQUIRE(actual.sizes() == expected.sizes());
+  const double diff = (actual - expected).abs().max().item<double>();
+  INFO(what << ": max abs diff " << diff);
+  CHECK(diff <= tol);
+}
+
+struct Case {
+  std::string dir;
+  std::vector<float> box;
+  at::Tensor points;  // (1, 2, 2)
+  at::Tensor labels;  // (1, 2)
+  at::Tensor npy(const std::string& f) const { return read_npy(dir + "/" + f).to(at::kFloat); }
+};
+
+Case read_case(const std::string& name) {
+  Case c;
+  c.dir = kTiny + "/" + name;
+  std::ifstream in(c.dir + "/prompt.json");
+  const auto j = nlohmann::json::parse(in);
+  c.box = j.at("box").get<std::vector<float>>();
+  std::vector<float> pts;
+  for (const auto& p : j.at("points")) pts.insert(pts.end(), {p.at(0).get<float>(), p.at(1).get<float>()});
+  c.points = torch::tensor(pts).view({1, -1, 2});
+  c.labels = torch::tensor(j.at("point_labels").get<std::vector<float>>()).view({1, -1});
+  return c;
+}
+
+// SamOnnxModel's inputs for boxes (each as two corner points labelled 2, 3), no mask prompt.
+std::map<std::string, at::Tensor> box_inputs(const at::Tensor& embedding, const at::Tensor& boxes_xyxy,
+                                             std::vector<float> orig_hw) {
+  const int64_t n = boxes_xyxy.size(0);
+  return {{"image_embeddings", embedding},
+          {"point_coords", boxes_xyxy.reshape({n, 2, 2})},
+          {"point_labels", torch::tensor({2.0f, 3.0f}).repeat({n, 1})},
+          {"mask_input", torch::zeros({1, 1, 64, 64})},
+          {"has_mask_input", torch::zeros({1})},
+          {"orig_im_size", torch::tensor(orig_hw)}};
+}
+
+at::Tensor bilinear(const at::Tensor& x, int64_t h, int64_t w) {
+  namespace F = torch::nn::functional;
+  return F::interpolate(x, F::InterpolateFuncOptions()
+                               .size(std::vector<int64_t>{h, w})
+                               .mode(torch::kBilinear)
+                               .align_corners(false));
+}
+
+const std::vector<std::string> kMedsamOutputs{"probabilities", "iou_predictions", "low_res_masks"};
+const std::vector<std::string> kSamOutputs{"masks", "iou_predictions", "low_res_masks"};
+
+}  // namespace
+
+TEST_CASE("ONNX image encoder gives the reference embedding in ONNX Runtime", "[model][onnx]") {
+  NEEDS_ONNXRUNTIME(modules);
+  torch::NoGradGuard ng;
+  Sam sam = tiny_model();
+  const std::string model = test::temp_dir("onnx_encoder") + "/encoder.onnx";
+  const auto r = export_onnx(sam, OnnxExportOptions{"encoder"}, model);
+  CHECK(r.inputs == std::vector<std::string>{"image"});
+  CHECK(r.outputs == std::vector<std::string>{"image_embeddings"});
+  // Two images in one batch (the batch axis is dynamic): each matches its own fixture.
+  const Case a = read_case("case_z70"), b = read_case("case_z90");
+  const at::Tensor images = at::cat({infer::preprocess_image(read_npy(a.dir + "/image.npy"), 256),
+                                     infer::preprocess_image(read_npy(b.dir + "/image.npy"), 256)});
+  const auto out = run_onnxruntime(modules, model, {{"image", images}}, {"image_embeddings"});
+  const at::Tensor emb = out.at("image_embeddings");
+  REQUIRE(emb.sizes() == at::IntArrayRef{2, 32, 16, 16});
+  check_close(emb.slice(0, 0, 1), a.npy("embedding.npy"), "case_z70 embedding");
+  check_close(emb.slice(0, 1, 2), b.npy("embedding.npy"), "case_z90 embedding");
+}
+
+TEST_CASE("ONNX decoder with MedSAM post-processing gives the reference box logits and probabilities",
+          "[model][onnx]") {
+  NEEDS_ONNXRUNTIME(modules);
+  torch::NoGradGuard ng;
+  Sam sam = tiny_model();
+  const std::string model = test::temp_dir("onnx_decoder") + "/decoder.onnx";
+  const auto r = export_onnx(sam, OnnxExportOptions{}, model);
+  CHECK(r.outputs == kMedsamOutputs);
+  for (const std::string name : {"case_z70", "case_z90"}) {
+    INFO(name);
+    const Case c = read_case(name);
+    // A non-square original size: probabilities are MedSAM's sigmoid, then bilinear straight to (H, W).
+    const auto out = run_onnxruntime(modules, model,
+                                     box_inputs(c.npy("embedding.npy"), torch::tensor(c.box).view({1, 4}), {300, 200}),
+                                     kMedsamOutputs);
+    check_close(out.at("low_res_masks"), c.npy("lowres_logits.npy"), "low_res_masks");
+    check_close(out.at("iou_predictions"), c.npy("iou.npy"), "iou_predictions");
+    check_close(out.at("probabilities"), bilinear(at::sigmoid(c.npy("lowres_logits.npy")), 300, 200),
+                "probabilities");
+  }
+}
+
+TEST_CASE("ONNX decoder takes several boxes and a mask prompt in one call, as our decoder does", "[model][onnx]") {
+  NEEDS_ONNXRUNTIME(modules);
+  torch::NoGradGuard ng;
+  Sam sam = tiny_model();
+  const std::string model = test::temp_dir("onnx_decoder_batch") + "/decoder.onnx";
+  export_onnx(sam, OnnxExportOptions{}, model);
+  const Case c = read_case("case_z70");
+  const at::Tensor embedding = c.npy("embedding.npy");
+  const at::Tensor boxes = torch::tensor({c.box[0], c.box[1], c.box[2], c.box[3], 20.f, 30.f, 120.f, 90.f, 100.f,
+                                          100.f, 200.f, 250.f})
+                               .view({3, 4});
+  Prompts p;
+  p.boxes = boxes.view({3, 1, 4});
+  const MaskPrediction ours = sam->decode(embedding, p, /*multimask_output=*/false);
+  const auto out = run_onnxruntime(modules, model, box_inputs(embedding, boxes, {256, 256}), kMedsamOutputs);
+  check_close(out.at("low_res_masks"), ours.low_res_logits, "3 boxes: low_res_masks");
+  check_close(out.at("iou_predictions"), ours.iou, "3 boxes: iou_predictions");
+
+  // The previous answer as the mask prompt (has_mask_input 1): the mask_downscaling branch.
+  Prompts pm;
+  pm.boxes = boxes.slice(0, 0, 1).view({1, 1, 4});
+  pm.mask_inputs = c.npy("lowres_logits.npy");
+  const MaskPrediction refined = sam->decode(embedding, pm, false);
+  auto inputs = box_inputs(embedding, boxes.slice(0, 0, 1), {256, 256});
+  inputs["mask_input"] = pm.mask_inputs;
+  inputs["has_mask_input"] = torch::ones({1});
+  const auto out_mask = run_onnxruntime(modules, model, inputs, kMedsamOutputs);
+  check_close(out_mask.at("low_res_masks"), refined.low_res_logits, "mask prompt: low_res_masks");
+  CHECK((refined.low_res_logits - c.npy("lowres_logits.npy")).abs().max().item<double>() > 1e-3);  // it mattered
+}
+
+TEST_CASE("ONNX decoder with SAM post-processing matches SamOnnxModel: every mask, clicks, resize and crop",
+          "[model][onnx]") {
+  NEEDS_ONNXRUNTIME(modules);
+  torch::NoGradGuard ng;
+  Sam sam = tiny_model();
+  const std::string dir = test::temp_dir("onnx_decoder_sam");
+  OnnxExportOptions all{"decoder", "all", "sam"};
+  export_onnx(sam, all, dir + "/all.onnx");
+  OnnxExportOptions single{"decoder", "single", "sam"};
+  export_onnx(sam, single, dir + "/single.onnx");
+  const Case c = read_case("case_z90");
+  const at::Tensor embedding = c.npy("embedding.npy");
+
+  // Every mask token: tokens 1..3 are the reference's multimask output.
+  const auto out = run_onnxruntime(modules, dir + "/all.onnx",
+                                   box_inputs(embedding, torch::tensor(c.box).view({1, 4}), {200, 300}), kSamOutputs);
+  const at::Tensor low = out.at("low_res_masks");
+  REQUIRE(low.sizes() == at::IntArrayRef{1, 4, 64, 64});
+  check_close(low.slice(1, 0, 1), c.npy("lowres_logits.npy"), "token 0");
+  check_close(low.slice(1, 1, 4), c.npy("multimask_logits.npy"), "tokens 1-3");
+  check_close(out.at("iou_predictions").slice(1, 1, 4), c.npy("multimask_iou.npy"), "multimask iou");
+  // SAM's mask_postprocessing: to 256x256, crop the longest-side-resized extent (256 * 200/300 -> 171 rows), to (H, W).
+  const at::Tensor expected = bilinear(bilinear(low, 256, 256).slice(2, 0, 171), 200, 300);
+  check_close(out.at("masks"), expected, "masks", 2e-4);
+
+  // Two clicks + SamOnnxModel's padding point: 3 points, so the single mask is token 0 = the reference's.
+  const at::Tensor pad_point = torch::zeros({1, 1, 2});
+  std::map<std::string, at::Tensor> clicks = box_inputs(embedding, torch::zeros({1, 4}), {256, 256});
+  clicks["point_coords"] = at::cat({c.points, pad_point}, 1);
+  clicks["point_labels"] = at::cat({c.labels, torch::full({1, 1}, -1.0f)}, 1);
+  const auto click_out = run_onnxruntime(modules, dir + "/single.onnx", clicks, kSamOutputs);
+  check_close(click_out.at("low_res_masks"), c.npy("point_logits.npy"), "two clicks");
+
+  // One click + padding: 2 points, so the best-scored of tokens 1..3 (SamOnnxModel.select_masks).
+  clicks["point_coords"] = at::cat({c.points.slice(1, 0, 1), pad_point}, 1);
+  clicks["point_labels"] = torch::tensor({1.0f, -1.0f}).view({1, 2});
+  const auto one = run_onnxruntime(modules, dir + "/single.onnx", clicks, kSamOutputs);
+  Prompts p;
+  p.point_coords = c.points.slice(1, 0, 1);
+  p.point_labels = torch::ones({1, 1});
+  const MaskPrediction multi = sam->decode(embedding, p, /*multimask_output=*/true);
+  const int64_t best = multi.iou.argmax(1).item<int64_t>();
+  INFO("best multimask token " << best + 1);
+  check_close(one.at("low_res_masks"), multi.low_res_logits.slice(1, best, best + 1), "one click");
+  check_close(one.at("iou_predictions"), multi.iou.slice(1, best, best + 1), "one click iou");
+}
+
+TEST_CASE("exported ONNX graphs pass ONNX's full checker", "[model][onnx]") {
+  const std::string python = test::python_with("onnx");
+  if (python.empty()) MEDSAM_SKIP("needs python3-onnx (scripts/setup-deps installs it)");
+  torch::NoGradGuard ng;
+  Sam sam = tiny_model();
+  const std::string dir = test::temp_dir("onnx_check");
+  export_onnx(sam, OnnxExportOptions{"encoder"}, dir + "/encoder.onnx");
+  export_onnx(sam, OnnxExportOptions{}, dir + "/decoder.onnx");
+  export_onnx(sam, OnnxExportOptions{"decoder", "all", "sam"}, dir + "/decoder_sam.onnx");
+  const auto r = test::run_command(
+      python + " -c \"import onnx, sys\nfor f in sys.argv[1:]:\n  onnx.checker.check_model(f, full_check=True)\n"
+               "  m = onnx.load(f)\n  print(f, m.opset_import[0].version, [i.name for i in m.graph.input])\" " +
+      dir + "/encoder.onnx " + dir + "/decoder.onnx " + dir + "/decoder_sam.onnx");
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("encoder.onnx 17 ['image']") != std::string::npos);
+  CHECK(r.out.find("decoder.onnx 17 ['image_embeddings', 'point_coords', 'point_labels', 'mask_input', "
+                   "'has_mask_input', 'orig_im_size']") != std::string::npos);
+}
+
+TEST_CASE("medsam export writes ONNX graphs and rejects what ONNX export cannot do", "[tools][onnx]") {
+  const std::string dir = test::temp_dir("onnx_cli");
+  const auto ok = test::run_medsam("export --checkpoint " + test::tiny_checkpoint() + " --output " + dir +
+                                   "/enc.onnx --part encoder");
+  INFO(ok.out << ok.err);
+  REQUIRE(ok.exit_code == 0);
+  CHECK(ok.out.find("onnx, tiny") != std::string::npos);
+  std::ifstream f(dir + "/enc.onnx", std::ios::binary | std::ios::ate);
+  CHECK(f.tellg() > 2'000'000);  // the tiny encoder's 2.4 MB of weights are inside
+
+  const auto fp16 = test::run_medsam("export --checkpoint " + test::tiny_checkpoint() + " --output " + dir +
+                                     "/x.onnx --dtype fp16");
+  CHECK(fp16.exit_code == 2);
+  CHECK(fp16.err.find("ONNX export writes fp32 graphs only") != std::string::npos);
+  const auto part = test::run_medsam("export --checkpoint " + test::tiny_checkpoint() + " --output " + dir +
+                                     "/x.onnx --part neck");
+  CHECK(part.exit_code == 2);
+  CHECK(part.err.find("--part") != std::string::npos);
+  const auto ext = test::run_medsam("export --checkpoint " + test::tiny_checkpoint() + " --output " + dir + "/x.onx");
+  CHECK(ext.exit_code == 2);
+  CHECK(ext.err.find(".onnx") != std::string::npos);
+}
