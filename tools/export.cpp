@@ -27,10 +27,13 @@ RunFn add_export_command(CLI::App& app) {
                   "ONNX decoder: medsam (probabilities, sigmoid then resize) or sam (SamOnnxModel's logits)")
       ->check(CLI::IsMember({"medsam", "sam"}))
       ->capture_default_str();
+  sub->add_flag("--external-data", o->onnx.external_data,
+                "ONNX: weights in OUT.onnx.data beside the graph (automatic past protobuf's 2 GiB, e.g. vit_h's encoder)");
   return [o] {
     const ExportResult r = export_checkpoint(*o);
-    fmt::print("wrote {} ({}, {}, {} tensors, {} as {})\n", o->output, r.format, r.arch, r.tensors,
+    fmt::print("wrote {} ({}, {}, {} tensors, {} bytes, {})\n", o->output, r.format, r.arch, r.tensors,
                r.bytes, o->dtype);
+    if (r.external_data) fmt::print("weights in {}.data (ONNX external data: keep it beside the .onnx file)\n", o->output);
     return 0;
   };
 }

@@ -78,10 +78,16 @@ struct Model {
   std::vector<std::pair<std::string, std::string>> metadata;  // metadata_props
 };
 
-// Serialises the model as one protobuf ModelProto and writes it atomically. Tensor data is streamed from
-// the initializers (no second copy in memory). Throws Error naming the path when the file would pass
-// protobuf's 2 GiB message limit, or when an initializer is not a CPU tensor.
-void write_onnx(const std::string& path, const Model& model);
+// Where initializer data goes: inside the .onnx file, or in PATH.data beside it (ONNX's external data:
+// each initializer names the file, its offset and length), which a model past protobuf's 2 GiB limit on
+// one message needs (vit_h's encoder: 2.5 GB). kAuto: external only when the single file would pass 2 GiB.
+enum class ExternalData { kAuto, kAlways, kNever };
+
+// Serialises the model as one protobuf ModelProto and writes it (and PATH.data) atomically. Tensor data is
+// streamed from the initializers (no second copy in memory). Returns whether the data went to PATH.data.
+// Throws Error naming the path when kNever and the file would pass 2 GiB, or when an initializer is not a
+// CPU tensor.
+bool write_onnx(const std::string& path, const Model& model, ExternalData external = ExternalData::kAuto);
 
 // The encoded bytes (tests; small models).
 std::string serialize_onnx(const Model& model);

@@ -4,6 +4,8 @@
 #include <torch/torch.h>
 
 #include <cstring>
+#include <filesystem>
+#include <functional>
 #include <fstream>
 #include <limits>
 #include <memory>
@@ -102,14 +104,48 @@ class Message {
   size_t size_ = 0;
 };
 
-// ref: onnx/onnx.proto TensorProto (dims 1, data_type 2, name 8, raw_data 9)
-Message tensor_message(const std::string& name, const at::Tensor& tensor) {
+// Initializer data written to a separate file: tensors in order, each at a 4096-aligned offset (so
+// runtimes can memory-map them).
+struct ExternalFile {
+  std::string location;  // the data file's name, relative to the model's folder
+  std::vector<std::pair<at::Tensor, uint64_t>> tensors;  // contiguous tensor, offset
+  uint64_t size = 0;
+
+  uint64_t add(const at::Tensor& t) {
+    const uint64_t offset = (size + 4095) / 4096 * 4096;
+    tensors.emplace_back(t, offset);
+    size = offset + uint64_t(t.numel()) * t.element_size();
+    return offset;
+  }
+};
+
+// ref: onnx/onnx.proto TensorProto (dims 1, data_type 2, name 8, raw_data 9, external_data 13, data_location 14)
+Message tensor_message(const std::string& name, const at::Tensor& tensor, ExternalFile* external = nullptr) {
   if (!tensor.device().is_cpu()) throw Error(fmt::format("ONNX initializer '{}' is not a CPU tensor", name));
   Message m;
   for (int64_t d : tensor.sizes()) m.int64_field(1, d);
   m.varint_field(2, static_cast<uint64_t>(elem_type_of(tensor)));
   if (!name.empty()) m.string_field(8, name);
-  m.borrowed_bytes_field(9, tensor.contiguous());
+  // Small tensors (shapes, axes, scalars) stay inline, as onnx's convert_model_to_external_data leaves them:
+  // runtimes read them while inferring shapes, before any external data is loaded.
+  constexpr int64_t kInlineBytes = 1024;
+  if (external == nullptr || tensor.numel() * tensor.element_size() < kInlineBytes) {
+    m.borrowed_bytes_field(9, tensor.contiguous());
+    return m;
+  }
+  const at::Tensor data = tensor.contiguous();
+  const uint64_t offset = external->add(data);
+  const std::pair<std::string, std::string> entries[] = {
+      {"location", external->location},
+      {"offset", std::to_string(offset)},
+      {"length", std::to_string(uint64_t(data.numel()) * data.element_size())}};
+  for (const auto& [k, v] : entries) {
+    Message entry;  // StringStringEntryProto (key 1, value 2)
+    entry.string_field(1, k);
+    entry.string_field(2, v);
+    m.message_field(13, std::move(entry));
+  }
+  m.varint_field(14, 1);  // DataLocation EXTERNAL
   return m;
 }
 
@@ -181,14 +217,14 @@ Message value_info_message(const ValueInfo& v) {
 // ref: onnx/onnx.proto ModelProto (ir_version 1, producer_name 2, producer_version 3, doc_string 6, graph 7,
 // opset_import 8, metadata_props 14) and GraphProto (node 1, name 2, initializer 5, doc_string 10, input 11,
 // output 12)
-Message model_message(const Model& model) {
+Message model_message(const Model& model, ExternalFile* external = nullptr) {
   static_assert(sizeof(float) == 4, "IEEE float expected");
   const uint16_t probe = 1;
   if (*reinterpret_cast<const uint8_t*>(&probe) != 1) throw Error("ONNX export needs a little-endian host");
   Message graph;
   for (const auto& n : model.graph.nodes) graph.message_field(1, node_message(n));
   graph.string_field(2, model.graph.name);
-  for (const auto& [name, t] : model.graph.initializers) graph.message_field(5, tensor_message(name, t));
+  for (const auto& [name, t] : model.graph.initializers) graph.message_field(5, tensor_message(name, t, external));
   if (!model.graph.doc.empty()) graph.string_field(10, model.graph.doc);
   for (const auto& v : model.graph.inputs) graph.message_field(11, value_info_message(v));
   for (const auto& v : model.graph.outputs) graph.message_field(12, value_info_message(v));
@@ -272,20 +308,49 @@ Attribute Attribute::of(std::string name, at::Tensor v) {
 
 std::string serialize_onnx(const Model& model) { return model_message(model).bytes(); }
 
-void write_onnx(const std::string& path, const Model& model) {
-  const Message m = model_message(model);
-  // protobuf refuses to parse a message of 2 GiB or more (ONNX's external-data files are the way past it).
-  if (m.size() >= (size_t(1) << 31)) {
-    throw Error(fmt::format("{}: the ONNX graph would be {:.2f} GiB, past protobuf's 2 GiB limit for one file", path,
-                            double(m.size()) / (1 << 30)));
-  }
+namespace {
+
+void write_stream(const std::string& path, const std::function<void(std::ostream&)>& fill) {
   write_atomically(path, [&](const std::string& tmp) {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw Error(fmt::format("cannot open {} for writing", tmp));
-    m.write_to(out);
+    fill(out);
     out.flush();
     if (!out) throw Error(fmt::format("{}: write failed (disk full?)", tmp));
   });
+}
+
+}  // namespace
+
+bool write_onnx(const std::string& path, const Model& model, ExternalData external) {
+  // protobuf refuses to parse a message of 2 GiB or more; ONNX's external data is the way past it.
+  constexpr size_t kLimit = size_t(1) << 31;
+  if (external != ExternalData::kAlways) {
+    const Message m = model_message(model);
+    if (m.size() < kLimit) {
+      write_stream(path, [&](std::ostream& out) { m.write_to(out); });
+      return false;
+    }
+    if (external == ExternalData::kNever) {
+      throw Error(fmt::format("{}: the ONNX graph would be {:.2f} GiB, past protobuf's 2 GiB limit for one file",
+                              path, double(m.size()) / (1 << 30)));
+    }
+  }
+  ExternalFile data;
+  data.location = std::filesystem::path(path).filename().string() + ".data";
+  const Message m = model_message(model, &data);
+  // The data first: a model file never points at a data file that is not complete.
+  write_stream(path + ".data", [&](std::ostream& out) {
+    uint64_t at = 0;
+    for (const auto& [t, offset] : data.tensors) {
+      for (; at < offset; ++at) out.put('\0');
+      const uint64_t n = uint64_t(t.numel()) * t.element_size();
+      out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(n));
+      at += n;
+    }
+  });
+  write_stream(path, [&](std::ostream& out) { m.write_to(out); });
+  return true;
 }
 
 }  // namespace medsam::onnx

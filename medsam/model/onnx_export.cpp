@@ -20,8 +20,9 @@ OnnxExportResult export_onnx(Sam& model, const OnnxExportOptions& options, const
   validate(options);
   torch::NoGradGuard no_grad;
   const onnx::Model m = options.part == "encoder" ? image_encoder_onnx(model) : prompt_decoder_onnx(model, options);
-  onnx::write_onnx(path, m);
   OnnxExportResult r;
+  r.external_data =
+      onnx::write_onnx(path, m, options.external_data ? onnx::ExternalData::kAlways : onnx::ExternalData::kAuto);
   r.nodes = m.graph.nodes.size();
   r.initializers = m.graph.initializers.size();
   for (const auto& v : m.graph.inputs) r.inputs.push_back(v.name);

@@ -16,6 +16,7 @@ struct OnnxExportOptions {
   std::string part = "decoder";        // decoder | encoder
   std::string masks = "single";        // decoder: single (one mask per prompt) | all (every mask token)
   std::string postprocess = "medsam";  // decoder: medsam | sam (see docs/checkpoints.md)
+  bool external_data = false;          // weights in OUT.onnx.data even when one file would do (past 2 GiB: always)
 };
 
 // Throws UsageError naming the option when a value is not one of the listed ones.
@@ -42,6 +43,7 @@ struct OnnxExportResult {
   size_t initializers = 0;
   std::vector<std::string> inputs;
   std::vector<std::string> outputs;
+  bool external_data = false;  // the weights went to PATH.data
 };
 
 // Builds options.part's graph and writes it atomically to path.

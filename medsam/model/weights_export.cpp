@@ -51,7 +51,8 @@ ExportResult export_checkpoint(const ExportOptions& o) {
     const OnnxExportResult r = export_onnx(loaded.model, o.onnx, o.output);
     result.arch = loaded.model->config.arch;
     result.tensors = r.initializers;
-    result.bytes = std::filesystem::file_size(o.output);
+    result.external_data = r.external_data;
+    result.bytes = std::filesystem::file_size(o.output) + (r.external_data ? std::filesystem::file_size(o.output + ".data") : 0);
     return result;
   }
 

@@ -20,7 +20,8 @@ struct ExportResult {
   std::string arch;
   std::string format;  // "pth", "safetensors" or "onnx"
   size_t tensors = 0;
-  uint64_t bytes = 0;  // tensor data written (onnx: the file's size)
+  uint64_t bytes = 0;  // tensor data written (onnx: the file's size, with its .data file)
+  bool external_data = false;  // onnx: the weights are in OUTPUT.data
 };
 
 // Unwraps and strips prefixes, checks names and shapes strictly against the arch's state dict

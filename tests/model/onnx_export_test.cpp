@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -134,6 +135,29 @@ TEST_CASE("ONNX image encoder gives the reference embedding in ONNX Runtime", "[
   REQUIRE(emb.sizes() == at::IntArrayRef{2, 32, 16, 16});
   check_close(emb.slice(0, 0, 1), a.npy("embedding.npy"), "case_z70 embedding");
   check_close(emb.slice(0, 1, 2), b.npy("embedding.npy"), "case_z90 embedding");
+}
+
+TEST_CASE("ONNX external data: weights in MODEL.onnx.data load in ONNX Runtime with the same result", "[model][onnx]") {
+  NEEDS_ONNXRUNTIME(modules);
+  torch::NoGradGuard ng;
+  Sam sam = tiny_model();
+  const std::string dir = test::temp_dir("onnx_external");
+  OnnxExportOptions options{"encoder"};
+  options.external_data = true;
+  const auto r = export_onnx(sam, options, dir + "/encoder.onnx");
+  CHECK(r.external_data);
+  const auto data_size = std::filesystem::file_size(dir + "/encoder.onnx.data");
+  CHECK(data_size > 2'400'000);                                    // the weights
+  CHECK(std::filesystem::file_size(dir + "/encoder.onnx") < 100'000);  // only the graph
+  // Moved together to another folder (the location is relative), the pair still loads.
+  const std::string moved = test::temp_dir("onnx_external_moved");
+  std::filesystem::rename(dir + "/encoder.onnx", moved + "/encoder.onnx");
+  std::filesystem::rename(dir + "/encoder.onnx.data", moved + "/encoder.onnx.data");
+  const Case c = read_case("case_z70");
+  const auto out = run_onnxruntime(modules, moved + "/encoder.onnx",
+                                   {{"image", infer::preprocess_image(read_npy(c.dir + "/image.npy"), 256)}},
+                                   {"image_embeddings"});
+  check_close(out.at("image_embeddings"), c.npy("embedding.npy"), "embedding");
 }
 
 TEST_CASE("ONNX decoder with MedSAM post-processing gives the reference box logits and probabilities",
