@@ -27,7 +27,7 @@ void add_attention_options(CLI::App& sub, std::string& attention, std::string& s
                  "chunks (our chunked path, never SDPA), folded (one SDPA call with rel-pos folded into q and k, "
                  "any precision), folded-narrow-v (folded, v at its own head dim: for cudnn or efficient)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"fast", "reference", "chunks", "folded", "folded-narrow-v"}));
+      ->check(CLI::IsMember(attention_path_names()));
   sub.add_option("--sdpa", sdpa,
                  "GPU attention kernel tried first by scaled_dot_product_attention: auto (LibTorch's order), "
                  "flash, efficient, cudnn or math (LibTorch 2.7+); the run prints the kernel each call got")

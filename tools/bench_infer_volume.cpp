@@ -47,7 +47,7 @@ int run_volume_bench(const VolumeBenchOptions& o) {
   if (o.threads > 0) torch::set_num_threads(o.threads);
   torch::manual_seed(0);
   c10::InferenceMode guard;
-  infer::Predictor predictor(build_sam(config.model), c10::kCPU, infer::parse_precision(o.precision, c10::kCPU));
+  infer::Predictor predictor(build_sam(config.model), c10::kCPU, parse_precision(o.precision, c10::kCPU));
   const at::Tensor volume = synthetic_volume(o.slices, o.size);
   const double q = o.size / 4.0;
   const infer::Box3d box{q - 4, q - 4, 1, 3 * q + 4, 3 * q + 4, double(o.slices)};  // z 1..slices inclusive

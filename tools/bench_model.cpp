@@ -75,8 +75,8 @@ int run_encoder(const ModelBenchOptions& o) {
   const auto& mc = config.model;
   const int64_t S = mc.image_encoder.img_size;
   const auto image = torch::rand({o.batch, 3, S, S}).to(device);
-  const infer::PrecisionScope precision(infer::parse_precision(o.precision, device), device,
-                                        infer::ModelPart::kImageEncoder);
+  const PrecisionScope precision(parse_precision(o.precision, device), device,
+                                        ModelPart::kImageEncoder);
   synchronize(device);
   bench::reset_peak_rss();
   reset_cuda_peak(device);
@@ -112,8 +112,8 @@ int run_decoder(const ModelBenchOptions& o) {
   const auto xy = torch::rand({o.boxes, 2}) * (S / 2);
   Prompts p;
   p.boxes = torch::cat({xy, xy + S / 4}, 1).to(device);  // (N, 4)
-  const infer::PrecisionScope precision(infer::parse_precision(o.precision, device), device,
-                                        infer::ModelPart::kPromptAndMaskDecoder);
+  const PrecisionScope precision(parse_precision(o.precision, device), device,
+                                        ModelPart::kPromptAndMaskDecoder);
   synchronize(device);
   bench::reset_peak_rss();
   reset_cuda_peak(device);

@@ -66,7 +66,7 @@ void evaluate_samples(Sam& model, const ModelEvalOptions& options,
   const SplitSamples samples(options.shards_dir, options.split, options.min_object_pixels, options.max_samples);
   ModeRestorer restore(model);
   const c10::Device device = model_device(model);
-  infer::Predictor predictor(model, device, infer::parse_precision(options.precision, device));  // eval mode
+  infer::Predictor predictor(model, device, parse_precision(options.precision, device));  // eval mode
   c10::InferenceMode inference;
   const auto total = static_cast<int64_t>(samples.size());
   for (std::size_t i = 0; i < samples.size(); ++i) {

@@ -48,23 +48,6 @@ void check_points(const at::Tensor& points, const at::Tensor& labels, int64_t he
 }
 }  // namespace
 
-Precision parse_precision(const std::string& name, c10::Device device) {
-  if (name == "fp32") return Precision::kFp32;
-  if (name != "bf16") throw UsageError(fmt::format("--precision '{}': use fp32 or bf16", name));
-  if (!device.is_cuda() && !cpu_has_native_bf16())
-    log_warn("--precision bf16 on a CPU without AVX512-BF16/AMX: LibTorch emulates bf16 there, slower than fp32");
-  return Precision::kBf16;
-}
-
-PrecisionScope::PrecisionScope(Precision precision, c10::Device device, ModelPart part) {
-  if (precision != Precision::kBf16) return;
-  if (device.is_cuda()) {
-    scope_.emplace(c10::DeviceType::CUDA, at::kBFloat16);
-  } else if (part == ModelPart::kImageEncoder) {
-    scope_.emplace(c10::DeviceType::CPU, at::kBFloat16);
-  }
-}
-
 Predictor::Predictor(Sam model, c10::Device device, Precision precision)
     : model_(std::move(model)), device_(device), precision_(precision) {
   model_->to(device_);

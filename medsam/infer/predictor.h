@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "medsam/core/torch_compat.h"
+#include "medsam/core/precision.h"
 #include "medsam/model/sam.h"
 
 namespace medsam::infer {
@@ -30,26 +30,6 @@ struct ImagePrediction {
   at::Tensor iou;             // (N, M)
   at::Tensor probabilities;   // (N, M, H, W) float32 at the original size
   at::Tensor masks;           // (N, M, H, W) uint8 0/1: probabilities > threshold
-};
-
-// fp32 everywhere; bf16 = autocast to bfloat16 (outputs stay float32): on CUDA the whole model, on the
-// CPU the image encoder only (its matrix products run on AVX512-BF16/AMX units, ~4x the fp32 rate on such
-// CPUs; the decoder is cheap and its CPU fast path is fp32). See docs/inference.md for the accuracy.
-enum class Precision { kFp32, kBf16 };
-enum class ModelPart { kImageEncoder, kPromptAndMaskDecoder };
-
-// "fp32" or "bf16" (else UsageError). bf16 on a CPU without bf16 hardware works but is slower than
-// fp32: a warning says so.
-Precision parse_precision(const std::string& name, c10::Device device);
-
-// The autocast that `precision` means for `part` on `device`, for the life of the scope. Used by the
-// predictor and by `medsam bench encoder|decoder`.
-class PrecisionScope {
- public:
-  PrecisionScope(Precision precision, c10::Device device, ModelPart part);
-
- private:
-  std::optional<compat::AutocastScope> scope_;
 };
 
 class Predictor {

@@ -55,14 +55,25 @@ at::Tensor sdpa(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, c
 
 }  // namespace
 
+namespace {
+const std::pair<const char*, AttentionPath> kAttentionPaths[] = {{"fast", AttentionPath::kFast},
+                                                                 {"reference", AttentionPath::kReference},
+                                                                 {"chunks", AttentionPath::kChunks},
+                                                                 {"folded", AttentionPath::kFolded},
+                                                                 {"folded-narrow-v", AttentionPath::kFoldedNarrowV}};
+}  // namespace
+
+std::vector<std::string> attention_path_names() {
+  std::vector<std::string> names;
+  for (const auto& [name, path] : kAttentionPaths) names.emplace_back(name);
+  return names;
+}
+
 AttentionPath parse_attention_path(const std::string& name) {
-  if (name == "reference") return AttentionPath::kReference;
-  if (name == "fast") return AttentionPath::kFast;
-  if (name == "chunks") return AttentionPath::kChunks;
-  if (name == "folded") return AttentionPath::kFolded;
-  if (name == "folded-narrow-v") return AttentionPath::kFoldedNarrowV;
-  throw std::invalid_argument("attention path must be reference, fast, chunks, folded or folded-narrow-v, got '" +
-                              name + "'");
+  for (const auto& [n, path] : kAttentionPaths)
+    if (name == n) return path;
+  const auto names = attention_path_names();
+  throw std::invalid_argument(fmt::format("attention path must be one of {}, got '{}'", fmt::join(names, ", "), name));
 }
 
 void start_recording_sdpa_kernels() {

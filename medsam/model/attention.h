@@ -22,9 +22,10 @@ enum class AttentionPath {
   kFoldedNarrowV,  // kFolded with v at its own head dim: not for flash (one head dim for all), for the
                    // kernels that take a narrower v (cuDNN on Hopper, memory-efficient): a third less work
 };
-// "reference", "fast", "chunks", "folded", "folded-narrow-v" (the names of `medsam bench --attention`);
-// throws otherwise.
+// "fast", "reference", "chunks", "folded", "folded-narrow-v" (the names of `medsam bench --attention`, in
+// that order); throws std::invalid_argument listing them otherwise.
 AttentionPath parse_attention_path(const std::string& name);
+std::vector<std::string> attention_path_names();
 
 // Fast path working-set bound: a chunk holds at most this many logits (fp32: 4 bytes each). 2^21
 // (8 MiB) was the fastest of 2^18..2^23 for the ViT-B encoder on the 2-core machine (docs/benchmarks.md).

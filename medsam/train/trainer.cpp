@@ -104,12 +104,10 @@ Trainer::Trainer(const TrainConfig& config, Sam model, BatchSource& source, std:
   // NCCL: one GPU per process, the one the process group bound to this rank's local rank.
   const int cuda_index = options_.group && options_.group->device().is_cuda() ? options_.group->device().index() : 0;
   device_ = cuda ? at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(cuda_index)) : at::Device(at::kCPU);
-  autocast_bf16_ = cuda && config_.precision != "fp32";
-  // CPU bf16: the image encoder only, as `medsam infer --precision bf16` (its products on AVX512-BF16/AMX
-  // units; the decoder's ConvTranspose2d has no CPU bf16 kernel in LibTorch 1.13). "auto" stays fp32 on CPUs.
-  encoder_bf16_cpu_ = !cuda && config_.precision == "bf16";
-  if (encoder_bf16_cpu_ && !cpu_has_native_bf16())
-    log_warn("train.precision bf16 on a CPU without AVX512-BF16/AMX: LibTorch emulates bf16, slower than fp32");
+  // The same rule as `medsam infer --precision` (medsam/core/precision.h): bf16 autocasts the whole forward on
+  // CUDA, the image encoder only on the CPU. "auto" is bf16 on CUDA and stays fp32 on CPUs.
+  precision_ = parse_precision(config_.precision == "auto" ? (cuda ? "bf16" : "fp32") : config_.precision, device_,
+                               "train.precision");
   if (!cuda && config_.threads > 0) torch::set_num_threads(config_.threads);
   model_->to(device_);
   model_->train();
@@ -167,14 +165,14 @@ LossValues Trainer::forward_loss(const data::Batch& batch) {
     prompts.point_labels = batch.point_labels.to(device_);
   }
   const at::Tensor masks = batch.masks.to(device_, torch::kFloat32, async);
-  compat::AutocastScope autocast(c10::DeviceType::CUDA, at::kBFloat16, autocast_bf16_);
+  const PrecisionScope decoder_precision(precision_, device_, ModelPart::kPromptAndMaskDecoder);  // and the loss
   at::Tensor embeddings;  // (Bi, C, h, w)
   {
-    compat::AutocastScope cpu_encoder(c10::DeviceType::CPU, at::kBFloat16, encoder_bf16_cpu_);
+    const PrecisionScope encoder_precision(precision_, device_, ModelPart::kImageEncoder);
     embeddings = config_.activation_checkpointing ? encode_with_checkpointing(*model_->image_encoder, images)
                                                   : model_->encode(images);
   }
-  if (encoder_bf16_cpu_) embeddings = embeddings.to(at::kFloat);  // the decoder runs fp32
+  if (precision_ == Precision::kBf16 && !device_.is_cuda()) embeddings = embeddings.to(at::kFloat);  // fp32 decoder
   // Several prompts per image: each prompt gets its image's embedding (Bi, ...) -> (Bp, ...).
   if (batch.image_index.defined() && !(batch.num_images() == 1 && batch.num_prompts() > 1))
     embeddings = embeddings.index_select(0, batch.image_index.to(device_));

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "medsam/core/config.h"
+#include "medsam/core/precision.h"
 #include "medsam/model/sam.h"
 #include "medsam/train/batch_source.h"
 #include "medsam/train/loss.h"
@@ -113,8 +114,7 @@ class Trainer {
   std::string config_yaml_;
   TrainerOptions options_;
   at::Device device_{at::kCPU};
-  bool autocast_bf16_ = false;     // CUDA: the whole forward under bf16 autocast
-  bool encoder_bf16_cpu_ = false;  // CPU: the image encoder under bf16 autocast
+  Precision precision_ = Precision::kFp32;  // train.precision resolved for the device
   std::unique_ptr<AdamW> optimizer_;
   std::shared_ptr<dist::GradientReducer> reducer_;
   TrainState state_;

@@ -15,6 +15,7 @@
 #include "medsam/io/image.h"
 #include "medsam/io/npy.h"
 #include "medsam/io/volume.h"
+#include "tests/io/dicom_series.h"
 #include "tests/support/run_command.h"
 #include "tests/support/skip.h"
 
@@ -189,4 +190,54 @@ TEST_CASE("prep reads a single-file DICOM CT slice as a 2D image and applies the
   data::remove_small_components_2d(labels, 100);
   CHECK(s.labels.equal(nearest(labels, 64)));
   CHECK_THAT(s.json, Catch::Contains("ct window L40 W400"));
+}
+
+TEST_CASE("prep reads a folder of DICOM series with NIfTI labels: CT window, slice order, geometry checked",
+          "[data][prep]") {
+  MEDSAM_NEEDS_ITK("DICOM series (GDCM) and NIfTI");
+  const auto& series = test::dicom_series();
+  if (!series.error.empty()) FAIL(series.error);
+  if (series.dir.empty()) MEDSAM_SKIP("needs python3 with pydicom and numpy (scripts/setup-deps)");
+  const auto dir = test::temp_dir("prep_dicom_series");
+  // images: a folder whose subfolders are series (one case each, named after the folder)
+  fs::create_directories(dir + "/images");
+  fs::create_directories(dir + "/labels");
+  fs::copy(series.dir, dir + "/images/patient1");
+  const io::Volume ct = io::read_volume(dir + "/images/patient1");
+  REQUIRE(ct.data.sizes() == at::IntArrayRef({10, 24, 32}));
+  // Labels on the series' grid and geometry: an organ block on slices 2..8 and a 27-voxel speck (3D dust).
+  io::Volume lab{torch::zeros({10, 24, 32}, at::kByte), ct.geometry};
+  lab.data.slice(0, 2, 9).slice(1, 4, 20).slice(2, 6, 28).fill_(1);
+  lab.data.slice(0, 0, 3).slice(1, 0, 3).slice(2, 0, 3).fill_(2);
+  io::write_volume(dir + "/labels/patient1.nii.gz", lab);
+  const auto cfg = write_config(dir, "dataset:\n  name: series\n  modality: ct\n  images: images\n  labels: labels\n");
+  const auto res = test::run_medsam("prep " + cfg + " --output " + dir + "/out");
+  INFO(res.out << res.err);
+  REQUIRE(res.exit_code == 0);
+
+  const auto samples = read_all(dir + "/out");
+  CHECK(samples.size() == 7);  // slices 2..8; the speck was dropped, so slices 0, 1 have no label left
+  // The window, then min-max over the whole clipped volume (pre_CT_MR.py), in slice-position order.
+  const auto windowed_volume = data::normalize_ct_window(test::dicom_series_expected_hu(), {40, 400});
+  for (int64_t z = 2; z <= 8; ++z) {
+    INFO("slice " << z);
+    const auto it = samples.find("patient1/" + std::to_string(z));
+    REQUIRE(it != samples.end());
+    const auto& s = it->second;
+    CHECK(s.image.select(2, 0).equal(data::resize_image(windowed_volume[z], 64, 64)));
+    CHECK(s.labels.equal(nearest((lab.data[z] == 1).to(torch::kInt), 64)));
+    CHECK_THAT(s.json, Catch::Contains("\"spacing\":[0.8") && Catch::Contains("ct window L40 W400"));
+  }
+
+  // Labels whose geometry disagrees with the series: the case is skipped with the reason, naming both.
+  io::Volume shifted = lab;
+  shifted.geometry.origin[0] += 5.0;
+  io::write_volume(dir + "/labels/patient1.nii.gz", shifted);
+  const auto bad = test::run_medsam("prep " + cfg + " --output " + dir + "/out2");
+  INFO(bad.err);
+  CHECK_THAT(bad.err, Catch::Contains("skipping series/patient1") && Catch::Contains("origin differs") &&
+                          Catch::Contains("images/patient1"));
+  const auto m = data::Manifest::load(dir + "/out2/manifest.json");
+  CHECK(m.skipped.size() == 1);
+  CHECK(m.done_cases.empty());
 }

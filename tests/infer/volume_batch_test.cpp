@@ -118,8 +118,8 @@ TEST_CASE("slice box files: CSV with header and labels, JSON objects, errors nam
 }
 
 TEST_CASE("precision names: fp32 and bf16 on either device, anything else refused", "[infer]") {
-  CHECK(infer::parse_precision("fp32", c10::kCPU) == infer::Precision::kFp32);
-  CHECK(infer::parse_precision("bf16", c10::Device("cuda")) == infer::Precision::kBf16);
-  CHECK(infer::parse_precision("bf16", c10::kCPU) == infer::Precision::kBf16);  // the encoder autocasts
-  CHECK_THROWS_WITH(infer::parse_precision("fp16", c10::kCPU), Catch::Contains("use fp32 or bf16"));
+  CHECK(parse_precision("fp32", c10::kCPU) == Precision::kFp32);
+  CHECK(parse_precision("bf16", c10::Device("cuda")) == Precision::kBf16);
+  CHECK(parse_precision("bf16", c10::kCPU) == Precision::kBf16);  // the encoder autocasts
+  CHECK_THROWS_WITH(parse_precision("fp16", c10::kCPU), Catch::Contains("use fp32 or bf16"));
 }

@@ -152,14 +152,14 @@ TEST_CASE("CPU bf16 encoder: tiny MedSAM stays within the documented bf16 error 
     const Case c = read_case(name);
     at::Tensor emb;
     {
-      const infer::PrecisionScope bf16(infer::Precision::kBf16, c10::kCPU, infer::ModelPart::kImageEncoder);
+      const PrecisionScope bf16(Precision::kBf16, c10::kCPU, ModelPart::kImageEncoder);
       emb = sam->encode(infer::preprocess_image(fixture_image(c), 256));
     }
     Prompts p;
     p.boxes = c.box;
     at::Tensor logits;
     {
-      const infer::PrecisionScope fp32(infer::Precision::kBf16, c10::kCPU, infer::ModelPart::kPromptAndMaskDecoder);
+      const PrecisionScope fp32(Precision::kBf16, c10::kCPU, ModelPart::kPromptAndMaskDecoder);
       logits = sam->decode(emb.to(at::kFloat), p, false).low_res_logits;
     }
     CHECK(logits.scalar_type() == at::kFloat);  // the CPU decoder does not autocast

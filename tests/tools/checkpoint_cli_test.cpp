@@ -42,9 +42,9 @@ TEST_CASE("medsam info and export fail with exit 1 or 2 and name the problem", "
   CHECK(missing.exit_code == 1);
   CHECK_THAT(missing.err, Catch::Contains("/no/such/ckpt.pth"));
   const std::string dir = medsam::test::temp_dir("cli_export_errors");
-  const auto ext = run_medsam("export --checkpoint " + fixture_path("sam_tiny/weights.pth") + " --output " + dir + "/m.onnx");
+  const auto ext = run_medsam("export --checkpoint " + fixture_path("sam_tiny/weights.pth") + " --output " + dir + "/m.tflite");
   CHECK(ext.exit_code == 2);
-  CHECK_THAT(ext.err, Catch::Contains("m.onnx"));
+  CHECK_THAT(ext.err, Catch::Contains("m.tflite") && Catch::Contains(".onnx"));
   const auto dtype = run_medsam("export --checkpoint " + fixture_path("sam_tiny/weights.pth") + " --output " + dir +
                                 "/m.pth --dtype fp8");
   CHECK(dtype.exit_code == 2);
