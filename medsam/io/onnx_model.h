@@ -92,4 +92,30 @@ bool write_onnx(const std::string& path, const Model& model, ExternalData extern
 // The encoded bytes (tests; small models).
 std::string serialize_onnx(const Model& model);
 
+// What an .onnx file holds, read without its tensor data (`medsam info MODEL.onnx`).
+struct InitializerInfo {
+  std::string name;
+  int32_t type = 0;  // TensorProto.DataType
+  std::vector<int64_t> dims;
+  uint64_t bytes = 0;     // of its data, inline or external
+  bool external = false;  // in a separate data file
+};
+struct ModelInfo {
+  int64_t ir_version = 0;
+  int64_t opset = 0;  // of the default domain; 0 when absent
+  std::string producer_name, producer_version, doc, graph_name;
+  std::vector<std::pair<std::string, std::string>> metadata;
+  std::vector<ValueInfo> inputs, outputs;  // dims: value, or param for symbolic ones
+  std::vector<std::pair<std::string, int>> op_counts;  // op type -> nodes, most frequent first
+  size_t nodes = 0;
+  std::vector<InitializerInfo> initializers;
+};
+
+// Parses the ModelProto of `path` (fields it does not use are skipped). Throws Error naming the path and
+// the fault on malformed or truncated bytes; never reads past the buffer.
+ModelInfo read_onnx_info(const std::string& path);
+ModelInfo parse_onnx_info(const std::string& bytes, const std::string& name);
+// A readable report: producer, opset, metadata, inputs/outputs with shapes, op counts, weights.
+std::string describe(const ModelInfo& info);
+
 }  // namespace medsam::onnx

@@ -263,48 +263,31 @@ ElemType elem_type_of(const at::Tensor& t) {
   }
 }
 
-Attribute Attribute::of(std::string name, int64_t v) {
+namespace {
+Attribute named(std::string name, Attribute::Kind kind) {
   Attribute a;
   a.name = std::move(name);
-  a.kind = Kind::kInt;
-  a.i = v;
+  a.kind = kind;
   return a;
 }
-Attribute Attribute::of(std::string name, float v) {
-  Attribute a;
-  a.name = std::move(name);
-  a.kind = Kind::kFloat;
-  a.f = v;
-  return a;
+}  // namespace
+
+// clang-format off
+Attribute Attribute::of(std::string n, int64_t v) { Attribute a = named(std::move(n), Kind::kInt); a.i = v; return a; }
+Attribute Attribute::of(std::string n, float v) { Attribute a = named(std::move(n), Kind::kFloat); a.f = v; return a; }
+Attribute Attribute::of(std::string n, std::string v) {
+  Attribute a = named(std::move(n), Kind::kString); a.s = std::move(v); return a;
 }
-Attribute Attribute::of(std::string name, std::string v) {
-  Attribute a;
-  a.name = std::move(name);
-  a.kind = Kind::kString;
-  a.s = std::move(v);
-  return a;
+Attribute Attribute::of(std::string n, std::vector<int64_t> v) {
+  Attribute a = named(std::move(n), Kind::kInts); a.ints = std::move(v); return a;
 }
-Attribute Attribute::of(std::string name, std::vector<int64_t> v) {
-  Attribute a;
-  a.name = std::move(name);
-  a.kind = Kind::kInts;
-  a.ints = std::move(v);
-  return a;
+Attribute Attribute::of(std::string n, std::vector<float> v) {
+  Attribute a = named(std::move(n), Kind::kFloats); a.floats = std::move(v); return a;
 }
-Attribute Attribute::of(std::string name, std::vector<float> v) {
-  Attribute a;
-  a.name = std::move(name);
-  a.kind = Kind::kFloats;
-  a.floats = std::move(v);
-  return a;
+Attribute Attribute::of(std::string n, at::Tensor v) {
+  Attribute a = named(std::move(n), Kind::kTensor); a.t = std::move(v); return a;
 }
-Attribute Attribute::of(std::string name, at::Tensor v) {
-  Attribute a;
-  a.name = std::move(name);
-  a.kind = Kind::kTensor;
-  a.t = std::move(v);
-  return a;
-}
+// clang-format on
 
 std::string serialize_onnx(const Model& model) { return model_message(model).bytes(); }
 

@@ -5,10 +5,13 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
 
+#include "medsam/core/error.h"
 #include "medsam/infer/preprocess.h"
 #include "medsam/io/npy.h"
 #include "medsam/model/build_sam.h"
@@ -301,4 +304,85 @@ TEST_CASE("medsam export writes ONNX graphs and rejects what ONNX export cannot 
   const auto ext = test::run_medsam("export --checkpoint " + test::tiny_checkpoint() + " --output " + dir + "/x.onx");
   CHECK(ext.exit_code == 2);
   CHECK(ext.err.find(".onnx") != std::string::npos);
+}
+
+TEST_CASE("an exported ONNX file reads back: inputs, symbolic axes, metadata, weights; medsam info prints it",
+          "[model][onnx]") {
+  torch::NoGradGuard ng;
+  Sam sam = tiny_model();
+  const std::string dir = test::temp_dir("onnx_info");
+  const auto r = export_onnx(sam, OnnxExportOptions{}, dir + "/decoder.onnx");
+  const onnx::ModelInfo info = onnx::read_onnx_info(dir + "/decoder.onnx");
+  CHECK(info.ir_version == 8);
+  CHECK(info.opset == 17);
+  CHECK(info.producer_name == "medsam");
+  REQUIRE(info.inputs.size() == 6);
+  CHECK(info.inputs[1].name == "point_coords");
+  REQUIRE(info.inputs[1].shape.size() == 3);
+  CHECK(info.inputs[1].shape[0].param == "num_prompts");
+  CHECK(info.inputs[1].shape[1].param == "num_points");
+  CHECK(info.inputs[1].shape[2].value == 2);
+  REQUIRE(info.outputs.size() == 3);
+  CHECK(info.outputs[0].name == "probabilities");
+  CHECK(info.nodes == r.nodes);
+  CHECK(info.initializers.size() == r.initializers);
+  CHECK(std::find(info.metadata.begin(), info.metadata.end(),
+                  std::pair<std::string, std::string>{"mask_threshold", "0.5"}) != info.metadata.end());
+  // Every weight of the decoder half is inside, whole.
+  uint64_t decoder_values = 0;
+  for (const auto& p : sam->named_parameters(true))
+    if (p.key().rfind("mask_decoder.", 0) == 0) decoder_values += p.value().numel();
+  uint64_t values = 0;
+  for (const auto& t : info.initializers) {
+    int64_t n = 1;
+    for (int64_t d : t.dims) n *= d;
+    CHECK(t.bytes == uint64_t(n) * 4 * (t.type == 7 ? 2 : 1));  // float32, or int64 shapes
+    values += uint64_t(n);
+  }
+  CHECK(values > decoder_values);
+
+  const auto cli = test::run_medsam("info " + dir + "/decoder.onnx");
+  INFO(cli.out << cli.err);
+  REQUIRE(cli.exit_code == 0);
+  CHECK_THAT(cli.out, Catch::Contains("format: ONNX (IR 8, opset 17)") && Catch::Contains("part: prompt_decoder") &&
+                          Catch::Contains("point_coords float32 (num_prompts, num_points, 2)") &&
+                          Catch::Contains("nodes: "));
+
+  // External data is reported as such.
+  OnnxExportOptions external{"encoder"};
+  external.external_data = true;
+  export_onnx(sam, external, dir + "/encoder.onnx");
+  const auto enc = test::run_medsam("info " + dir + "/encoder.onnx");
+  CHECK_THAT(enc.out, Catch::Contains("in the external data file") && Catch::Contains("image float32 (batch, 3, 256, 256)"));
+}
+
+TEST_CASE("malformed ONNX bytes give an error naming the file, never a crash", "[model][onnx]") {
+  torch::NoGradGuard ng;
+  Sam sam = tiny_model();
+  const std::string bytes = onnx::serialize_onnx(prompt_decoder_onnx(sam, OnnxExportOptions{}));
+  REQUIRE_NOTHROW(onnx::parse_onnx_info(bytes, "whole.onnx"));
+  // Every truncation either parses (a prefix that ends between top-level fields) or throws medsam::Error.
+  int refused = 0;
+  for (size_t n = 0; n < bytes.size(); n += 97) {
+    try {
+      onnx::parse_onnx_info(bytes.substr(0, n), "cut.onnx");
+    } catch (const Error& e) {
+      ++refused;
+      CHECK_THAT(e.what(), Catch::Contains("cut.onnx: not a valid ONNX model"));
+    }
+  }
+  CHECK(refused > 0);
+  // Flipped bytes: same rule.
+  std::mt19937 rng(7);
+  for (int i = 0; i < 300; ++i) {
+    std::string b = bytes;
+    for (int k = 0; k < 4; ++k) b[rng() % b.size()] = static_cast<char>(rng());
+    try {
+      onnx::parse_onnx_info(b, "flipped.onnx");
+    } catch (const Error&) {
+    }
+  }
+  const auto cli = test::run_medsam("info " + test::tiny_checkpoint() + ".onnx");
+  CHECK(cli.exit_code == 1);
+  CHECK_THAT(cli.err, Catch::Contains("weights.pth.onnx"));
 }
