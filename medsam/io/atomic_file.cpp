@@ -32,8 +32,10 @@ void commit_file(const std::string& tmp_path, const std::string& path) {
     throw Error(fmt::format("cannot write {}: rename from {} failed: {}", path, tmp_path, std::strerror(errno)));
 }
 
+std::string temporary_path_for(const std::string& path) { return fmt::format("{}.tmp.{}", path, ::getpid()); }
+
 void write_atomically(const std::string& path, const std::function<void(const std::string& tmp_path)>& write) {
-  const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
+  const std::string tmp = temporary_path_for(path);
   try {
     write(tmp);
     commit_file(tmp, path);

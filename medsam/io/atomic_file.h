@@ -7,7 +7,10 @@
 
 namespace medsam {
 
-// Calls write(tmp_path) (tmp_path = PATH.tmp.<pid>), fsyncs it and renames it onto path; on any
+// PATH.tmp.<pid>: where a writer puts what becomes PATH.
+std::string temporary_path_for(const std::string& path);
+
+// Calls write(tmp_path) (tmp_path = temporary_path_for(PATH)), fsyncs it and renames it onto path; on any
 // exception the temporary is removed and the exception propagates (path is left as it was).
 void write_atomically(const std::string& path, const std::function<void(const std::string& tmp_path)>& write);
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -293,14 +294,20 @@ std::string serialize_onnx(const Model& model) { return model_message(model).byt
 
 namespace {
 
-void write_stream(const std::string& path, const std::function<void(std::ostream&)>& fill) {
-  write_atomically(path, [&](const std::string& tmp) {
+// Fills temporary_path_for(PATH) (removed again on failure) and returns its name; commit_file renames it into place.
+std::string write_temporary(const std::string& path, const std::function<void(std::ostream&)>& fill) {
+  const std::string tmp = temporary_path_for(path);
+  try {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw Error(fmt::format("cannot open {} for writing", tmp));
     fill(out);
     out.flush();
     if (!out) throw Error(fmt::format("{}: write failed (disk full?)", tmp));
-  });
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+  return tmp;
 }
 
 }  // namespace
@@ -311,7 +318,7 @@ bool write_onnx(const std::string& path, const Model& model, ExternalData extern
   if (external != ExternalData::kAlways) {
     const Message m = model_message(model);
     if (m.size() < kLimit) {
-      write_stream(path, [&](std::ostream& out) { m.write_to(out); });
+      commit_file(write_temporary(path, [&](std::ostream& out) { m.write_to(out); }), path);
       return false;
     }
     if (external == ExternalData::kNever) {
@@ -322,8 +329,9 @@ bool write_onnx(const std::string& path, const Model& model, ExternalData extern
   ExternalFile data;
   data.location = std::filesystem::path(path).filename().string() + ".data";
   const Message m = model_message(model, &data);
-  // The data first: a model file never points at a data file that is not complete.
-  write_stream(path + ".data", [&](std::ostream& out) {
+  // Both files are written in full before either replaces what was there, the data renamed first: a crash
+  // leaves the old pair, or a new data file beside the old model only between the two renames.
+  const std::string data_tmp = write_temporary(path + ".data", [&](std::ostream& out) {
     uint64_t at = 0;
     for (const auto& [t, offset] : data.tensors) {
       for (; at < offset; ++at) out.put('\0');
@@ -332,7 +340,15 @@ bool write_onnx(const std::string& path, const Model& model, ExternalData extern
       at += n;
     }
   });
-  write_stream(path, [&](std::ostream& out) { m.write_to(out); });
+  std::string model_tmp;
+  try {
+    model_tmp = write_temporary(path, [&](std::ostream& out) { m.write_to(out); });
+  } catch (...) {
+    std::remove(data_tmp.c_str());
+    throw;
+  }
+  commit_file(data_tmp, path + ".data");
+  commit_file(model_tmp, path);
   return true;
 }
 
