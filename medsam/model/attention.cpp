@@ -274,9 +274,14 @@ at::Tensor rel_pos_attention_fast(const at::Tensor& q, const at::Tensor& k, cons
         } else {
           logits = at::bmm(q_c, k_b[bi]);
         }
-        const at::Tensor probs = softmax_rows(logits);
-        logits = at::Tensor();  // release before the next chunk allocates
-        o = at::bmm(probs, v_c);
+        // Softmax in place (fp32/bf16: the row kernel reads a row's max and sum before it writes the row),
+        // then the product straight into the output when its rows are one block (always, for these chunk
+        // shapes): no probability buffer and no copy per chunk.
+        const at::Tensor probs = native_softmax ? at::_softmax_out(logits, logits, -1, false) : softmax_rows(logits);
+        at::Tensor dst = out.slice(0, b0, b0 + cb).slice(1, r0, r0 + cr);
+        if (dst.is_contiguous()) at::bmm_out(dst, probs, v_c);
+        else dst.copy_(at::bmm(probs, v_c));
+        continue;
       }
       if (differentiable) {
         rows.push_back(o);
