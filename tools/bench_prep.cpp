@@ -4,6 +4,7 @@
 // of the right size, a manifest; then opened the way training opens them (TrainingDataset).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sys/types.h>
 #include <torch/torch.h>
 #include <unistd.h>

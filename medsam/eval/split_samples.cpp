@@ -1,6 +1,7 @@
 #include "medsam/eval/split_samples.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 

@@ -1,6 +1,7 @@
 #include "medsam/infer/npz_case.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/torch.h>
 
 #include <algorithm>

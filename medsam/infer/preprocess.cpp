@@ -1,6 +1,7 @@
 #include "medsam/infer/preprocess.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/torch.h>
 
 #include "medsam/core/error.h"

@@ -1,6 +1,7 @@
 // Reading what an .onnx file holds (ModelProto, protobuf wire format) for `medsam info`: the fields the
 // writer (onnx_write.cpp) emits and any other producer's file has, tensor data skipped.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cstdint>

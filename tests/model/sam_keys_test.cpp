@@ -2,6 +2,7 @@
 // preset (tests/fixtures/sam_keys/<preset>.tsv were written by Python from segment_anything).
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/torch.h>
 
 #include <fstream>
