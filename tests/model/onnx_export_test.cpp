@@ -16,6 +16,8 @@
 #include "medsam/io/npy.h"
 #include "medsam/model/build_sam.h"
 #include "medsam/model/onnx_export.h"
+#include "medsam/model/presets.h"
+#include "medsam/model/resolution.h"
 #include "medsam/model/weights.h"
 #include "tests/io/python_helper.h"
 #include "tests/support/fixtures.h"
@@ -308,7 +310,7 @@ TEST_CASE("medsam export writes ONNX graphs and rejects what ONNX export cannot 
   CHECK(ext.err.find(".onnx") != std::string::npos);
 }
 
-TEST_CASE("an exported ONNX file reads back: inputs, symbolic axes, metadata, weights; medsam info prints it",
+TEST_CASE("an exported ONNX file reads back: inputs, symbolic axes, metadata, weights, and medsam info prints it",
           "[model][onnx]") {
   torch::NoGradGuard ng;
   Sam sam = tiny_model();
@@ -387,4 +389,32 @@ TEST_CASE("malformed ONNX bytes give an error naming the file, never a crash", "
   const auto cli = test::run_medsam("info " + test::tiny_checkpoint() + ".onnx");
   CHECK(cli.exit_code == 1);
   CHECK_THAT(cli.err, Catch::Contains("weights.pth.onnx"));
+}
+
+TEST_CASE("ONNX graphs of a model at another input size (128² from the 256² checkpoint) match the model",
+          "[model][onnx]") {
+  NEEDS_ONNXRUNTIME(modules);
+  torch::NoGradGuard ng;
+  Sam sam = build_sam(at_input_size(model_preset("tiny"), 128));
+  load_weights(*sam, kTiny + "/weights.pth", /*strict=*/true);  // pos_embed and global rel-pos tables resized
+  sam->eval();
+  const std::string dir = test::temp_dir("onnx_128");
+  export_onnx(sam, OnnxExportOptions{"encoder"}, dir + "/encoder.onnx");
+  export_onnx(sam, OnnxExportOptions{}, dir + "/decoder.onnx");
+  const Case c = read_case("case_z70");
+  const at::Tensor image = infer::preprocess_image(read_npy(c.dir + "/image.npy"), 128);
+  const at::Tensor ours = sam->encode(image);
+  REQUIRE(ours.sizes() == at::IntArrayRef{1, 32, 8, 8});
+  const auto enc = run_onnxruntime(modules, dir + "/encoder.onnx", {{"image", image}}, {"image_embeddings"});
+  check_close(enc.at("image_embeddings"), ours, "128² embedding");
+
+  const at::Tensor box = torch::tensor(c.box).view({1, 4}) / 2;  // the box in the 128² frame
+  Prompts p;
+  p.boxes = box.view({1, 1, 4});
+  const MaskPrediction pred = sam->decode(ours, p, false);
+  auto inputs = box_inputs(ours, box, {256, 256});
+  inputs["mask_input"] = torch::zeros({1, 1, 32, 32});
+  const auto dec = run_onnxruntime(modules, dir + "/decoder.onnx", inputs, kMedsamOutputs);
+  check_close(dec.at("low_res_masks"), pred.low_res_logits, "128² low_res_masks");
+  check_close(dec.at("iou_predictions"), pred.iou, "128² iou");
 }
