@@ -82,6 +82,18 @@ void expect(Reader& r, int wire_type, int expected, const char* field) {
   if (wire_type != expected) r.fail(fmt::format("field {} has wire type {}", field, wire_type));
 }
 
+// ref: onnx/onnx.proto StringStringEntryProto (key 1, value 2)
+std::pair<std::string, std::string> read_entry(Reader r) {
+  std::pair<std::string, std::string> kv;
+  while (!r.done()) {
+    const auto [f, w] = r.tag();
+    if (f == 1 && w == 2) kv.first = r.string();
+    else if (f == 2 && w == 2) kv.second = r.string();
+    else r.skip(w);
+  }
+  return kv;
+}
+
 // ref: onnx/onnx.proto TensorShapeProto.Dimension (dim_value 1, dim_param 2)
 Dim read_dim(Reader r) {
   Dim d;
@@ -178,14 +190,7 @@ InitializerInfo read_initializer(Reader r) {
     } else if ((f == 4 || f == 5 || f == 7) && w == 2) {
       typed_values += r.bytes().size();  // packed values: an estimate of the payload
     } else if (f == 13 && w == 2) {
-      Reader entry = r.bytes();
-      std::string key, value;
-      while (!entry.done()) {
-        const auto [ef, ew] = entry.tag();
-        if (ef == 1 && ew == 2) key = entry.string();
-        else if (ef == 2 && ew == 2) value = entry.string();
-        else entry.skip(ew);
-      }
+      const auto [key, value] = read_entry(r.bytes());
       if (key == "length") external_length = std::strtoull(value.c_str(), nullptr, 10);
     } else if (f == 14 && w == 0) {
       t.external = r.varint() == 1;
@@ -291,15 +296,7 @@ ModelInfo parse_onnx_info(const std::string& bytes, const std::string& name) {
       }
       if (domain.empty() || domain == "ai.onnx") info.opset = version;
     } else if (f == 14 && w == 2) {
-      Reader entry = r.bytes();
-      std::string key, value;
-      while (!entry.done()) {
-        const auto [ef, ew] = entry.tag();
-        if (ef == 1 && ew == 2) key = entry.string();
-        else if (ef == 2 && ew == 2) value = entry.string();
-        else entry.skip(ew);
-      }
-      info.metadata.emplace_back(key, value);
+      info.metadata.push_back(read_entry(r.bytes()));
     } else {
       r.skip(w);
     }
