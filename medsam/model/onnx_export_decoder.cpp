@@ -73,9 +73,7 @@ std::string embed_points(GraphBuilder& g, const std::string& coords, const std::
   c = g.op("Mul", {c, g.scalar(static_cast<float>(2 * M_PI))});
   std::string emb = g.op("Concat", {g.op("Sin", {c}), g.op("Cos", {c})}, {Attribute::of("axis", int64_t{-1})});
   const std::string l = g.op("Unsqueeze", {labels, g.ints({-1})});  // (B, N, 1)
-  const auto is = [&](float value) {
-    return g.op("Cast", {g.op("Equal", {l, g.scalar(value)})}, {Attribute::of("to", int64_t{1})});
-  };
+  const auto is = [&](float value) { return g.cast(g.op("Equal", {l, g.scalar(value)}), onnx::ElemType::kFloat); };
   const std::string not_a_point = is(-1.0f);
   emb = g.op("Mul", {emb, g.op("Sub", {g.scalar(1.0f), not_a_point})});
   emb = g.op("Add", {emb, g.op("Mul", {g.weight(pe + ".not_a_point_embed.weight"), not_a_point})});
@@ -107,20 +105,20 @@ std::pair<std::string, std::string> select_like_sam(GraphBuilder& g, const std::
                                                     const std::string& point_coords, int64_t tokens) {
   at::Tensor reweight = torch::zeros({1, tokens});
   reweight[0][0] = 1000.0f;
-  const std::string num_points = g.op(
-      "Cast", {g.op("Gather", {g.op("Shape", {point_coords}), g.int_scalar(1)}, {Attribute::of("axis", int64_t{0})})},
-      {Attribute::of("to", int64_t{1})});
+  const std::string num_points = g.cast(
+      g.op("Gather", {g.op("Shape", {point_coords}), g.int_scalar(1)}, {Attribute::of("axis", int64_t{0})}),
+      onnx::ElemType::kFloat);
   const std::string score = g.op(
       "Add", {iou, g.op("Mul", {g.op("Sub", {num_points, g.scalar(2.5f)}), g.constant(reweight, "score_reweight")})});
   const std::string best = g.op("ArgMax", {score}, {Attribute::of("axis", int64_t{1}), Attribute::of("keepdims", int64_t{1})});
   const std::string token_ids = g.constant(torch::arange(tokens, at::kLong).reshape({1, tokens}), "token_ids");
-  const std::string onehot = g.op("Cast", {g.op("Equal", {token_ids, best})}, {Attribute::of("to", int64_t{1})});
+  const std::string onehot = g.cast(g.op("Equal", {token_ids, best}), onnx::ElemType::kFloat);
+  // ReduceSum takes its axes as an input since opset 13.
   const std::string sum_axis = g.ints({1});
-  const std::string keep = "keepdims";
+  const Attribute keepdims = Attribute::of("keepdims", int64_t{1});
   const std::string chosen_masks = g.op(
-      "ReduceSum", {g.op("Mul", {masks, g.op("Unsqueeze", {onehot, g.ints({2, 3})})}), sum_axis},
-      {Attribute::of(keep, int64_t{1})});
-  const std::string chosen_iou = g.op("ReduceSum", {g.op("Mul", {iou, onehot}), sum_axis}, {Attribute::of(keep, int64_t{1})});
+      "ReduceSum", {g.op("Mul", {masks, g.op("Unsqueeze", {onehot, g.ints({2, 3})})}), sum_axis}, {keepdims});
+  const std::string chosen_iou = g.op("ReduceSum", {g.op("Mul", {iou, onehot}), sum_axis}, {keepdims});
   return {chosen_masks, chosen_iou};
 }
 
@@ -208,7 +206,7 @@ onnx::Model prompt_decoder_onnx(Sam& model, const OnnxExportOptions& options) {
     }
   }
 
-  const std::string orig_hw = g.op("Cast", {"orig_im_size"}, {Attribute::of("to", int64_t{7})});
+  const std::string orig_hw = g.cast("orig_im_size", onnx::ElemType::kInt64);
   std::string full;
   if (options.postprocess == "sam") {
     // ref: segment_anything/utils/onnx.py SamOnnxModel.mask_postprocessing: to the square input, crop the
@@ -216,9 +214,9 @@ onnx::Model prompt_decoder_onnx(Sam& model, const OnnxExportOptions& options) {
     std::string x = resize_bilinear(g, masks, g.ints({input_size, input_size}));
     const std::string longest = g.op("ReduceMax", {"orig_im_size"}, {Attribute::of("keepdims", int64_t{0})});
     const std::string scale = g.op("Div", {g.scalar(static_cast<float>(input_size)), longest});
-    const std::string prepadded = g.op(
-        "Cast", {g.op("Floor", {g.op("Add", {g.op("Mul", {"orig_im_size", scale}), g.scalar(0.5f)})})},
-        {Attribute::of("to", int64_t{7})});
+    const std::string prepadded =
+        g.cast(g.op("Floor", {g.op("Add", {g.op("Mul", {"orig_im_size", scale}), g.scalar(0.5f)})}),
+               onnx::ElemType::kInt64);
     x = g.op("Slice", {x, g.ints({0, 0}), prepadded, g.ints({2, 3})});
     full = resize_bilinear(g, x, orig_hw);
     g.output(full, "masks");

@@ -47,6 +47,9 @@ class GraphBuilder {
   // ref: torch.nn.GELU (approximate="none"): 0.5 x (1 + erf(x / sqrt 2))
   std::string gelu(const std::string& x);
   std::string relu(const std::string& x) { return op("Relu", {x}); }
+  std::string cast(const std::string& x, onnx::ElemType to) {
+    return op("Cast", {x}, {onnx::Attribute::of("to", static_cast<int64_t>(to))});
+  }
   // ref: torch.nn.Conv2d.forward (square kernel from the weight, no groups/dilation)
   std::string conv(const std::string& x, const std::string& prefix, int64_t stride, int64_t pad, bool bias);
   // ref: torch.nn.ConvTranspose2d.forward (kernel = stride, no padding)
