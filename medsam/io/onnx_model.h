@@ -99,6 +99,8 @@ struct InitializerInfo {
   std::vector<int64_t> dims;
   uint64_t bytes = 0;     // of its data, inline or external
   bool external = false;  // in a separate data file
+  std::string location;   // external: that file, relative to the model's folder
+  uint64_t offset = 0;    // external: where its data starts in that file
 };
 struct ModelInfo {
   int64_t ir_version = 0;
@@ -112,7 +114,8 @@ struct ModelInfo {
 };
 
 // Parses the ModelProto of `path` (fields it does not use are skipped). Throws Error naming the path and
-// the fault on malformed or truncated bytes; never reads past the buffer.
+// the fault on malformed or truncated bytes (never reads past the buffer), and when an external data file
+// the weights need is missing beside it or shorter than they say.
 ModelInfo read_onnx_info(const std::string& path);
 ModelInfo parse_onnx_info(const std::string& bytes, const std::string& name);
 // A readable report: producer, opset, metadata, inputs/outputs with shapes, op counts, weights.

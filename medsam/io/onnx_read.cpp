@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -192,6 +193,8 @@ InitializerInfo read_initializer(Reader r) {
     } else if (f == 13 && w == 2) {
       const auto [key, value] = read_entry(r.bytes());
       if (key == "length") external_length = std::strtoull(value.c_str(), nullptr, 10);
+      if (key == "offset") t.offset = std::strtoull(value.c_str(), nullptr, 10);
+      if (key == "location") t.location = value;
     } else if (f == 14 && w == 0) {
       t.external = r.varint() == 1;
     } else {
@@ -310,7 +313,23 @@ ModelInfo read_onnx_info(const std::string& path) {
   if (!in) throw Error(fmt::format("cannot open {}", path));
   std::ostringstream ss;
   ss << in.rdbuf();
-  return parse_onnx_info(ss.str(), path);
+  ModelInfo info = parse_onnx_info(ss.str(), path);
+  // A runtime fails late and vaguely on a missing or short data file; say it here, naming both files.
+  std::map<std::string, uint64_t> needed;  // location -> bytes the weights reach
+  for (const auto& t : info.initializers) {
+    if (!t.external) continue;
+    if (t.location.empty()) throw Error(fmt::format("{}: initializer '{}' is external without a location", path, t.name));
+    needed[t.location] = std::max(needed[t.location], t.offset + t.bytes);
+  }
+  for (const auto& [location, bytes] : needed) {
+    const std::string data = (std::filesystem::path(path).parent_path() / location).string();
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(data, ec);
+    if (ec) throw Error(fmt::format("{}: its weights are in {}, which is missing (keep the two files together)", path, data));
+    if (size < bytes)
+      throw Error(fmt::format("{}: its weights need {} bytes of {}, which holds {} (truncated copy?)", path, bytes, data, size));
+  }
+  return info;
 }
 
 std::string describe(const ModelInfo& info) {

@@ -358,6 +358,15 @@ TEST_CASE("an exported ONNX file reads back: inputs, symbolic axes, metadata, we
   export_onnx(sam, external, dir + "/encoder.onnx");
   const auto enc = test::run_medsam("info " + dir + "/encoder.onnx");
   CHECK_THAT(enc.out, Catch::Contains("in the external data file") && Catch::Contains("image float32 (batch, 3, 256, 256)"));
+  // A short or missing data file is named, exit 1 (a runtime would fail later and less clearly).
+  std::filesystem::resize_file(dir + "/encoder.onnx.data", 1000);
+  const auto shorter = test::run_medsam("info " + dir + "/encoder.onnx");
+  CHECK(shorter.exit_code == 1);
+  CHECK_THAT(shorter.err, Catch::Contains("encoder.onnx.data, which holds 1000"));
+  std::filesystem::remove(dir + "/encoder.onnx.data");
+  const auto missing = test::run_medsam("info " + dir + "/encoder.onnx");
+  CHECK(missing.exit_code == 1);
+  CHECK_THAT(missing.err, Catch::Contains("encoder.onnx.data, which is missing"));
 }
 
 TEST_CASE("malformed ONNX bytes give an error naming the file, never a crash", "[model][onnx]") {
