@@ -52,6 +52,24 @@ if(MEDSAM_WITH_ITK)
   set(MEDSAM_HAVE_ITK ON)
 endif()
 
+# `medsam serve` (medsam/serve/): cpp-httplib (Debian's libcpp-httplib-dev: a compiled library found
+# through pkg-config) and OpenSSL's libcrypto (SHA-256 image ids; httplib needs OpenSSL anyway). AUTO
+# builds the server when both are there; without them `medsam serve` says what is missing.
+set(MEDSAM_HAVE_HTTP OFF)
+if(NOT MEDSAM_WITH_HTTP STREQUAL "OFF")
+  find_package(PkgConfig QUIET)
+  if(PKG_CONFIG_FOUND)
+    pkg_check_modules(MEDSAM_HTTPLIB QUIET cpp-httplib)
+  endif()
+  find_package(OpenSSL QUIET COMPONENTS Crypto)
+  if(MEDSAM_HTTPLIB_FOUND AND OpenSSL_FOUND)
+    set(MEDSAM_HAVE_HTTP ON)
+  elseif(MEDSAM_WITH_HTTP STREQUAL "ON")
+    message(FATAL_ERROR "MEDSAM_WITH_HTTP=ON but cpp-httplib (pkg-config cpp-httplib: libcpp-httplib-dev) "
+                        "or OpenSSL (libssl-dev) was not found")
+  endif()
+endif()
+
 # Gloo process groups (CPU distributed training): Debian's LibTorch exports the symbols; the headers
 # come from libgloo-dev.
 find_path(MEDSAM_GLOO_INCLUDE gloo/config.h HINTS ${TORCH_INCLUDE_DIRS})

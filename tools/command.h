@@ -43,5 +43,6 @@ RunFn add_info_command(CLI::App& app);
 RunFn add_launch_command(CLI::App& app);
 RunFn add_bench_command(CLI::App& app);
 RunFn add_report_command(CLI::App& app);
+RunFn add_serve_command(CLI::App& app);
 
 }  // namespace medsam::tools

@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   add(tools::add_launch_command);
   add(tools::add_bench_command);
   add(tools::add_report_command);
+  add(tools::add_serve_command);
 
   try {
     app.parse(argc, argv);

@@ -40,7 +40,7 @@ std::string gallery(const std::string& title, const std::vector<GalleryItem>& it
   for (const auto& item : items)
     out += fmt::format("<figure><img src=\"data:image/png;base64,{}\" alt=\"{}\"><figcaption>{}<br>"
                        "<small>{}</small></figcaption></figure>\n",
-                       base64(std::string(item.png.begin(), item.png.end())), html_escape(item.file), html_escape(item.caption), html_escape(item.file));
+                       base64_encode(std::string(item.png.begin(), item.png.end())), html_escape(item.file), html_escape(item.caption), html_escape(item.file));
   return out + "</div>\n";
 }
 

@@ -1,7 +1,5 @@
 #include "medsam/eval/report_format.h"
 
-#include <cstdint>
-
 #include <fmt/format.h>
 
 #include <cmath>
@@ -33,22 +31,6 @@ std::string html_escape(const std::string& s) {
   }
   return out;
 }
-
-std::string base64(const std::string& bytes) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  for (std::size_t i = 0; i < bytes.size(); i += 3) {
-    const std::uint32_t n = (std::uint32_t{static_cast<std::uint8_t>(bytes[i])} << 16) | (i + 1 < bytes.size() ? static_cast<std::uint8_t>(bytes[i + 1]) << 8 : 0) |
-                            (i + 2 < bytes.size() ? static_cast<std::uint8_t>(bytes[i + 2]) : 0);
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += i + 1 < bytes.size() ? kAlphabet[(n >> 6) & 63] : '=';
-    out += i + 2 < bytes.size() ? kAlphabet[n & 63] : '=';
-  }
-  return out;
-}
-
 
 std::string html_page_start(const std::string& title) {
   return fmt::format(

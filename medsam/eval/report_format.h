@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "medsam/core/base64.h"  // base64_encode, for PNGs embedded as data: URIs
 #include "medsam/core/csv.h"  // csv_field, for the reports' CSV files
 #include "medsam/eval/metrics_report.h"
 
@@ -15,8 +16,6 @@ std::string score_text(double x);
 nlohmann::json stats_json(const Stats& s);
 // "0.1234" or "-" when there is no finite value.
 std::string stat_cell(const Stats& s, double x);
-// RFC 4648 base64 of raw bytes (PNG files embedded as data: URIs).
-std::string base64(const std::string& bytes);
 // Text safe inside HTML/SVG elements and attribute values: & < > " ' escaped.
 std::string html_escape(const std::string& s);
 // A self-contained report page up to its <h1>title</h1>, with the one stylesheet every report of the

@@ -191,7 +191,7 @@ RunReport make_run_report(const RunReportInput& in) {
     for (const auto& [file, caption] : in.images) {
       const std::string png = read_text(file, "a report picture");
       html += fmt::format("<figure><img src=\"data:image/png;base64,{}\" alt=\"{}\"><figcaption>{}</figcaption></figure>",
-                          base64(png), html_escape(fs::path(file).filename().string()), html_escape(caption));
+                          base64_encode(png), html_escape(fs::path(file).filename().string()), html_escape(caption));
       md += fmt::format("- `{}`: {}\n", file, caption);
     }
   }

@@ -6,16 +6,15 @@
 #include <ATen/Tensor.h>
 
 #include <cstdint>
-#include <list>
-#include <unordered_map>
-#include <utility>
+
+#include "medsam/infer/lru_by_bytes.h"
 
 namespace medsam::infer {
 
 class SliceEmbeddingCache {
  public:
   // capacity_bytes 0: keeps nothing (every lookup misses).
-  explicit SliceEmbeddingCache(int64_t capacity_bytes) : capacity_(capacity_bytes) {}
+  explicit SliceEmbeddingCache(int64_t capacity_bytes) : lru_(capacity_bytes) {}
 
   // The embedding (1, C, h, w) of slice z, or an undefined tensor; a hit makes z the most recent.
   at::Tensor find(int64_t z);
@@ -23,19 +22,13 @@ class SliceEmbeddingCache {
   // used slices until the total fits the capacity. An embedding larger than the capacity is not kept.
   void put(int64_t z, const at::Tensor& embedding);
 
-  int64_t hits() const { return hits_; }
-  int64_t misses() const { return misses_; }
-  int64_t bytes() const { return bytes_; }
-  size_t size() const { return entries_.size(); }
+  int64_t hits() const { return lru_.hits(); }
+  int64_t misses() const { return lru_.misses(); }
+  int64_t bytes() const { return lru_.bytes(); }
+  size_t size() const { return lru_.size(); }
 
  private:
-  using Entry = std::pair<int64_t, at::Tensor>;  // slice, embedding
-  void erase(std::list<Entry>::iterator it);
-
-  int64_t capacity_;
-  int64_t bytes_ = 0, hits_ = 0, misses_ = 0;
-  std::list<Entry> entries_;  // most recently used first
-  std::unordered_map<int64_t, std::list<Entry>::iterator> index_;
+  LruByBytes<int64_t, at::Tensor> lru_;
 };
 
 }  // namespace medsam::infer

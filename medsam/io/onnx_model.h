@@ -16,8 +16,12 @@ namespace medsam::onnx {
 // TensorProto.DataType values.
 enum class ElemType : int32_t { kFloat = 1, kUint8 = 2, kInt32 = 6, kInt64 = 7, kBool = 9, kFloat16 = 10, kBFloat16 = 16 };
 
-// The ONNX type of a tensor's dtype; Error for dtypes ONNX has no type for.
+// The ONNX type of a tensor's dtype; Error for dtypes ONNX has no type for. One table behind the three
+// (onnx_types.cpp).
 ElemType elem_type_of(const at::Tensor& t);
+// Bytes per element of a TensorProto.DataType code (0 for codes not in the table), and its name ("other").
+uint64_t element_size(int32_t type);
+const char* element_type_name(int32_t type);
 
 struct Attribute {
   enum class Kind { kFloat, kInt, kString, kFloats, kInts, kTensor };

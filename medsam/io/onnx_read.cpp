@@ -159,16 +159,6 @@ uint64_t element_count(const std::vector<int64_t>& dims) {
   return n;
 }
 
-uint64_t element_size(int32_t type) {
-  switch (type) {
-    case 1: case 6: case 12: return 4;  // float, int32, uint32
-    case 2: case 3: case 9: return 1;   // uint8, int8, bool
-    case 4: case 5: case 10: case 16: return 2;  // uint16, int16, float16, bfloat16
-    case 7: case 11: case 13: return 8;  // int64, double, uint64
-    default: return 0;
-  }
-}
-
 // ref: onnx/onnx.proto TensorProto (dims 1, data_type 2, float_data 4, int32_data 5, int64_data 7, name 8,
 // raw_data 9, external_data 13, data_location 14)
 InitializerInfo read_initializer(Reader r) {
@@ -251,21 +241,6 @@ std::string shape_text(const ValueInfo& v) {
   return fmt::format("({})", fmt::join(dims, ", "));
 }
 
-const char* type_name(int32_t type) {
-  switch (type) {
-    case 1: return "float32";
-    case 2: return "uint8";
-    case 3: return "int8";
-    case 6: return "int32";
-    case 7: return "int64";
-    case 9: return "bool";
-    case 10: return "float16";
-    case 11: return "float64";
-    case 16: return "bfloat16";
-    default: return "other";
-  }
-}
-
 }  // namespace
 
 // ref: onnx/onnx.proto ModelProto (ir_version 1, producer_name 2, producer_version 3, doc_string 6, graph 7,
@@ -338,9 +313,9 @@ std::string describe(const ModelInfo& info) {
   if (!info.doc.empty()) out += fmt::format("doc: {}\n", info.doc);
   for (const auto& [k, v] : info.metadata) out += fmt::format("{}: {}\n", k, v);
   out += "inputs:\n";
-  for (const auto& v : info.inputs) out += fmt::format("  {} {} {}\n", v.name, type_name(int32_t(v.type)), shape_text(v));
+  for (const auto& v : info.inputs) out += fmt::format("  {} {} {}\n", v.name, element_type_name(int32_t(v.type)), shape_text(v));
   out += "outputs:\n";
-  for (const auto& v : info.outputs) out += fmt::format("  {} {} {}\n", v.name, type_name(int32_t(v.type)), shape_text(v));
+  for (const auto& v : info.outputs) out += fmt::format("  {} {} {}\n", v.name, element_type_name(int32_t(v.type)), shape_text(v));
   std::vector<std::string> ops;
   for (const auto& [op, n] : info.op_counts) ops.push_back(fmt::format("{} {}", op, n));
   out += fmt::format("nodes: {} ({})\n", info.nodes, fmt::join(ops, ", "));

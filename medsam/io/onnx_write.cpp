@@ -251,19 +251,6 @@ Message model_message(const Model& model, ExternalFile* external = nullptr) {
 
 }  // namespace
 
-ElemType elem_type_of(const at::Tensor& t) {
-  switch (t.scalar_type()) {
-    case at::kFloat: return ElemType::kFloat;
-    case at::kByte: return ElemType::kUint8;
-    case at::kInt: return ElemType::kInt32;
-    case at::kLong: return ElemType::kInt64;
-    case at::kBool: return ElemType::kBool;
-    case at::kHalf: return ElemType::kFloat16;
-    case at::kBFloat16: return ElemType::kBFloat16;
-    default: throw Error(fmt::format("ONNX has no element type for dtype {}", c10::toString(t.scalar_type())));
-  }
-}
-
 namespace {
 Attribute named(std::string name, Attribute::Kind kind) {
   Attribute a;
@@ -294,15 +281,21 @@ std::string serialize_onnx(const Model& model) { return model_message(model).byt
 
 namespace {
 
-// Fills temporary_path_for(PATH) (removed again on failure) and returns its name; commit_file renames it into place.
+// Writes fill's bytes to `file`; Error naming it when that fails.
+void write_stream(const std::string& file, const std::function<void(std::ostream&)>& fill) {
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  if (!out) throw Error(fmt::format("cannot open {} for writing", file));
+  fill(out);
+  out.flush();
+  if (!out) throw Error(fmt::format("{}: write failed (disk full?)", file));
+}
+
+// For the two-file case, where both must be complete before either is renamed: fills
+// temporary_path_for(PATH) (removed again on failure) and returns its name for commit_file.
 std::string write_temporary(const std::string& path, const std::function<void(std::ostream&)>& fill) {
   const std::string tmp = temporary_path_for(path);
   try {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(fmt::format("cannot open {} for writing", tmp));
-    fill(out);
-    out.flush();
-    if (!out) throw Error(fmt::format("{}: write failed (disk full?)", tmp));
+    write_stream(tmp, fill);
   } catch (...) {
     std::remove(tmp.c_str());
     throw;
@@ -318,7 +311,7 @@ bool write_onnx(const std::string& path, const Model& model, ExternalData extern
   if (external != ExternalData::kAlways) {
     const Message m = model_message(model);
     if (m.size() < kLimit) {
-      commit_file(write_temporary(path, [&](std::ostream& out) { m.write_to(out); }), path);
+      write_atomically(path, [&](const std::string& tmp) { write_stream(tmp, [&](std::ostream& out) { m.write_to(out); }); });
       return false;
     }
     if (external == ExternalData::kNever) {

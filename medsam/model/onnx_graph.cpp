@@ -55,10 +55,14 @@ const at::Tensor& GraphBuilder::tensor(const std::string& key) const {
 }
 
 std::string GraphBuilder::weight(const std::string& key) {
-  auto it = added_.find(key);
+  return derived_weight(key, [&] { return tensor(key).to(at::kFloat).contiguous(); });
+}
+
+std::string GraphBuilder::derived_weight(const std::string& name, const std::function<at::Tensor()>& make) {
+  auto it = added_.find(name);
   if (it != added_.end()) return it->second;
-  graph_.initializers.emplace_back(key, tensor(key).to(at::kFloat).contiguous());
-  return added_[key] = key;
+  graph_.initializers.emplace_back(name, make());
+  return added_[name] = name;
 }
 
 std::string GraphBuilder::constant(const at::Tensor& t, const std::string& hint) {
@@ -76,15 +80,8 @@ std::string GraphBuilder::scalar(float v) { return constant(torch::scalar_tensor
 std::string GraphBuilder::int_scalar(int64_t v) { return constant(torch::scalar_tensor(v, at::kLong), "index"); }
 
 std::string GraphBuilder::linear(const std::string& x, const std::string& prefix, bool bias) {
-  const std::string key_t = prefix + ".weight.T";
-  auto it = added_.find(key_t);
-  std::string w_t;
-  if (it != added_.end()) {
-    w_t = it->second;
-  } else {
-    graph_.initializers.emplace_back(key_t, tensor(prefix + ".weight").to(at::kFloat).t().contiguous());
-    w_t = added_[key_t] = key_t;
-  }
+  const std::string w_t =
+      derived_weight(prefix + ".weight.T", [&] { return tensor(prefix + ".weight").to(at::kFloat).t().contiguous(); });
   const std::string y = op("MatMul", {x, w_t});
   return bias ? op("Add", {y, weight(prefix + ".bias")}) : y;
 }

@@ -6,6 +6,7 @@
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -31,6 +32,9 @@ class GraphBuilder {
 
   // The checkpoint tensor `key` as an initializer of that name; Error naming the key when absent.
   std::string weight(const std::string& key);
+  // An initializer computed from checkpoint tensors (a transposed weight, a gathered table), made once
+  // per name: later calls return the name without calling `make`.
+  std::string derived_weight(const std::string& name, const std::function<at::Tensor()>& make);
   const at::Tensor& tensor(const std::string& key) const;
   // An initializer holding `t` (made contiguous, CPU), named after `hint`.
   std::string constant(const at::Tensor& t, const std::string& hint = "const");

@@ -1,0 +1,141 @@
+// The one translation unit that sees httplib. Debian's libcpp-httplib is compiled with OpenSSL, zlib
+// and brotli support; the header must see the same switches or its classes differ from the library's.
+#define CPPHTTPLIB_OPENSSL_SUPPORT
+#define CPPHTTPLIB_ZLIB_SUPPORT
+#define CPPHTTPLIB_BROTLI_SUPPORT
+#include <httplib.h>
+
+#include "medsam/serve/http_server.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+
+#include "medsam/core/error.h"
+#include "medsam/core/log.h"
+#include "medsam/serve/api_json.h"
+#include "medsam/serve/serve_errors.h"
+
+namespace medsam::serve {
+
+namespace {
+
+constexpr const char* kJson = "application/json";
+
+void answer_error(httplib::Response& res, int status, const std::string& message) {
+  res.status = status;
+  res.set_content(error_json(status, message), kJson);
+}
+
+// Runs a route's body and turns what it throws into the documented status codes.
+template <class Fn>
+void guarded(httplib::Response& res, Fn&& fn) {
+  try {
+    fn();
+  } catch (const NotFoundError& e) {
+    answer_error(res, 404, e.what());
+  } catch (const UnsupportedMediaError& e) {
+    answer_error(res, 415, e.what());
+  } catch (const UsageError& e) {
+    answer_error(res, 400, e.what());
+  } catch (const std::exception& e) {
+    log_error("serve: internal error: {}", e.what());
+    answer_error(res, 500, std::string("internal error: ") + e.what());
+  }
+}
+
+// modality / window / intensity query parameters -> the rule `medsam prep` and `medsam infer` use.
+data::IntensitySpec intensity_from_query(const httplib::Request& req) {
+  for (const auto& [key, value] : req.params)
+    if (key != "modality" && key != "window" && key != "intensity")
+      throw UsageError(fmt::format("unknown query parameter '{}' (expected modality, window, intensity)", key));
+  data::IntensitySpec spec;
+  if (req.has_param("modality")) spec.modality = req.get_param_value("modality");
+  if (req.has_param("window")) spec.window = req.get_param_value("window");
+  if (req.has_param("intensity")) spec.mode = req.get_param_value("intensity");
+  return spec;
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Impl(SegmentService& s, HttpOptions o) : service(s), options(std::move(o)) {}
+  SegmentService& service;
+  HttpOptions options;
+  httplib::Server server;
+  int port = -1;
+  std::atomic<bool> stop_requested{false};
+};
+
+HttpServer::HttpServer(SegmentService& service, HttpOptions options)
+    : impl_(std::make_unique<Impl>(service, std::move(options))) {
+  auto& s = impl_->server;
+  const int threads = std::max(1, impl_->options.threads);
+  s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  s.set_payload_max_length(static_cast<size_t>(impl_->options.max_upload_mib) * 1024 * 1024);
+  SegmentService& svc = impl_->service;
+
+  s.Get("/v1/health", [&svc](const httplib::Request&, httplib::Response& res) {
+    guarded(res, [&] { res.set_content(info_json(svc.info()), kJson); });
+  });
+  s.Post("/v1/images", [&svc](const httplib::Request& req, httplib::Response& res) {
+    guarded(res, [&] {
+      const ImageInfo info = svc.add_image(req.body, req.get_header_value("Content-Type"), intensity_from_query(req));
+      res.set_content(image_answer_json(info), kJson);
+    });
+  });
+  s.Delete(R"(/v1/images/([^/]+))", [&svc](const httplib::Request& req, httplib::Response& res) {
+    guarded(res, [&] {
+      const std::string id = req.matches[1];
+      if (!svc.remove_image(id)) throw NotFoundError(fmt::format("image {} is not in the store", id));
+      res.status = 204;
+    });
+  });
+  s.Post("/v1/segment", [&svc](const httplib::Request& req, httplib::Response& res) {
+    guarded(res, [&] {
+      const SegmentCall call = parse_segment_call(req.body);
+      res.set_content(segment_answer_json(call.request.image_id, svc.segment(call.request), call.format), kJson);
+    });
+  });
+  // Routes that do not exist, bodies over the limit, ...: httplib sets the status, we give it a JSON body.
+  // httplib calls this for every status >= 400, also those a route answered with its own message.
+  s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    const std::string message =
+        res.status == 404   ? fmt::format("no route {} {} (see GET /v1/health, POST /v1/images, POST /v1/segment)", req.method, req.path)
+        : res.status == 413 ? "the request body is over the limit (--max-upload-mib)"
+                            : fmt::format("HTTP {}", res.status);
+    res.set_content(error_json(res.status, message), kJson);
+  });
+  s.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+    log_info("serve: {} {} -> {} ({} bytes in, {} out)", req.method, req.path, res.status, req.body.size(), res.body.size());
+  });
+}
+
+HttpServer::~HttpServer() { stop(); }
+
+int HttpServer::bind() {
+  auto& o = impl_->options;
+  if (o.port == 0) {
+    impl_->port = impl_->server.bind_to_any_port(o.host);
+  } else {
+    impl_->port = impl_->server.bind_to_port(o.host, o.port) ? o.port : -1;
+  }
+  if (impl_->port < 0) throw Error(fmt::format("cannot listen on {}:{} (in use, or not an address of this machine)", o.host, o.port));
+  return impl_->port;
+}
+
+void HttpServer::run() {
+  if (impl_->port < 0) throw Error("HttpServer::run before bind");
+  if (!impl_->stop_requested) impl_->server.listen_after_bind();
+}
+
+void HttpServer::stop() {
+  impl_->stop_requested = true;
+  impl_->server.stop();  // a no-op until run() is listening: see is_running()
+}
+
+bool HttpServer::is_running() const { return impl_->server.is_running(); }
+
+}  // namespace medsam::serve

@@ -1,0 +1,142 @@
+#include "medsam/serve/segment_service.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <chrono>
+
+#include "medsam/core/device.h"
+#include "medsam/core/error.h"
+#include "medsam/core/log.h"
+#include "medsam/core/precision.h"
+#include "medsam/model/load_sam.h"
+#include "medsam/serve/image_id.h"
+#include "medsam/serve/serve_errors.h"
+#include "medsam/serve/upload_decode.h"
+
+namespace medsam::serve {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+}  // namespace
+
+std::string intensity_key(const data::IntensitySpec& s) {
+  return fmt::format("mode={};modality={};window={};percentiles={},{}", s.mode, s.modality, s.window, s.percentile_low,
+                     s.percentile_high);
+}
+
+SegmentService::SegmentService(const ServiceOptions& options)
+    : options_(options), store_(options.store_mib * 1024 * 1024) {
+  if (options.store_mib < 1) throw UsageError(fmt::format("--store-mib {}: keep at least 1 MiB of embeddings", options.store_mib));
+  if (options.max_prompts < 1) throw UsageError(fmt::format("--max-prompts {}: must be at least 1", options.max_prompts));
+  const c10::Device device = parse_device(options.device);
+  const Precision precision = parse_precision(options.precision, device);
+  LoadedSam loaded = load_sam(options.checkpoint, options.arch);
+  options_.arch = loaded.model->config.arch;
+  predictor_ = std::make_unique<infer::Predictor>(loaded.model, device, precision);
+}
+
+ImageInfo SegmentService::add_image(const std::string& bytes, const std::string& content_type,
+                                    const data::IntensitySpec& intensity) {
+  upload_type(bytes, content_type);  // a wrong Content-Type is refused even when the bytes are stored
+  ImageInfo info;
+  info.id = image_id(bytes, intensity_key(intensity));
+  {
+    std::lock_guard<std::mutex> lock(store_mutex_);
+    if (const StoredPtr* hit = store_.find(info.id)) {
+      info.height = (*hit)->height;
+      info.width = (*hit)->width;
+      info.intensity = (*hit)->intensity;
+      info.cached = true;
+      return info;
+    }
+  }
+  const at::Tensor raw = decode_upload(bytes, content_type);
+  const data::NormalizedImage image = data::normalize_for(raw, intensity);
+  auto stored = std::make_shared<StoredImage>();
+  stored->height = image.data.size(0);
+  stored->width = image.data.size(1);
+  stored->intensity = image.how;
+  const auto t0 = Clock::now();
+  {
+    std::lock_guard<std::mutex> lock(model_mutex_);
+    predictor_->set_image(image.data);
+    stored->embedding = predictor_->embedding();
+  }
+  info.encoder_seconds = seconds_since(t0);
+  info.height = stored->height;
+  info.width = stored->width;
+  info.intensity = stored->intensity;
+  const int64_t bytes_held = stored->embedding.numel() * stored->embedding.element_size();
+  std::lock_guard<std::mutex> lock(store_mutex_);
+  if (!store_.put(info.id, std::move(stored), bytes_held))
+    throw UsageError(fmt::format("one embedding needs {:.1f} MiB, more than the store's {} MiB (--store-mib)",
+                                 bytes_held / 1048576.0, options_.store_mib));
+  return info;
+}
+
+SegmentResult SegmentService::segment(const SegmentRequest& request) {
+  if (request.boxes.empty() && request.points.empty()) throw UsageError("give 'boxes' or 'points' (or both: one box with points)");
+  if (int64_t(request.boxes.size()) > options_.max_prompts)
+    throw UsageError(fmt::format("{} boxes in one request; this server takes at most {} (--max-prompts)",
+                                 request.boxes.size(), options_.max_prompts));
+  StoredPtr stored;
+  {
+    std::lock_guard<std::mutex> lock(store_mutex_);
+    const StoredPtr* hit = store_.find(request.image_id);
+    if (!hit)
+      throw NotFoundError(fmt::format("image {} is not in the store (never uploaded, evicted to stay within "
+                                      "--store-mib, or removed): POST it to /v1/images again",
+                                      request.image_id));
+    stored = *hit;
+  }
+  infer::ImagePrompts prompts;
+  if (!request.boxes.empty()) {
+    prompts.boxes = torch::empty({int64_t(request.boxes.size()), 4}, at::kFloat);
+    auto b = prompts.boxes.accessor<float, 2>();
+    for (size_t i = 0; i < request.boxes.size(); ++i)
+      for (int k = 0; k < 4; ++k) b[i][k] = static_cast<float>(request.boxes[i][k]);
+  }
+  if (!request.points.empty()) {
+    const int64_t n = request.points.size();
+    prompts.points = torch::empty({n, 2}, at::kFloat);
+    prompts.point_labels = torch::empty({n}, at::kInt);
+    for (int64_t i = 0; i < n; ++i) {
+      prompts.points[i][0] = request.points[i][0];
+      prompts.points[i][1] = request.points[i][1];
+      prompts.point_labels[i] = static_cast<int>(request.points[i][2]);
+    }
+  }
+  SegmentResult result;
+  result.height = stored->height;
+  result.width = stored->width;
+  const auto t0 = Clock::now();
+  infer::ImagePrediction pred;
+  {
+    std::lock_guard<std::mutex> lock(model_mutex_);
+    predictor_->set_embedding(stored->embedding, stored->height, stored->width);
+    pred = predictor_->predict(prompts);
+  }
+  result.decoder_seconds = seconds_since(t0);
+  const at::Tensor masks = pred.masks.select(1, 0).to(at::kCPU).contiguous();
+  const at::Tensor iou = pred.iou.select(1, 0).to(at::kCPU, at::kDouble);
+  for (int64_t i = 0; i < masks.size(0); ++i)
+    result.masks.push_back({masks[i], iou[i].item<double>(), masks[i].sum().item<int64_t>()});
+  return result;
+}
+
+bool SegmentService::remove_image(const std::string& id) {
+  std::lock_guard<std::mutex> lock(store_mutex_);
+  return store_.erase(id);
+}
+
+ServiceInfo SegmentService::info() const {
+  ServiceInfo info{options_.checkpoint, options_.arch, options_.device, options_.precision,
+                   predictor_->model()->config.image_encoder.img_size, {}};
+  std::lock_guard<std::mutex> lock(store_mutex_);
+  info.store = {int64_t(store_.size()), store_.bytes(), store_.capacity(), store_.hits(), store_.misses(), store_.evictions()};
+  return info;
+}
+
+}  // namespace medsam::serve

@@ -1,0 +1,19 @@
+// What a request can do wrong beyond a malformed field (UsageError, HTTP 400): name an image the store
+// does not hold (404), or send bytes that are no image format we read (415).
+#pragma once
+
+#include "medsam/core/error.h"
+
+namespace medsam::serve {
+
+class NotFoundError : public UsageError {
+ public:
+  using UsageError::UsageError;
+};
+
+class UnsupportedMediaError : public UsageError {
+ public:
+  using UsageError::UsageError;
+};
+
+}  // namespace medsam::serve

@@ -1,0 +1,99 @@
+// The pieces of `medsam serve` below HTTP: RLE as SAM writes it, image ids, upload decoding, and the
+// JSON requests parsed strictly.
+#include <catch2/catch.hpp>
+#include <torch/torch.h>
+
+#include "medsam/core/base64.h"
+#include "medsam/io/image.h"
+#include "medsam/io/npy.h"
+#include "medsam/serve/api_json.h"
+#include "medsam/serve/image_id.h"
+#include "medsam/serve/mask_encoding.h"
+#include "medsam/serve/serve_errors.h"
+#include "medsam/serve/upload_decode.h"
+
+using namespace medsam;
+using namespace medsam::serve;
+
+TEST_CASE("RLE counts run over columns first and start with zeros, as SAM's mask_to_rle", "[serve]") {
+  // Column-major: (0,1),(1,1),(1,0) -> 0 1 1 1 1 0 -> runs 1, 4, 1.
+  const Rle a = mask_to_rle(torch::tensor({{0, 1, 1}, {1, 1, 0}}, at::kByte));
+  CHECK(a.height == 2);
+  CHECK(a.width == 3);
+  CHECK(a.counts == std::vector<int64_t>{1, 4, 1});
+  // A set first pixel gives a leading 0 run.
+  CHECK(mask_to_rle(torch::tensor({{1, 0}, {0, 0}}, at::kByte)).counts == std::vector<int64_t>{0, 1, 3});
+  CHECK(mask_to_rle(torch::zeros({3, 5}, at::kByte)).counts == std::vector<int64_t>{15});
+
+  torch::manual_seed(3);
+  const at::Tensor random = torch::rand({37, 53}).gt(0.6).to(at::kByte);
+  CHECK(torch::equal(rle_to_mask(mask_to_rle(random)), random));
+  CHECK_THROWS_WITH(rle_to_mask(Rle{2, 2, {1, 2}}), Catch::Contains("sum to 3, not 2×2"));
+}
+
+TEST_CASE("image ids are SHA-256 of the bytes and the intensity rule", "[serve]") {
+  // Python: hashlib.sha256(b"3:abcxyz").hexdigest(): the key is length-prefixed before the bytes.
+  CHECK(image_id("xyz", "abc") == "c8461ec950b7e8d7133e930e3e66c9b60774f04f329ba2aff7489d329543b516");
+  CHECK(image_id("", "") == "ba768b331fd86cec803be04e56ab2b3d4c0e98ef4ee4fcd4e72ad7cce61a1d1f");
+  CHECK(looks_like_image_id(image_id("", "")));
+  CHECK(image_id("bytes", "a") != image_id("bytes", "b"));
+  CHECK(image_id("1:ab", "") != image_id("b", "1:a"));
+  CHECK(image_id("same", "k") == image_id("same", "k"));
+  CHECK_FALSE(looks_like_image_id("ABC"));
+  CHECK_FALSE(looks_like_image_id(std::string(64, 'g')));
+}
+
+TEST_CASE("uploads are recognised by their bytes; a contradicting Content-Type or a corrupt file is refused", "[serve]") {
+  const at::Tensor image = torch::arange(0, 12 * 10, at::kInt).remainder(256).to(at::kByte).reshape({12, 10, 1});
+  const auto png = io::encode_png(image);
+  const std::string bytes(png.begin(), png.end());
+  for (const char* type : {"image/png", "", "application/octet-stream", "IMAGE/PNG; charset=binary"})
+    CHECK(torch::equal(decode_upload(bytes, type), image));
+  CHECK_THROWS_AS(decode_upload(bytes, "image/jpeg"), UnsupportedMediaError);
+  CHECK_THROWS_WITH(decode_upload(bytes, "image/jpeg"), Catch::Contains("Content-Type says 'image/jpeg' but the bytes are image/png"));
+  CHECK_THROWS_AS(decode_upload("GIF89a....", "image/gif"), UnsupportedMediaError);
+  CHECK_THROWS_WITH(decode_upload("", "image/png"), Catch::Contains("empty"));
+  // A truncated PNG is the client's error (UsageError -> 400), not the server's.
+  const std::string truncated = bytes.substr(0, bytes.size() / 2);
+  try {
+    decode_upload(truncated, "image/png");
+    FAIL("a truncated PNG decoded");
+  } catch (const UnsupportedMediaError& e) {
+    FAIL("a truncated PNG is a bad file, not an unsupported type: " << e.what());
+  } catch (const UsageError& e) {
+    CHECK_THAT(e.what(), Catch::Contains("the uploaded image/png"));
+  }
+}
+
+TEST_CASE("npy uploads keep their values; other shapes are refused naming the shape", "[serve]") {
+  const at::Tensor hu = torch::linspace(-1000, 1000, 6 * 8).reshape({6, 8});
+  CHECK(torch::equal(decode_upload(format_npy(hu), "application/x-npy"), hu));
+  CHECK(torch::equal(decode_upload(format_npy(hu), "application/npy"), hu));
+  CHECK_THROWS_WITH(decode_upload(format_npy(torch::zeros({2, 3, 4, 5})), ""), Catch::Contains("shape [2, 3, 4, 5]"));
+  CHECK_THROWS_WITH(decode_upload(format_npy(torch::zeros({4, 4, 2})), ""), Catch::Contains("C 1, 3 or 4"));
+  CHECK_THROWS_AS(decode_upload(format_npy(hu).substr(0, 100), ""), UsageError);
+}
+
+TEST_CASE("segment requests are parsed strictly, errors naming the key", "[serve]") {
+  const std::string id(64, 'a');
+  const SegmentCall call = parse_segment_call(
+      R"({"image_id": ")" + id + R"(", "boxes": [[1, 2, 30, 40.5], [0, 0, 5, 5]], "points": [[3, 4, 1]], "mask_format": "rle"})");
+  CHECK(call.request.image_id == id);
+  REQUIRE(call.request.boxes.size() == 2);
+  CHECK(call.request.boxes[0] == std::array<double, 4>{1, 2, 30, 40.5});
+  CHECK(call.request.points.at(0) == std::array<double, 3>{3, 4, 1});
+  CHECK(call.format == MaskFormat::kRle);
+  CHECK(parse_segment_call(R"({"image_id": ")" + id + R"(", "boxes": [[1, 2, 3, 4]]})").format == MaskFormat::kPng);
+
+  const auto with = [&](const std::string& rest) { return R"({"image_id": ")" + id + "\", " + rest + "}"; };
+  CHECK_THROWS_WITH(parse_segment_call("{not json"), Catch::Contains("not JSON"));
+  CHECK_THROWS_WITH(parse_segment_call("[1]"), Catch::Contains("JSON object"));
+  CHECK_THROWS_WITH(parse_segment_call(R"({"boxes": [[1, 2, 3, 4]]})"), Catch::Contains("'image_id'"));
+  CHECK_THROWS_WITH(parse_segment_call(R"({"image_id": "abc", "boxes": []})"), Catch::Contains("64 hex digits"));
+  CHECK_THROWS_WITH(parse_segment_call(with(R"("box": [1, 2, 3, 4])")), Catch::Contains("unknown key 'box'"));
+  CHECK_THROWS_WITH(parse_segment_call(with(R"("boxes": [[1, 2, 3, 4], [1, 2, 3]])")), Catch::Contains("boxes[1]: expected 4 numbers"));
+  CHECK_THROWS_WITH(parse_segment_call(with(R"("boxes": [[1, "2", 3, 4]])")), Catch::Contains("boxes[0][1]: expected a number"));
+  CHECK_THROWS_WITH(parse_segment_call(with(R"("boxes": {"a": 1})")), Catch::Contains("'boxes': expected an array"));
+  CHECK_THROWS_WITH(parse_segment_call(with(R"("points": [[1, 2, 2]])")), Catch::Contains("points[0]: label 2"));
+  CHECK_THROWS_WITH(parse_segment_call(with(R"("boxes": [[1, 2, 3, 4]], "mask_format": "jpeg")")), Catch::Contains("'mask_format' \"jpeg\""));
+}

@@ -1,0 +1,271 @@
+// `medsam serve` end to end on the sam_tiny fixture: the service answers exactly what the Predictor
+// answers, the store keeps and drops embeddings as documented, and over HTTP every documented status
+// code comes with a JSON error naming the problem. Also the command itself: --port 0, SIGTERM.
+#define CPPHTTPLIB_OPENSSL_SUPPORT
+#define CPPHTTPLIB_ZLIB_SUPPORT
+#define CPPHTTPLIB_BROTLI_SUPPORT
+#include <httplib.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "medsam/core/base64.h"
+#include "medsam/data/normalize.h"
+#include "medsam/infer/predictor.h"
+#include "medsam/io/image.h"
+#include "medsam/io/npy.h"
+#include "medsam/model/load_sam.h"
+#include "medsam/serve/http_server.h"
+#include "medsam/serve/mask_encoding.h"
+#include "medsam/serve/segment_service.h"
+#include "medsam/serve/serve_errors.h"
+#include "tests/support/fixtures.h"
+
+using namespace medsam;
+using nlohmann::json;
+
+namespace {
+
+const std::string kCase = test::fixture("sam_tiny/case_z70");
+const std::array<double, 4> kBox{46.67, 50.73, 86.28, 89.66};  // case_z70/prompt.json
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+serve::ServiceOptions tiny_options(int64_t store_mib = 64) {
+  serve::ServiceOptions o;
+  o.checkpoint = test::tiny_checkpoint();
+  o.store_mib = store_mib;
+  return o;
+}
+
+// The Predictor's masks for the same image and boxes: what the service must reproduce exactly.
+at::Tensor predictor_masks(const at::Tensor& raw, const data::IntensitySpec& spec, const at::Tensor& boxes) {
+  infer::Predictor predictor(load_sam(test::tiny_checkpoint()).model, c10::kCPU);
+  predictor.set_image(data::normalize_for(raw, spec).data);
+  infer::ImagePrompts prompts;
+  prompts.boxes = boxes;
+  return predictor.predict(prompts).masks.select(1, 0);
+}
+
+// An HttpServer on a free localhost port, serving from its own thread for the test's lifetime.
+struct RunningServer {
+  serve::HttpServer server;
+  int port;
+  std::thread thread;
+  RunningServer(serve::SegmentService& service, serve::HttpOptions options)
+      : server(service, (options.port = 0, options)), port(server.bind()), thread([this] { server.run(); }) {
+    while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ~RunningServer() {
+    server.stop();
+    thread.join();
+  }
+  httplib::Client client() const {
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(60, 0);
+    return c;
+  }
+};
+
+json body_of(const httplib::Result& r) {
+  REQUIRE(r);
+  INFO(r->body);
+  return json::parse(r->body);
+}
+
+}  // namespace
+
+TEST_CASE("the service answers a box exactly as the Predictor does, encoding each image once", "[serve]") {
+  serve::SegmentService service(tiny_options());
+  const std::string png = file_bytes(kCase + "/image.png");
+  const serve::ImageInfo first = service.add_image(png, "image/png", {});
+  CHECK(first.height == 256);
+  CHECK(first.width == 256);
+  CHECK_FALSE(first.cached);
+  const serve::ImageInfo again = service.add_image(png, "image/png", {});
+  CHECK(again.cached);
+  CHECK(again.id == first.id);
+  CHECK(service.info().store.images == 1);
+  CHECK(service.info().store.hits == 1);
+
+  serve::SegmentRequest request{first.id, {kBox, {10, 10, 60, 40}}, {}};
+  const serve::SegmentResult result = service.segment(request);
+  REQUIRE(result.masks.size() == 2);
+  const at::Tensor expected = predictor_masks(io::read_image(kCase + "/image.png"), {},
+                                              torch::tensor({{46.67f, 50.73f, 86.28f, 89.66f}, {10.f, 10.f, 60.f, 40.f}}));
+  for (int i = 0; i < 2; ++i) {
+    CHECK(torch::equal(result.masks[i].mask, expected[i]));
+    CHECK(result.masks[i].area == expected[i].sum().item<int64_t>());
+  }
+  CHECK(result.masks[0].area > 100);
+  // The decoder's IoU prediction for the fixture box (case_z70/iou.npy).
+  CHECK(result.masks[0].score == Approx(read_npy(kCase + "/iou.npy").flatten()[0].item<double>()).margin(1e-4));
+
+  CHECK_THROWS_WITH(service.segment({first.id, {{0, 0, 300, 10}}, {}}), Catch::Contains("outside the 256x256 image"));
+  CHECK_THROWS_WITH(service.segment({first.id, {}, {}}), Catch::Contains("'boxes' or 'points'"));
+  CHECK(service.remove_image(first.id));
+  CHECK_FALSE(service.remove_image(first.id));
+  CHECK_THROWS_AS(service.segment(request), serve::NotFoundError);
+}
+
+TEST_CASE("a CT slice sent as .npy is windowed by the query's rule, and the rule is part of the id", "[serve]") {
+  serve::SegmentService service(tiny_options());
+  // Hounsfield units: the fixture slice's grey levels stretched to -1000..1000.
+  const at::Tensor grey = io::read_image(kCase + "/image.png").select(2, 0).to(at::kFloat);
+  const at::Tensor hu = (grey / 255.0 * 2000.0 - 1000.0).contiguous();
+  data::IntensitySpec ct;
+  ct.modality = "ct";
+  ct.window = "40,400";
+  const serve::ImageInfo windowed = service.add_image(format_npy(hu), "application/x-npy", ct);
+  CHECK_THAT(windowed.intensity, Catch::Contains("L40 W400"));
+  data::IntensitySpec lung = ct;
+  lung.window = "lung";
+  const serve::ImageInfo lung_info = service.add_image(format_npy(hu), "application/x-npy", lung);
+  CHECK(lung_info.id != windowed.id);
+  CHECK_FALSE(lung_info.cached);
+
+  const serve::SegmentResult r = service.segment({windowed.id, {kBox}, {}});
+  CHECK(torch::equal(r.masks.at(0).mask, predictor_masks(hu, ct, torch::tensor({{46.67f, 50.73f, 86.28f, 89.66f}}))[0]));
+}
+
+TEST_CASE("the store drops the least recently used embedding past --store-mib", "[serve]") {
+  serve::SegmentService service(tiny_options(1));  // tiny: 32 KiB per embedding, 32 fit
+  torch::manual_seed(0);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 34; ++i)
+    ids.push_back(service.add_image(format_npy(torch::rand({32, 32})), "", {}).id);
+  const serve::StoreStats s = service.info().store;
+  CHECK(s.images == 32);
+  CHECK(s.evictions == 2);
+  CHECK(s.bytes <= s.capacity);
+  CHECK_THROWS_WITH(service.segment({ids[0], {{1, 1, 20, 20}}, {}}), Catch::Contains("not in the store"));
+  CHECK(service.segment({ids[2], {{1, 1, 20, 20}}, {}}).masks.size() == 1);
+  CHECK(service.segment({ids[33], {}, {{16, 16, 1}}}).masks.size() == 1);  // points: one mask
+}
+
+TEST_CASE("HTTP: upload, segment as PNG and RLE, delete, and every error as JSON", "[serve]") {
+  serve::SegmentService service(tiny_options());
+  serve::HttpOptions options;
+  options.max_upload_mib = 1;
+  RunningServer running(service, options);
+  auto client = running.client();
+
+  const json health = body_of(client.Get("/v1/health"));
+  CHECK(health["status"] == "ok");
+  CHECK(health["model"]["arch"] == "tiny");
+  CHECK(health["model"]["img_size"] == 256);
+
+  const std::string png = file_bytes(kCase + "/image.png");
+  auto uploaded = client.Post("/v1/images", png, "image/png");
+  REQUIRE(uploaded);
+  CHECK(uploaded->status == 200);
+  const std::string id = body_of(uploaded)["image_id"];
+
+  const at::Tensor expected = predictor_masks(io::read_image(kCase + "/image.png"), {}, torch::tensor({{46.67f, 50.73f, 86.28f, 89.66f}}))[0];
+  const json request{{"image_id", id}, {"boxes", {kBox}}};
+  auto as_png = client.Post("/v1/segment", request.dump(), "application/json");
+  REQUIRE(as_png);
+  CHECK(as_png->status == 200);
+  const json answer = body_of(as_png);
+  REQUIRE(answer["masks"].size() == 1);
+  const std::string mask_png = base64_decode(answer["masks"][0]["png"].get<std::string>());
+  const at::Tensor decoded = io::decode_image(reinterpret_cast<const std::uint8_t*>(mask_png.data()), mask_png.size());
+  CHECK(torch::equal(decoded.squeeze(2), expected * 255));
+  CHECK(answer["masks"][0]["area"] == expected.sum().item<int64_t>());
+
+  json rle_request = request;
+  rle_request["mask_format"] = "rle";
+  const json rle_answer = body_of(client.Post("/v1/segment", rle_request.dump(), "application/json"));
+  const json& rle = rle_answer["masks"][0]["rle"];
+  CHECK(rle["size"] == json::array({256, 256}));
+  CHECK(torch::equal(serve::rle_to_mask({256, 256, rle["counts"].get<std::vector<int64_t>>()}), expected));
+
+  // Errors: status and a JSON body that says what is wrong.
+  const auto expect_error = [](const httplib::Result& r, int status, const std::string& words) {
+    REQUIRE(r);
+    INFO(r->body);
+    CHECK(r->status == status);
+    CHECK(r->get_header_value("Content-Type") == "application/json");
+    const json e = json::parse(r->body);
+    CHECK(e.value("status", 0) == status);
+    CHECK_THAT(e.value("error", std::string()), Catch::Contains(words));
+  };
+  expect_error(client.Post("/v1/segment", std::string("{\"image_id\": 3}"), "application/json"), 400, "'image_id'");
+  expect_error(client.Post("/v1/segment", json{{"image_id", id}, {"boxes", {{0, 0, 300, 20}}}}.dump(), "application/json"), 400,
+               "outside the 256x256 image");
+  expect_error(client.Post("/v1/segment", json{{"image_id", std::string(64, '0')}, {"boxes", {kBox}}}.dump(), "application/json"),
+               404, "not in the store");
+  expect_error(client.Post("/v1/images", std::string("GIF89a-not-ours"), "image/gif"), 415, "no PNG, JPEG");
+  expect_error(client.Post("/v1/images", png, "image/jpeg"), 415, "Content-Type says 'image/jpeg'");
+  expect_error(client.Post("/v1/images", png.substr(0, png.size() / 2), "image/png"), 400, "the uploaded image/png");
+  expect_error(client.Post("/v1/images?window=lung&colour=1", png, "image/png"), 400, "unknown query parameter 'colour'");
+  expect_error(client.Post("/v1/images?modality=mr&window=lung", png, "image/png"), 400, "window");
+  expect_error(client.Post("/v1/images", std::string(1024 * 1024 + 1, 'x'), "image/png"), 413, "--max-upload-mib");
+  expect_error(client.Get("/v1/nothing"), 404, "no route GET /v1/nothing");
+
+  auto removed = client.Delete(("/v1/images/" + id).c_str());
+  REQUIRE(removed);
+  CHECK(removed->status == 204);
+  expect_error(client.Delete(("/v1/images/" + id).c_str()), 404, "not in the store");
+  expect_error(client.Post("/v1/segment", request.dump(), "application/json"), 404, "POST it to /v1/images again");
+}
+
+TEST_CASE("HTTP: concurrent clients get the same answers as one client", "[serve]") {
+  serve::SegmentService service(tiny_options());
+  RunningServer running(service, {});
+  torch::manual_seed(1);
+  const std::string npy = format_npy(torch::rand({64, 48}));
+  const std::string id = body_of(running.client().Post("/v1/images", npy, "application/x-npy"))["image_id"];
+  const json request{{"image_id", id}, {"boxes", {{2, 3, 40, 50}, {10, 10, 30, 30}}}, {"mask_format", "rle"}};
+  const std::string reference = body_of(running.client().Post("/v1/segment", request.dump(), "application/json"))["masks"].dump();
+
+  std::vector<std::string> answers(6);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < answers.size(); ++t)
+    threads.emplace_back([&, t] {
+      auto r = running.client().Post("/v1/segment", request.dump(), "application/json");
+      answers[t] = r && r->status == 200 ? json::parse(r->body)["masks"].dump() : std::string("failed");
+    });
+  for (auto& th : threads) th.join();
+  for (const auto& a : answers) CHECK(a == reference);
+}
+
+TEST_CASE("medsam serve listens on --port 0, writes --port-file and stops cleanly on SIGTERM", "[serve][cli]") {
+  const std::string dir = test::temp_dir("serve_cli");
+  const std::string port_file = dir + "/port", pid_file = dir + "/pid";
+  test::CommandResult result;
+  std::thread server([&] {
+    // Braces: run_command's redirections then cover the server's output, and `wait` passes on its exit code.
+    result = test::run_command("{ " + std::string(MEDSAM_BIN) + " serve --checkpoint " + test::tiny_checkpoint() +
+                               " --port 0 --port-file " + port_file + " & echo $! > " + pid_file + "; wait $!; }");
+  });
+  int port = 0;
+  for (int i = 0; i < 600 && port == 0; ++i) {
+    std::ifstream(port_file) >> port;
+    if (port == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  int pid = 0;
+  std::ifstream(pid_file) >> pid;
+  REQUIRE(pid > 0);
+  if (port > 0) {
+    httplib::Client client("127.0.0.1", port);
+    const json health = body_of(client.Get("/v1/health"));
+    CHECK(health["model"]["arch"] == "tiny");
+  }
+  ::kill(pid, SIGTERM);
+  server.join();
+  INFO(result.err);
+  REQUIRE(port > 0);
+  CHECK(result.exit_code == 0);
+  CHECK_THAT(result.err, Catch::Contains("SIGTERM received") && Catch::Contains("serve: stopped"));
+}
