@@ -43,7 +43,7 @@ TEST_CASE("image ids are SHA-256 of the bytes and the intensity rule", "[serve]"
   CHECK_FALSE(looks_like_image_id(std::string(64, 'g')));
 }
 
-TEST_CASE("uploads are recognised by their bytes; a contradicting Content-Type or a corrupt file is refused", "[serve]") {
+TEST_CASE("uploads are recognised by their bytes, and a contradicting Content-Type or a corrupt file is refused", "[serve]") {
   const at::Tensor image = torch::arange(0, 12 * 10, at::kInt).remainder(256).to(at::kByte).reshape({12, 10, 1});
   const auto png = io::encode_png(image);
   const std::string bytes(png.begin(), png.end());
@@ -65,7 +65,7 @@ TEST_CASE("uploads are recognised by their bytes; a contradicting Content-Type o
   }
 }
 
-TEST_CASE("npy uploads keep their values; other shapes are refused naming the shape", "[serve]") {
+TEST_CASE("npy uploads keep their values, and other shapes are refused naming the shape", "[serve]") {
   const at::Tensor hu = torch::linspace(-1000, 1000, 6 * 8).reshape({6, 8});
   CHECK(torch::equal(decode_upload(format_npy(hu), "application/x-npy"), hu));
   CHECK(torch::equal(decode_upload(format_npy(hu), "application/npy"), hu));

@@ -269,3 +269,13 @@ TEST_CASE("medsam serve listens on --port 0, writes --port-file and stops cleanl
   CHECK(result.exit_code == 0);
   CHECK_THAT(result.err, Catch::Contains("SIGTERM received") && Catch::Contains("serve: stopped"));
 }
+
+TEST_CASE("medsam bench serve splits a request into decoder and the rest", "[serve][cli]") {
+  const auto r = test::run_medsam("bench serve --checkpoint " + test::tiny_checkpoint() +
+                                  " --image-size 64 --boxes 2 --mask-format rle --iters 3 --warmup 1");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("serve tiny device=cpu precision=fp32") &&
+                        Catch::Contains("image=64x64 boxes=2 mask_format=rle") && Catch::Contains("= decoder") &&
+                        Catch::Contains("(3 iters, 1 warmup)"));
+}
