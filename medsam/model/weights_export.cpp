@@ -8,6 +8,7 @@
 
 #include "medsam/core/error.h"
 #include "medsam/core/version.h"
+#include "medsam/io/file_name.h"
 #include "medsam/io/pth.h"
 #include "medsam/io/safetensors.h"
 #include "medsam/model/load_sam.h"
@@ -15,10 +16,6 @@
 
 namespace medsam {
 namespace {
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 c10::ScalarType parse_dtype(const std::string& name) {
   if (name == "fp32") return at::kFloat;
@@ -32,11 +29,11 @@ c10::ScalarType parse_dtype(const std::string& name) {
 ExportResult export_checkpoint(const ExportOptions& o) {
   const c10::ScalarType dtype = parse_dtype(o.dtype);
   ExportResult result;
-  if (ends_with(o.output, ".pth") || ends_with(o.output, ".pt")) {
+  if (io::has_extension(o.output, {".pth", ".pt"})) {
     result.format = "pth";
-  } else if (ends_with(o.output, ".safetensors")) {
+  } else if (io::has_extension(o.output, {".safetensors"})) {
     result.format = "safetensors";
-  } else if (ends_with(o.output, ".onnx")) {
+  } else if (io::has_extension(o.output, {".onnx"})) {
     result.format = "onnx";
   } else {
     throw UsageError(fmt::format("--output {}: the extension must be .pth, .pt, .safetensors or .onnx", o.output));

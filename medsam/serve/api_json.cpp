@@ -48,8 +48,10 @@ SegmentCall parse_segment_call(const std::string& body) {
   }
   if (!j.is_object()) throw UsageError("the request body must be a JSON object");
   for (const auto& item : j.items())
-    if (item.key() != "image_id" && item.key() != "boxes" && item.key() != "points" && item.key() != "mask_format")
-      throw UsageError(fmt::format("unknown key '{}' (expected image_id, boxes, points, mask_format)", item.key()));
+    if (item.key() != "image_id" && item.key() != "boxes" && item.key() != "points" && item.key() != "mask_format" &&
+        item.key() != "multimask")
+      throw UsageError(
+          fmt::format("unknown key '{}' (expected image_id, boxes, points, mask_format, multimask)", item.key()));
 
   SegmentCall call;
   if (!j.contains("image_id") || !j["image_id"].is_string())
@@ -72,6 +74,11 @@ SegmentCall parse_segment_call(const std::string& body) {
       call.request.points.push_back(p);
     }
   }
+  if (j.contains("multimask")) {
+    if (!j["multimask"].is_boolean())
+      throw UsageError(fmt::format("'multimask': expected true or false, got {}", j["multimask"].dump()));
+    call.request.multimask = j["multimask"].get<bool>();
+  }
   if (j.contains("mask_format")) {
     const json& f = j["mask_format"];
     if (f == "png")
@@ -92,14 +99,22 @@ std::string image_answer_json(const ImageInfo& info) {
 }
 
 std::string segment_answer_json(const std::string& image_id, const SegmentResult& result, MaskFormat format) {
-  json masks = json::array();
-  for (const auto& m : result.masks) {
+  const auto mask_json = [&](const PromptMask& m) {
     json entry{{"score", m.score}, {"area", m.area}};
     if (format == MaskFormat::kPng) {
       entry["png"] = mask_to_png_base64(m.mask);
     } else {
       const Rle rle = mask_to_rle(m.mask);
       entry["rle"] = {{"size", {rle.height, rle.width}}, {"counts", rle.counts}};
+    }
+    return entry;
+  };
+  json masks = json::array();
+  for (const auto& m : result.masks) {
+    json entry = mask_json(m);
+    if (!m.candidates.empty()) {
+      entry["candidates"] = json::array();
+      for (const auto& c : m.candidates) entry["candidates"].push_back(mask_json(c));
     }
     masks.push_back(std::move(entry));
   }

@@ -16,7 +16,7 @@ struct SegmentCall {
 };
 
 // {"image_id": "...", "boxes": [[x0, y0, x1, y1], ...], "points": [[x, y, label], ...],
-//  "mask_format": "png" | "rle"}
+//  "mask_format": "png" | "rle", "multimask": false | true}
 SegmentCall parse_segment_call(const std::string& body);
 
 std::string image_answer_json(const ImageInfo& info);

@@ -116,13 +116,25 @@ SegmentResult SegmentService::segment(const SegmentRequest& request) {
   {
     std::lock_guard<std::mutex> lock(model_mutex_);
     predictor_->set_embedding(stored->embedding, stored->height, stored->width);
-    pred = predictor_->predict(prompts);
+    pred = predictor_->predict(prompts, request.multimask);
   }
   result.decoder_seconds = seconds_since(t0);
-  const at::Tensor masks = pred.masks.select(1, 0).to(at::kCPU).contiguous();
-  const at::Tensor iou = pred.iou.select(1, 0).to(at::kCPU, at::kDouble);
-  for (int64_t i = 0; i < masks.size(0); ++i)
-    result.masks.push_back({masks[i], iou[i].item<double>(), masks[i].sum().item<int64_t>()});
+  const at::Tensor masks = pred.masks.to(at::kCPU).contiguous();  // (N, M, H, W), M = 1 or 3
+  const at::Tensor iou = pred.iou.to(at::kCPU, at::kDouble);      // (N, M)
+  const auto answer = [&](int64_t i, int64_t k) {
+    return PromptMask{masks[i][k], iou[i][k].item<double>(), masks[i][k].sum().item<int64_t>(), {}};
+  };
+  for (int64_t i = 0; i < masks.size(0); ++i) {
+    if (!request.multimask) {
+      result.masks.push_back(answer(i, 0));
+      continue;
+    }
+    std::vector<PromptMask> candidates;
+    for (int64_t k = 0; k < masks.size(1); ++k) candidates.push_back(answer(i, k));
+    PromptMask best = answer(i, iou[i].argmax().item<int64_t>());
+    best.candidates = std::move(candidates);
+    result.masks.push_back(std::move(best));
+  }
   return result;
 }
 

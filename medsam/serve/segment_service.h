@@ -42,12 +42,16 @@ struct SegmentRequest {
   std::string image_id;
   std::vector<std::array<double, 4>> boxes;   // x0, y0, x1, y1 in the image's pixels: one mask each
   std::vector<std::array<double, 3>> points;  // x, y, label (1 foreground, 0 background): one mask
+  bool multimask = false;  // SAM's three candidates per prompt (for ambiguous clicks)
 };
 
 struct PromptMask {
   at::Tensor mask;  // H×W uint8 0/1 at the image's size
   double score = 0;  // the decoder's IoU prediction
   int64_t area = 0;  // pixels set
+  // multimask: all three candidates in the decoder's order; mask/score/area above are the best-scoring one
+  // (the highest IoU prediction, as SAM's demos pick).
+  std::vector<PromptMask> candidates;
 };
 
 struct SegmentResult {

@@ -182,4 +182,10 @@ TEST_CASE("export writes a strict, converted, re-loadable state dict", "[model][
   o.arch = "auto";
   o.dtype = "fp8";
   CHECK_THROWS_AS(export_checkpoint(o), UsageError);
+  // The format follows the extension in any case; an unknown one is refused naming the file.
+  o.dtype = "fp32";
+  o.output = dir + "/UPPER.PTH";
+  CHECK(export_checkpoint(o).format == "pth");
+  o.output = dir + "/model.ckpt";
+  CHECK_THAT(error_of([&] { export_checkpoint(o); }), Catch::Contains("model.ckpt: the extension must be"));
 }

@@ -83,6 +83,8 @@ TEST_CASE("segment requests are parsed strictly, errors naming the key", "[serve
   CHECK(call.request.boxes[0] == std::array<double, 4>{1, 2, 30, 40.5});
   CHECK(call.request.points.at(0) == std::array<double, 3>{3, 4, 1});
   CHECK(call.format == MaskFormat::kRle);
+  CHECK_FALSE(call.request.multimask);
+  CHECK(parse_segment_call(R"({"image_id": ")" + id + R"(", "points": [[3, 4, 1]], "multimask": true})").request.multimask);
   CHECK(parse_segment_call(R"({"image_id": ")" + id + R"(", "boxes": [[1, 2, 3, 4]]})").format == MaskFormat::kPng);
 
   const auto with = [&](const std::string& rest) { return R"({"image_id": ")" + id + "\", " + rest + "}"; };
@@ -95,5 +97,6 @@ TEST_CASE("segment requests are parsed strictly, errors naming the key", "[serve
   CHECK_THROWS_WITH(parse_segment_call(with(R"("boxes": [[1, "2", 3, 4]])")), Catch::Contains("boxes[0][1]: expected a number"));
   CHECK_THROWS_WITH(parse_segment_call(with(R"("boxes": {"a": 1})")), Catch::Contains("'boxes': expected an array"));
   CHECK_THROWS_WITH(parse_segment_call(with(R"("points": [[1, 2, 2]])")), Catch::Contains("points[0]: label 2"));
+  CHECK_THROWS_WITH(parse_segment_call(with(R"("points": [[1, 2, 1]], "multimask": 1)")), Catch::Contains("'multimask': expected true or false"));
   CHECK_THROWS_WITH(parse_segment_call(with(R"("boxes": [[1, 2, 3, 4]], "mask_format": "jpeg")")), Catch::Contains("'mask_format' \"jpeg\""));
 }

@@ -111,6 +111,17 @@ TEST_CASE("the service answers a box exactly as the Predictor does, encoding eac
   // The decoder's IoU prediction for the fixture box (case_z70/iou.npy).
   CHECK(result.masks[0].score == Approx(read_npy(kCase + "/iou.npy").flatten()[0].item<double>()).margin(1e-4));
 
+  // multimask: SAM's three candidates (the fixture's multimask_iou.npy for this box), the best one on top.
+  const serve::SegmentResult multi = service.segment({first.id, {kBox}, {}, true});
+  REQUIRE(multi.masks.size() == 1);
+  const serve::PromptMask& best = multi.masks[0];
+  REQUIRE(best.candidates.size() == 3);
+  const at::Tensor reference_iou = read_npy(kCase + "/multimask_iou.npy").flatten();
+  for (int k = 0; k < 3; ++k) CHECK(best.candidates[k].score == Approx(reference_iou[k].item<double>()).margin(1e-4));
+  const int64_t top = reference_iou.argmax().item<int64_t>();
+  CHECK(best.score == best.candidates[top].score);
+  CHECK(torch::equal(best.mask, best.candidates[top].mask));
+
   CHECK_THROWS_WITH(service.segment({first.id, {{0, 0, 300, 10}}, {}}), Catch::Contains("outside the 256x256 image"));
   CHECK_THROWS_WITH(service.segment({first.id, {}, {}}), Catch::Contains("'boxes' or 'points'"));
   CHECK(service.remove_image(first.id));
@@ -189,6 +200,12 @@ TEST_CASE("HTTP: upload, segment as PNG and RLE, delete, and every error as JSON
   const json& rle = rle_answer["masks"][0]["rle"];
   CHECK(rle["size"] == json::array({256, 256}));
   CHECK(torch::equal(serve::rle_to_mask({256, 256, rle["counts"].get<std::vector<int64_t>>()}), expected));
+  json multi_request = rle_request;
+  multi_request["multimask"] = true;
+  const json multi = body_of(client.Post("/v1/segment", multi_request.dump(), "application/json"));
+  CHECK(multi["masks"][0]["candidates"].size() == 3);
+  CHECK(multi["masks"][0]["candidates"][0].contains("rle"));
+  CHECK_FALSE(rle_answer["masks"][0].contains("candidates"));
 
   // Errors: status and a JSON body that says what is wrong.
   const auto expect_error = [](const httplib::Result& r, int status, const std::string& words) {
