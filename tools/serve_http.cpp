@@ -82,6 +82,8 @@ RunFn add_serve_command(CLI::App& app) {
   sub->add_option("--max-upload-mib", f->http.max_upload_mib, "largest request body accepted (413 above)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  sub->add_option("--cors-origin", f->http.cors_origin,
+                  "let browser pages from this origin call the API (e.g. https://viewer.example.org, or * for any)");
   sub->add_option("--http-threads", f->http.threads, "connections served at once")->check(CLI::PositiveNumber)->capture_default_str();
 
   return [f]() {

@@ -75,6 +75,13 @@ HttpServer::HttpServer(SegmentService& service, HttpOptions options)
   s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   s.set_payload_max_length(static_cast<size_t>(impl_->options.max_upload_mib) * 1024 * 1024);
   SegmentService& svc = impl_->service;
+  if (!impl_->options.cors_origin.empty()) {
+    s.set_default_headers({{"Access-Control-Allow-Origin", impl_->options.cors_origin},
+                           {"Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS"},
+                           {"Access-Control-Allow-Headers", "Content-Type"},
+                           {"Vary", "Origin"}});
+    s.Options(R"(/v1/.*)", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
+  }
 
   s.Get("/v1/health", [&svc](const httplib::Request&, httplib::Response& res) {
     guarded(res, [&] { res.set_content(info_json(svc.info()), kJson); });
@@ -109,7 +116,8 @@ HttpServer::HttpServer(SegmentService& service, HttpOptions options)
     res.set_content(error_json(res.status, message), kJson);
   });
   s.set_logger([](const httplib::Request& req, const httplib::Response& res) {
-    log_info("serve: {} {} -> {} ({} bytes in, {} out)", req.method, req.path, res.status, req.body.size(), res.body.size());
+    log_info("serve: {} {} {} -> {} ({} bytes in, {} out)", req.remote_addr, req.method, req.path, res.status, req.body.size(),
+             res.body.size());
   });
 }
 

@@ -24,6 +24,9 @@ struct HttpOptions {
   int port = 8080;            // 0: any free port (bind() says which)
   int64_t max_upload_mib = 256;
   int threads = 4;            // connections served at once (the model still runs one request at a time)
+  // Browser clients on another origin (a web viewer): the origin allowed by CORS headers on every answer,
+  // with OPTIONS preflights answered 204. "" sends no CORS headers (browsers then refuse cross-origin calls).
+  std::string cors_origin;
 };
 
 class HttpServer {

@@ -237,6 +237,33 @@ TEST_CASE("HTTP: upload, segment as PNG and RLE, delete, and every error as JSON
   expect_error(client.Post("/v1/segment", request.dump(), "application/json"), 404, "POST it to /v1/images again");
 }
 
+TEST_CASE("HTTP: CORS headers and preflights only when an origin is allowed", "[serve]") {
+  serve::SegmentService service(tiny_options());
+  {
+    RunningServer plain(service, {});
+    auto r = plain.client().Get("/v1/health");
+    REQUIRE(r);
+    CHECK_FALSE(r->has_header("Access-Control-Allow-Origin"));
+  }
+  serve::HttpOptions options;
+  options.cors_origin = "https://viewer.example.org";
+  RunningServer cors(service, options);
+  auto client = cors.client();
+  auto preflight = client.Options("/v1/segment");
+  REQUIRE(preflight);
+  CHECK(preflight->status == 204);
+  CHECK(preflight->get_header_value("Access-Control-Allow-Origin") == "https://viewer.example.org");
+  CHECK_THAT(preflight->get_header_value("Access-Control-Allow-Methods"), Catch::Contains("POST"));
+  auto health = client.Get("/v1/health");
+  REQUIRE(health);
+  CHECK(health->get_header_value("Access-Control-Allow-Origin") == "https://viewer.example.org");
+  // Errors carry the header too, so the page can read the message.
+  auto missing = client.Get("/v1/nothing");
+  REQUIRE(missing);
+  CHECK(missing->status == 404);
+  CHECK(missing->get_header_value("Access-Control-Allow-Origin") == "https://viewer.example.org");
+}
+
 TEST_CASE("HTTP: concurrent clients get the same answers as one client", "[serve]") {
   serve::SegmentService service(tiny_options());
   RunningServer running(service, {});
