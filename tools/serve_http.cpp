@@ -97,6 +97,10 @@ RunFn add_serve_command(CLI::App& app) {
       const auto info = service.info();
       log_info("serve: {} ({}, {}) on http://{}:{}/v1/ — Ctrl-C or SIGTERM stops", info.checkpoint, info.arch,
                info.device, f->http.host, port);
+      const std::string& host = f->http.host;
+      if (host != "127.0.0.1" && host != "localhost" && host != "::1")
+        log_warn("serve: listening on {} without authentication or TLS: anyone who reaches this port can upload "
+                 "images and read masks; put an authenticating proxy in front (docs/serving.md)", host);
       server.run();
     }
     log_info("serve: stopped");

@@ -73,6 +73,13 @@ HttpServer::HttpServer(SegmentService& service, HttpOptions options)
   auto& s = impl_->server;
   const int threads = std::max(1, impl_->options.threads);
   s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  // httplib's default sets SO_REUSEPORT, which lets a second server bind the same port and take half of
+  // its connections: two `medsam serve` with different checkpoints would answer at random. SO_REUSEADDR
+  // alone (quick restarts past TIME_WAIT) makes a busy port an error instead.
+  s.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   s.set_payload_max_length(static_cast<size_t>(impl_->options.max_upload_mib) * 1024 * 1024);
   SegmentService& svc = impl_->service;
   if (!impl_->options.cors_origin.empty()) {

@@ -323,3 +323,16 @@ TEST_CASE("medsam bench serve splits a request into decoder and the rest", "[ser
                         Catch::Contains("image=64x64 boxes=2 mask_format=rle") && Catch::Contains("= decoder") &&
                         Catch::Contains("(3 iters, 1 warmup)"));
 }
+
+TEST_CASE("medsam serve refuses a busy port and a missing checkpoint, naming them", "[serve][cli]") {
+  serve::SegmentService service(tiny_options());
+  RunningServer busy(service, {});
+  // `timeout`: a server that shared the port (httplib's default SO_REUSEPORT did) would never return.
+  const auto taken = test::run_command("timeout 60 " + std::string(MEDSAM_BIN) + " serve --checkpoint " +
+                                       test::tiny_checkpoint() + " --port " + std::to_string(busy.port));
+  CHECK(taken.exit_code == 1);
+  CHECK_THAT(taken.err, Catch::Contains("cannot listen on 127.0.0.1:" + std::to_string(busy.port)));
+  const auto missing = test::run_medsam("serve --checkpoint /nonexistent/weights.pth --port 0");
+  CHECK(missing.exit_code != 0);
+  CHECK_THAT(missing.err, Catch::Contains("/nonexistent/weights.pth"));
+}
