@@ -3,6 +3,7 @@
 // line a person can paste into docs/benchmarks.md (with the command and the machine).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -68,6 +69,12 @@ std::pair<double, double> time_runs(int warmup, int iters, Fn&& fn) {
     best = std::min(best, s);
   }
   return {total / iters, best};
+}
+
+// The median of a bench's timed runs (the upper one of an even count).
+inline double median_of(std::vector<double> values) {
+  std::nth_element(values.begin(), values.begin() + values.size() / 2, values.end());
+  return values[values.size() / 2];
 }
 
 }  // namespace medsam::tools::bench

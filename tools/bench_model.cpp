@@ -130,9 +130,7 @@ int run_decoder(const ModelBenchOptions& o) {
       sam->decode(embedding, p, false);
       synchronize(device);
     });
-  std::vector<double> timed(seconds.end() - o.iters, seconds.end());
-  std::nth_element(timed.begin(), timed.begin() + timed.size() / 2, timed.end());
-  const double median = timed[timed.size() / 2];
+  const double median = bench::median_of(std::vector<double>(seconds.end() - o.iters, seconds.end()));
   fmt::print("decoder {} device={} precision={} threads={} boxes={} path={}: mean {:.3f} ms/call = {:.3f} ms/box = {:.0f} "
              "boxes/s, median {:.3f} ms/call, min {:.3f} ms/call ({} iters, {} warmup); {}\n",
              mc.arch, device.str(), o.precision, torch::get_num_threads(), o.boxes, o.decoder_path, mean * 1e3,

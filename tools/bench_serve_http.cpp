@@ -13,7 +13,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -84,11 +83,7 @@ int run_serve_bench(const ServeBenchOptions& o) {
   }
   server.stop();
   thread.join();
-  const auto median = [](std::vector<double> v) {
-    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
-    return v[v.size() / 2];
-  };
-  const double rt = median(round_trip), dec = median(decoder);
+  const double rt = bench::median_of(round_trip), dec = bench::median_of(decoder);
   const auto info = service.info();
   fmt::print("serve {} device={} precision={} threads={} image={}x{} boxes={} mask_format={}: upload {:.3f} s (encoder "
              "{:.3f} s); segment median {:.2f} ms per request = decoder {:.2f} ms + answer and HTTP {:.2f} ms "

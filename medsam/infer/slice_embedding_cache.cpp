@@ -8,7 +8,7 @@ at::Tensor SliceEmbeddingCache::find(int64_t z) {
 }
 
 void SliceEmbeddingCache::put(int64_t z, const at::Tensor& embedding) {
-  const auto bytes = static_cast<int64_t>(embedding.numel() * embedding.element_size());
+  const auto bytes = static_cast<int64_t>(embedding.nbytes());
   // A copy: a row of a batch's embeddings would keep the whole batch's storage alive. Oversized
   // embeddings are not copied at all.
   if (bytes > lru_.capacity()) {

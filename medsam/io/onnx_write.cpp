@@ -48,7 +48,7 @@ class Message {
   }
   // Length-delimited bytes that stay owned by `keep` (a contiguous CPU tensor).
   void borrowed_bytes_field(int field, const at::Tensor& keep) {
-    const size_t n = keep.numel() * keep.element_size();
+    const size_t n = keep.nbytes();
     tag(field, 2);
     varint(n);
     pieces_.push_back(Piece{{}, keep, n});
@@ -115,7 +115,7 @@ struct ExternalFile {
   uint64_t add(const at::Tensor& t) {
     const uint64_t offset = (size + 4095) / 4096 * 4096;
     tensors.emplace_back(t, offset);
-    size = offset + uint64_t(t.numel()) * t.element_size();
+    size = offset + uint64_t(t.nbytes());
     return offset;
   }
 };
@@ -130,7 +130,7 @@ Message tensor_message(const std::string& name, const at::Tensor& tensor, Extern
   // Small tensors (shapes, axes, scalars) stay inline, as onnx's convert_model_to_external_data leaves them:
   // runtimes read them while inferring shapes, before any external data is loaded.
   constexpr int64_t kInlineBytes = 1024;
-  if (external == nullptr || tensor.numel() * tensor.element_size() < kInlineBytes) {
+  if (external == nullptr || tensor.nbytes() < kInlineBytes) {
     m.borrowed_bytes_field(9, tensor.contiguous());
     return m;
   }
@@ -139,7 +139,7 @@ Message tensor_message(const std::string& name, const at::Tensor& tensor, Extern
   const std::pair<std::string, std::string> entries[] = {
       {"location", external->location},
       {"offset", std::to_string(offset)},
-      {"length", std::to_string(uint64_t(data.numel()) * data.element_size())}};
+      {"length", std::to_string(uint64_t(data.nbytes()))}};
   for (const auto& [k, v] : entries) {
     Message entry;  // StringStringEntryProto (key 1, value 2)
     entry.string_field(1, k);
@@ -328,7 +328,7 @@ bool write_onnx(const std::string& path, const Model& model, ExternalData extern
     uint64_t at = 0;
     for (const auto& [t, offset] : data.tensors) {
       for (; at < offset; ++at) out.put('\0');
-      const uint64_t n = uint64_t(t.numel()) * t.element_size();
+      const uint64_t n = uint64_t(t.nbytes());
       out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(n));
       at += n;
     }

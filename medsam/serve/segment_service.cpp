@@ -68,7 +68,7 @@ ImageInfo SegmentService::add_image(const std::string& bytes, const std::string&
   info.height = stored->height;
   info.width = stored->width;
   info.intensity = stored->intensity;
-  const int64_t bytes_held = stored->embedding.numel() * stored->embedding.element_size();
+  const auto bytes_held = static_cast<int64_t>(stored->embedding.nbytes());
   std::lock_guard<std::mutex> lock(store_mutex_);
   if (!store_.put(info.id, std::move(stored), bytes_held))
     throw UsageError(fmt::format("one embedding needs {:.1f} MiB, more than the store's {} MiB (--store-mib)",
@@ -102,10 +102,12 @@ SegmentResult SegmentService::segment(const SegmentRequest& request) {
     const int64_t n = request.points.size();
     prompts.points = torch::empty({n, 2}, at::kFloat);
     prompts.point_labels = torch::empty({n}, at::kInt);
+    auto xy = prompts.points.accessor<float, 2>();
+    auto label = prompts.point_labels.accessor<int, 1>();
     for (int64_t i = 0; i < n; ++i) {
-      prompts.points[i][0] = request.points[i][0];
-      prompts.points[i][1] = request.points[i][1];
-      prompts.point_labels[i] = static_cast<int>(request.points[i][2]);
+      xy[i][0] = static_cast<float>(request.points[i][0]);
+      xy[i][1] = static_cast<float>(request.points[i][1]);
+      label[i] = static_cast<int>(request.points[i][2]);
     }
   }
   SegmentResult result;
