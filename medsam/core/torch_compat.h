@@ -15,11 +15,12 @@
 #define MEDSAM_TORCH_AT_LEAST(major, minor) \
   (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
 
-// Calls into LibTorch 2.x that no 2.x build has compiled yet: the development machines have only
-// Debian's 1.13, and a GPU machine comes rarely and for minutes. CMake's MEDSAM_TORCH_UNTRIED_APIS (default
-// ON) sets MEDSAM_UNTRIED_APIS; OFF compiles the portable fallbacks instead, which scripts/gpu/run-checks
-// does by itself when the first build fails, so that a GPU session still gets its tests and numbers.
-// A call leaves this guard (for MEDSAM_TORCH_AT_LEAST) once a 2.x build has compiled it (docs/gpu.md).
+// Calls into LibTorch 2.x that no 2.x build has compiled yet go behind MEDSAM_TORCH_UNTRIED: the development
+// machines have only Debian's 1.13, and a GPU machine comes rarely and for minutes. CMake's
+// MEDSAM_TORCH_UNTRIED_APIS (default ON) sets MEDSAM_UNTRIED_APIS; OFF compiles the portable fallbacks
+// instead, which scripts/gpu/run-checks does by itself when the first build fails, so that a GPU session
+// still gets its tests and numbers. A call leaves this guard (for MEDSAM_TORCH_AT_LEAST) once a 2.x build
+// has compiled it (docs/gpu.md). None is behind it now: the last four compiled against 2.11 on 2026-11-28.
 #ifndef MEDSAM_UNTRIED_APIS
 #define MEDSAM_UNTRIED_APIS 1
 #endif
@@ -59,7 +60,7 @@ inline at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Te
 // The kernels behind scaled_dot_product_attention, with at::SDPBackend's values (kAuto: LibTorch's order).
 enum class SdpaKernel : int { kAuto = -2, kMath = 0, kFlash = 1, kEfficient = 2, kCudnn = 3 };
 // Whether prefer_sdpa_kernel can do more than kAuto in this build.
-inline constexpr bool kCanPreferSdpaKernel = MEDSAM_TORCH_UNTRIED(2, 7);
+inline constexpr bool kCanPreferSdpaKernel = MEDSAM_TORCH_AT_LEAST(2, 7);
 
 inline std::string sdpa_kernel_name(int64_t backend) {
   switch (backend) {
@@ -77,7 +78,7 @@ inline std::string sdpa_kernel_name(int64_t backend) {
 // order. torch.nn.attention.sdpa_kernel(..., set_priority=True) in Python; the C++ setter exists from
 // 2.7 (added in 2.6's cycle; 2.7 is the first release this guard trusts).
 inline void prefer_sdpa_kernel(SdpaKernel kernel) {
-#if MEDSAM_TORCH_UNTRIED(2, 7)
+#if MEDSAM_TORCH_AT_LEAST(2, 7)
   auto& ctx = at::globalContext();
   static const auto defaults = ctx.sDPPriorityOrder();  // first call: nothing has changed it yet
   const auto wanted = static_cast<int64_t>(kernel);
@@ -93,8 +94,8 @@ inline void prefer_sdpa_kernel(SdpaKernel kernel) {
   if (kernel == SdpaKernel::kCudnn) ctx.setSDPUseCuDNN(true);
 #else
   if (kernel != SdpaKernel::kAuto)
-    throw std::runtime_error("choosing the scaled_dot_product_attention kernel needs LibTorch 2.7 or newer "
-                             "(built with untried 2.x calls on); this build has LibTorch " + torch_version());
+    throw std::runtime_error("choosing the scaled_dot_product_attention kernel needs LibTorch 2.7 or newer; "
+                             "this build has LibTorch " + torch_version());
 #endif
 }
 
@@ -102,7 +103,7 @@ inline void prefer_sdpa_kernel(SdpaKernel kernel) {
 // "composition" where there is no fused SDPA (LibTorch 1.13: matmul, softmax, matmul).
 inline std::string sdpa_kernel_for(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                    const at::Tensor& attn_mask) {
-#if MEDSAM_TORCH_UNTRIED(2, 0)
+#if MEDSAM_TORCH_AT_LEAST(2, 0)
   return sdpa_kernel_name(at::_fused_sdp_choice(
       q, k, v, attn_mask.defined() ? c10::optional<at::Tensor>(attn_mask) : c10::optional<at::Tensor>()));
 #else
@@ -115,7 +116,7 @@ inline std::string sdpa_kernel_for(const at::Tensor& q, const at::Tensor& k, con
 // (what torch.optim's foreach AdamW uses for the first moment); 1.13 has no _foreach_lerp_, so one lerp_
 // per tensor (the CPU build, where launches cost nothing).
 inline void foreach_lerp_(at::TensorList self, at::TensorList end, double weight) {
-#if MEDSAM_TORCH_UNTRIED(2, 0)
+#if MEDSAM_TORCH_AT_LEAST(2, 0)
   at::_foreach_lerp_(self, end, weight);
 #else
   for (size_t i = 0; i < self.size(); ++i) self[i].lerp_(end[i], weight);
@@ -218,9 +219,9 @@ inline constexpr const char* kNcclAsyncErrorHandlingEnv = "NCCL_ASYNC_ERROR_HAND
 #include <functional>
 #include <set>
 #include <stdexcept>
-#if MEDSAM_TORCH_UNTRIED(2, 0)
+#if MEDSAM_TORCH_AT_LEAST(2, 0)
 #include <torch/csrc/autograd/profiler_kineto.h>
-#elif !MEDSAM_TORCH_AT_LEAST(2, 0)
+#else
 #include <torch/csrc/autograd/profiler_legacy.h>
 #endif
 namespace medsam::compat {
@@ -229,7 +230,7 @@ namespace medsam::compat {
 // Debian's build has no Kineto, so the legacy profiler (CPU ops only).
 // ref: torch/profiler/profiler.py _KinetoProfile (prepare_trace, start_trace, stop_trace, export_chrome_trace)
 inline void profile_to_chrome_trace(const std::string& path, bool cuda, const std::function<void()>& fn) {
-#if MEDSAM_TORCH_UNTRIED(2, 0)
+#if MEDSAM_TORCH_AT_LEAST(2, 0)
   namespace impl = torch::profiler::impl;
   namespace api = torch::autograd::profiler;
   std::set<impl::ActivityType> activities{impl::ActivityType::CPU};
@@ -244,9 +245,6 @@ inline void profile_to_chrome_trace(const std::string& path, bool cuda, const st
     throw;
   }
   api::disableProfiler()->save(path);
-#elif MEDSAM_TORCH_AT_LEAST(2, 0)
-  (void)path, (void)cuda, (void)fn;
-  throw std::runtime_error("profiling: this build has the untried LibTorch 2.x calls off (MEDSAM_TORCH_UNTRIED_APIS=OFF)");
 #else
   (void)cuda;
   torch::autograd::profiler::RecordProfile record(path);

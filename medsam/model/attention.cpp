@@ -13,10 +13,28 @@
 #include <vector>
 
 #include "medsam/core/torch_compat.h"
+#include "medsam/model/attention_internal.h"
 #include "medsam/model/common.h"
 
 namespace medsam {
 namespace {
+std::atomic<bool> g_recording_sdpa{false};
+std::mutex g_sdpa_mutex;
+std::vector<std::string> g_sdpa_kernels;  // distinct lines, in the order first seen
+
+void record_sdpa_kernel(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask) {
+  const auto sizes = [](const at::Tensor& t) { return fmt::join(t.sizes().begin(), t.sizes().end(), "x"); };
+  const std::string line = fmt::format("q {} k {} v {} {}, {}: {}", sizes(q), sizes(k), sizes(v),
+                                       c10::toString(q.scalar_type()), mask.defined() ? "bias mask" : "no mask",
+                                       compat::sdpa_kernel_for(q, k, v, mask));
+  const std::lock_guard<std::mutex> lock(g_sdpa_mutex);
+  if (std::find(g_sdpa_kernels.begin(), g_sdpa_kernels.end(), line) == g_sdpa_kernels.end())
+    g_sdpa_kernels.push_back(line);
+}
+
+}  // namespace
+
+namespace detail {
 
 // The two rel-pos terms, each computed once: rel_h (BH, qh, qw, kh), rel_w (BH, qh, qw, kw).
 // ref: segment_anything/modeling/image_encoder.py add_decomposed_rel_pos (the einsums)
@@ -33,28 +51,14 @@ std::pair<at::Tensor, at::Tensor> rel_pos_terms(const at::Tensor& q, const at::T
   return {rel_h, rel_w};
 }
 
-std::atomic<bool> g_recording_sdpa{false};
-std::mutex g_sdpa_mutex;
-std::vector<std::string> g_sdpa_kernels;  // distinct lines, in the order first seen
-
-void record_sdpa_kernel(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask) {
-  const auto sizes = [](const at::Tensor& t) { return fmt::join(t.sizes().begin(), t.sizes().end(), "x"); };
-  const std::string line = fmt::format("q {} k {} v {} {}, {}: {}", sizes(q), sizes(k), sizes(v),
-                                       c10::toString(q.scalar_type()), mask.defined() ? "bias mask" : "no mask",
-                                       compat::sdpa_kernel_for(q, k, v, mask));
-  const std::lock_guard<std::mutex> lock(g_sdpa_mutex);
-  if (std::find(g_sdpa_kernels.begin(), g_sdpa_kernels.end(), line) == g_sdpa_kernels.end())
-    g_sdpa_kernels.push_back(line);
-}
-
-// Every SDPA call of this file goes through here (4-D q, k, v).
-at::Tensor sdpa(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask = {},
-                double scale = 0.0) {
+at::Tensor sdpa(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask, double scale) {
   if (g_recording_sdpa.load(std::memory_order_relaxed)) record_sdpa_kernel(q, k, v, mask);
   return compat::scaled_dot_product_attention(q, k, v, mask, scale);
 }
 
-}  // namespace
+}  // namespace detail
+using detail::rel_pos_terms;
+using detail::sdpa;
 
 namespace {
 const std::pair<const char*, AttentionPath> kAttentionPaths[] = {{"fast", AttentionPath::kFast},
@@ -142,12 +146,12 @@ at::Tensor rel_pos_attention_reference(const at::Tensor& q, const at::Tensor& k,
 //   q'_i = [scale q_i, rel_h[i, :], rel_w[i, :]],   k'_j = [k_j, onehot_kh(ky), onehot_kw(kx)]
 // so one SDPA call with scale 1 computes SAM's logits exactly, and no (Nq, Nk) bias ever exists.
 // Head dim grows from C to C + kh + kw (ViT-B: 64 -> 192 global, 92 -> 96 windowed, zero-padded to a
-// multiple of 8, v too, since the flash kernel wants one head dim for q, k and v; pad_value false
-// leaves v at C for the kernels that take a narrower v, saving a third of a global block's products).
+// multiple of 8; v too for the flash kernel, which wants one head dim for q, k and v, while the kernels
+// that take a narrower v get it at C, saving a third of a global block's products: FoldedValueDim).
 at::Tensor rel_pos_attention_folded(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                     const at::Tensor& rel_pos_h, const at::Tensor& rel_pos_w,
                                     std::pair<int64_t, int64_t> q_hw, std::pair<int64_t, int64_t> k_hw,
-                                    double scale, bool pad_value) {
+                                    double scale, FoldedValueDim value_dim) {
   const int64_t BH = q.size(0), Nq = q.size(1), Nk = k.size(1), C = q.size(-1);
   if (!rel_pos_h.defined()) {
     return sdpa(q.unsqueeze(0), k.unsqueeze(0), v.unsqueeze(0), {}, scale).squeeze(0);
@@ -168,9 +172,21 @@ at::Tensor rel_pos_attention_folded(const at::Tensor& q, const at::Tensor& k, co
     qa.push_back(at::zeros({BH, Nq, padded - d}, q.options()));
     ka.push_back(at::zeros({BH, Nk, padded - d}, k.options()));
   }
-  const int64_t v_dim = pad_value ? padded : (C + 7) / 8 * 8;
-  const at::Tensor va = v_dim > C ? at::cat({v, at::zeros({BH, Nk, v_dim - C}, v.options())}, -1) : v;
-  const at::Tensor o = sdpa(at::cat(qa, -1).unsqueeze(0), at::cat(ka, -1).unsqueeze(0), va.unsqueeze(0), {}, /*scale=*/1.0);
+  const at::Tensor qf = at::cat(qa, -1).unsqueeze(0), kf = at::cat(ka, -1).unsqueeze(0);
+  const auto v_of_dim = [&](int64_t dim) {
+    return (dim > C ? at::cat({v, at::zeros({BH, Nk, dim - C}, v.options())}, -1) : v).unsqueeze(0);
+  };
+  const int64_t own = (C + 7) / 8 * 8;
+  at::Tensor vf;
+  if (value_dim == FoldedValueDim::kOwnWhereFused) {
+    // Asked of SDPA's own chooser: "math" means no fused kernel takes v narrower than q (the flash kernel
+    // alone, e.g.), and then v is padded. LibTorch 1.13 ("composition") has no fused kernels to lose.
+    vf = v_of_dim(own);
+    if (compat::sdpa_kernel_for(qf, kf, vf, {}) == "math") vf = v_of_dim(padded);
+  } else {
+    vf = v_of_dim(value_dim == FoldedValueDim::kOwn ? own : padded);
+  }
+  const at::Tensor o = sdpa(qf, kf, vf, {}, /*scale=*/1.0);
   return o.squeeze(0).slice(-1, 0, C);
 }
 
@@ -208,7 +224,9 @@ at::Tensor rel_pos_attention_fast(const at::Tensor& q, const at::Tensor& k, cons
   //   head dim, which fp32 (no tensor cores) pays in full: 27.0 images/s folded, 30.6 with masks.
   const bool use_sdpa = allow_sdpa && compat::kHasSdpa && q.is_cuda();
   const bool half = q.scalar_type() == at::kBFloat16 || q.scalar_type() == at::kHalf;
-  if (use_sdpa && half) return rel_pos_attention_folded(q, k, v, rel_pos_h, rel_pos_w, q_hw, k_hw, scale);
+  if (use_sdpa && half) {
+    return rel_pos_attention_folded(q, k, v, rel_pos_h, rel_pos_w, q_hw, k_hw, scale, FoldedValueDim::kOwnWhereFused);
+  }
   // On a GPU chunks are sized for launch count, not cache: at least 2^28 logits (1 GiB in fp32), one
   // chunk per batch of heads of a ViT-B global block instead of 8 per head.
   if (q.is_cuda()) chunk_elements = std::max<int64_t>(chunk_elements, int64_t{1} << 28);
@@ -312,15 +330,22 @@ EncoderAttentionImpl::EncoderAttentionImpl(int64_t dim, int64_t heads, bool qkv_
 // ref: segment_anything/modeling/image_encoder.py Attention.forward
 at::Tensor EncoderAttentionImpl::forward(const at::Tensor& x) {
   const int64_t B = x.size(0), H = x.size(1), W = x.size(2);
+  const at::Tensor qkv_rows = linear_rows(qkv, x);  // (B, H, W, 3*dim)
+  const at::Tensor rh = use_rel_pos ? rel_pos_h : at::Tensor();
+  const at::Tensor rw = use_rel_pos ? rel_pos_w : at::Tensor();
+  // Inference on CUDA in bf16/fp16 (LibTorch 2.x): the folded SDPA call built in place from qkv_rows.
+  const bool half = qkv_rows.scalar_type() == at::kBFloat16 || qkv_rows.scalar_type() == at::kHalf;
+  if (path == AttentionPath::kFast && compat::kHasSdpa && qkv_rows.is_cuda() && half && !at::GradMode::is_enabled()) {
+    const at::Tensor o = rel_pos_attention_folded_qkv(qkv_rows.view({B, H * W, -1}), num_heads, rh, rw, {H, W}, scale);
+    return linear_rows(proj, o.view({B, H, W, -1}));
+  }
   // (B, H, W, 3*dim) -> (3, B, heads, H*W, hd) -> (3, B*heads, H*W, hd)
   const at::Tensor qkv_t =
-      linear_rows(qkv, x).reshape({B, H * W, 3, num_heads, -1}).permute({2, 0, 3, 1, 4}).reshape({3, B * num_heads, H * W, -1});
+      qkv_rows.reshape({B, H * W, 3, num_heads, -1}).permute({2, 0, 3, 1, 4}).reshape({3, B * num_heads, H * W, -1});
   // unbind, not [i]: under autograd one UnbindBackward stacks the three gradients, where each select's
   // backward would build a zero tensor of all of qkv and add it in.
   const std::vector<at::Tensor> qkv_parts = qkv_t.unbind(0);
   const at::Tensor &q = qkv_parts[0], &k = qkv_parts[1], &v = qkv_parts[2];
-  const at::Tensor rh = use_rel_pos ? rel_pos_h : at::Tensor();
-  const at::Tensor rw = use_rel_pos ? rel_pos_w : at::Tensor();
   at::Tensor o;
   switch (path) {
     case AttentionPath::kReference: o = rel_pos_attention_reference(q, k, v, rh, rw, {H, W}, {H, W}, scale); break;
@@ -330,7 +355,7 @@ at::Tensor EncoderAttentionImpl::forward(const at::Tensor& x) {
       break;
     case AttentionPath::kFolded: o = rel_pos_attention_folded(q, k, v, rh, rw, {H, W}, {H, W}, scale); break;
     case AttentionPath::kFoldedNarrowV:
-      o = rel_pos_attention_folded(q, k, v, rh, rw, {H, W}, {H, W}, scale, /*pad_value=*/false);
+      o = rel_pos_attention_folded(q, k, v, rh, rw, {H, W}, {H, W}, scale, FoldedValueDim::kOwn);
       break;
   }
   // (B*heads, H*W, hd) -> (B, heads, H, W, hd) -> (B, H, W, heads*hd)

@@ -18,7 +18,7 @@ enum class AttentionPath {
   kReference,  // SAM's code: full logits + 5-D broadcast add of rel-pos terms; obviously correct
   kFast,       // rel-pos bias fused into the logits, query rows in chunks (or SDPA on CUDA); differentiable
   kChunks,     // kFast's own chunks (GEMM, softmax, GEMM) on every device: never SDPA
-  kFolded,     // rel_pos_attention_folded (one SDPA call) for every dtype, fp32 too
+  kFolded,     // rel_pos_attention_folded (one SDPA call) for every dtype, fp32 too, v padded to q's head dim
   kFoldedNarrowV,  // kFolded with v at its own head dim: not for flash (one head dim for all), for the
                    // kernels that take a narrower v (cuDNN on Hopper, memory-efficient): a third less work
 };
@@ -54,11 +54,22 @@ at::Tensor rel_pos_attention_fast(const at::Tensor& q, const at::Tensor& k, cons
 // The same attention as one scaled_dot_product_attention call, the rel-pos terms folded into q and
 // k (one-hot key rows/columns) so the fused kernels, which take no bias, compute SAM's logits.
 // What the fast path runs on CUDA with LibTorch 2.x; on 1.13 it is the plain composition.
-// pad_value false keeps v at its own head dim (padded to a multiple of 8 only).
+// The head dim v gets in the folded call: q's (kPadded: what the flash kernel needs, one head dim for
+// q, k and v), its own (kOwn, padded to a multiple of 8 only: a third less work in a ViT-B global block,
+// for the kernels that take a narrower v: cuDNN on Hopper, memory-efficient), or its own wherever SDPA
+// has a fused kernel for that shape and q's otherwise (kOwnWhereFused: what the fast path uses).
+enum class FoldedValueDim { kPadded, kOwn, kOwnWhereFused };
 at::Tensor rel_pos_attention_folded(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                     const at::Tensor& rel_pos_h, const at::Tensor& rel_pos_w,
                                     std::pair<int64_t, int64_t> q_hw, std::pair<int64_t, int64_t> k_hw,
-                                    double scale, bool pad_value = true);
+                                    double scale, FoldedValueDim value_dim = FoldedValueDim::kPadded);
+
+// rel_pos_attention_folded for inference, from the qkv projection's output qkv (B, H*W, 3*heads*C) as it
+// comes out of the linear layer: q, k, v are read in place and q', k' are written once, with no permute
+// copies before or after the SDPA call. Returns (B, H*W, heads*C), the rows the output projection takes.
+// What the fast path runs on CUDA in bf16/fp16 when autograd is off; throws if qkv requires a gradient.
+at::Tensor rel_pos_attention_folded_qkv(const at::Tensor& qkv, int64_t num_heads, const at::Tensor& rel_pos_h,
+                                        const at::Tensor& rel_pos_w, std::pair<int64_t, int64_t> hw, double scale);
 
 // Which kernel each distinct scaled_dot_product_attention call made by the functions above went to,
 // one line per call shape ("q 1x192x4096x192 k ... v ... bf16, no mask: flash"), recorded between these

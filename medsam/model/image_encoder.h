@@ -33,6 +33,9 @@ struct PatchEmbedImpl : torch::nn::Module {
   torch::nn::Conv2d proj{nullptr};
 };
 TORCH_MODULE(PatchEmbed);
+// The patch embedding's conv (kernel = stride = p, no padding) as one GEMM over the image's patches: what
+// PatchEmbed runs on CUDA. x (B, C, S, S), weight (E, C, p, p), bias (E) -> (B, S/p, S/p, E).
+at::Tensor patch_embed_as_gemm(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias);
 
 // ref: segment_anything/modeling/image_encoder.py Block
 // Pre-norm transformer block on (B, H, W, dim); window_size 0 = global attention.

@@ -143,9 +143,9 @@ TEST_CASE("folded rel-pos attention equals the reference in values and gradients
     };
     const auto ref = rel_pos_attention_reference(q, k, v, rh, rw, {H, W}, {H, W}, scale);
     const auto g_ref = grads(ref);
-    for (const bool pad_value : {true, false}) {
-      INFO("v padded to q's head dim: " << pad_value);
-      const auto folded = rel_pos_attention_folded(q, k, v, rh, rw, {H, W}, {H, W}, scale, pad_value);
+    for (const auto value_dim : {FoldedValueDim::kPadded, FoldedValueDim::kOwn, FoldedValueDim::kOwnWhereFused}) {
+      INFO("v head dim: " << (value_dim == FoldedValueDim::kPadded ? "q's" : value_dim == FoldedValueDim::kOwn ? "own" : "own where fused"));
+      const auto folded = rel_pos_attention_folded(q, k, v, rh, rw, {H, W}, {H, W}, scale, value_dim);
       REQUIRE(folded.sizes() == ref.sizes());
       CHECK(max_abs_diff(folded, ref) < tol);
       const auto g_folded = grads(folded);
@@ -160,6 +160,39 @@ TEST_CASE("folded rel-pos attention equals the reference in values and gradients
   auto q = torch::randn({2, 20, 8}), k = torch::randn({2, 20, 8}), v = torch::randn({2, 20, 8});
   const auto ref = rel_pos_attention_reference(q, k, v, {}, {}, {4, 5}, {4, 5}, 0.3);
   CHECK(max_abs_diff(rel_pos_attention_folded(q, k, v, {}, {}, {4, 5}, {4, 5}, 0.3), ref) < tol);
+}
+
+TEST_CASE("folded attention built in place from the qkv rows equals the reference", "[model]") {
+  torch::manual_seed(11);
+  // (grid, heads, head dim): a windowed 14x14 grid (fold 64+14+14 = 92, padded to 96), a non-square grid,
+  // and a head dim that is not a multiple of 8 (v padded).
+  for (const auto& [H, W, heads, C] :
+       std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t>>{{14, 14, 2, 64}, {6, 5, 3, 8}, {4, 4, 2, 12}}) {
+    INFO("grid " << H << "x" << W << ", " << heads << " heads of dim " << C);
+    const int64_t B = 2, N = H * W;
+    const auto qkv = torch::randn({B, N, 3 * heads * C});
+    const auto rh = torch::randn({2 * H - 1, C}), rw = torch::randn({2 * W - 1, C});
+    const double scale = std::pow(static_cast<double>(C), -0.5);
+    // The module's own split: (B, N, 3, heads, C) -> three (B*heads, N, C).
+    const auto parts = qkv.view({B, N, 3, heads, C}).permute({2, 0, 3, 1, 4}).reshape({3, B * heads, N, C});
+    for (const bool rel : {true, false}) {
+      INFO("rel-pos terms: " << rel);
+      const auto ref = rel_pos_attention_reference(parts[0], parts[1], parts[2], rel ? rh : at::Tensor(),
+                                                   rel ? rw : at::Tensor(), {H, W}, {H, W}, scale)
+                           .view({B, heads, N, C})
+                           .permute({0, 2, 1, 3})
+                           .reshape({B, N, heads * C});
+      torch::NoGradGuard ng;
+      const auto got = rel_pos_attention_folded_qkv(qkv, heads, rel ? rh : at::Tensor(), rel ? rw : at::Tensor(),
+                                                    {H, W}, scale);
+      REQUIRE(got.sizes() == ref.sizes());
+      CHECK(max_abs_diff(got, ref) < 1e-5);
+    }
+  }
+  // Under autograd it refuses, naming the function to use instead.
+  const auto qkv = torch::randn({1, 16, 3 * 2 * 8}, torch::requires_grad());
+  CHECK_THROWS_WITH(rel_pos_attention_folded_qkv(qkv, 2, torch::randn({7, 8}), torch::randn({7, 8}), {4, 4}, 0.3),
+                    Catch::Contains("use rel_pos_attention_folded under autograd"));
 }
 
 TEST_CASE("SDPA calls are recorded once per call shape, with the kernel SDPA picks, only while recording",

@@ -121,10 +121,13 @@ TEST_CASE("CUDA bf16 autocast: tiny MedSAM forward stays within the documented b
            << max_abs_diff(logits, npy(c, "lowres_logits.npy")) << ")");
     CHECK(e_emb < 2e-2);
     CHECK(e_log < 0.15);
-    // The mask a user gets (logits > 0) may flip only on the boundary.
+    // The mask a user gets (logits > 0) may flip only on the boundary. Bound: 5% of the pixels, above the
+    // Python reference's own bf16 run on an H200 (case_z70: 169 of 4096 = 4.1%, 0 for case_z90;
+    // scripts/gpu/reference_bench.py --what parity). Ours: 64 with the flash kernel, 124 with cuDNN's (the
+    // default choice of LibTorch 2.11 on Hopper); 0 for case_z90 with both.
     const auto flipped = ((logits.cpu().to(at::kFloat) > 0) != (npy(c, "lowres_logits.npy") > 0)).sum().item<int64_t>();
     WARN(c << " CUDA bf16 low-res mask pixels flipped: " << flipped << " of 4096");
-    CHECK(flipped <= 123);  // 3%
+    CHECK(flipped <= 205);  // 5%
   }
 }
 
