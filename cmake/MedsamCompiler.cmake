@@ -16,16 +16,6 @@ target_compile_options(medsam_build_flags INTERFACE
   $<$<CXX_COMPILER_ID:GNU,Clang>:-Wall -Wextra -Wno-unused-parameter -Wno-sign-compare>)
 target_compile_definitions(medsam_build_flags INTERFACE MEDSAM_UNTRIED_APIS=$<BOOL:${MEDSAM_TORCH_UNTRIED_APIS}>)
 
-# libstdc++ first among the shared libraries the dynamic linker searches. pip's LibTorch 2.x
-# (libtorch_cpu.so) exports a static copy of parts of libstdc++'s std::filesystem (pytorch/pytorch#133437);
-# with libstdc++ listed after it, our calls bind to that copy, which does not match the libstdc++ our code
-# was compiled against: on an H200 node (torch 2.11) every fs::remove_all of a non-empty folder crashed.
-# Naming libstdc++ before our objects (--no-as-needed, or the linker would drop it as unused at that
-# point) makes it the first DT_NEEDED entry, so its definitions win. tests/core/filesystem_test.cpp checks.
-if(CMAKE_SYSTEM_NAME STREQUAL "Linux" AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
-  target_link_options(medsam_build_flags INTERFACE "LINKER:--push-state,--no-as-needed,-lstdc++,--pop-state")
-endif()
-
 # medsam_add_layer(<layer> SOURCES ... [DEPS ...] [LIBS ...])
 # One static library per folder of medsam/ (medsam_<layer>). DEPS are other layers (the allowed
 # directions are in docs/architecture.md), LIBS external targets. Every layer reuses the core

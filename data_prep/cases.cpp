@@ -8,6 +8,7 @@
 #include <map>
 
 #include "data_prep/prep_config.h"
+#include "medsam/core/directory.h"
 #include "medsam/core/error.h"
 
 namespace medsam::prep {
@@ -37,11 +38,10 @@ std::vector<std::string> expand(const std::string& spec, bool folders_are_series
       for (size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
     ::globfree(&g);
   } else if (fs::is_directory(spec, ec)) {
-    for (const auto& e : fs::directory_iterator(spec, ec)) {
-      const auto name = e.path().filename().string();
-      if (name.empty() || name[0] == '.') continue;
-      if (e.is_regular_file() && has_known_ext(name)) out.push_back(e.path().string());
-      else if (folders_are_series && e.is_directory()) out.push_back(e.path().string());
+    for (const auto& e : list_directory(spec, ec)) {
+      if (e.name.empty() || e.name[0] == '.') continue;
+      if (e.is_regular_file && has_known_ext(e.name)) out.push_back(e.path);
+      else if (folders_are_series && e.is_directory) out.push_back(e.path);
     }
   } else if (fs::exists(spec, ec)) {
     out.push_back(spec);

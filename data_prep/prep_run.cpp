@@ -26,6 +26,7 @@
 #include "data_prep/labels.h"
 #include "data_prep/progress.h"
 #include "data_prep/split.h"
+#include "medsam/core/directory.h"
 #include "medsam/core/error.h"
 #include "medsam/core/log.h"
 #include "medsam/core/version.h"
@@ -69,11 +70,11 @@ void clean_output(const std::string& dir, const data::Manifest* keep, bool all) 
       listed.insert(s.info.name + ".tar");
       listed.insert(s.info.name + ".idx");
     }
-  for (const auto& e : fs::directory_iterator(dir)) {
-    if (!e.is_regular_file() || !is_prep_output(e.path())) continue;
-    if (!all && listed.count(e.path().filename().string())) continue;
-    log_info("prep: removing uncommitted {}", e.path().string());
-    fs::remove(e.path());
+  for (const auto& e : list_directory(dir)) {
+    if (!e.is_regular_file || !is_prep_output(e.path)) continue;
+    if (!all && listed.count(e.name)) continue;
+    log_info("prep: removing uncommitted {}", e.path);
+    fs::remove(e.path);
   }
 }
 

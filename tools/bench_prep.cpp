@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "data_prep/prep_run.h"
+#include "medsam/core/directory.h"
 #include "medsam/core/error.h"
 #include "medsam/data/dataset.h"
 #include "medsam/data/manifest.h"
@@ -72,7 +73,7 @@ int run_prep_bench(const PrepBenchOptions& o) {
              s.samples ? s.tar_bytes / 1024.0 / s.samples : 0.0, s.tar_bytes,
              s.samples ? double(s.index_bytes) / s.samples : 0.0);
   if (!s.skipped.empty()) fmt::print("  {} cases skipped (first: {}: {})\n", s.skipped.size(), s.skipped[0].first, s.skipped[0].second);
-  if (!o.keep && o.output.empty()) fs::remove_all(run.output);
+  if (!o.keep && o.output.empty()) remove_tree(run.output);
   return 0;
 }
 
@@ -194,7 +195,7 @@ int run_index_bench(const IndexBenchOptions& o) {
                "+{:.0f} MiB)\n",
                open_s, ds.size(), m.shards.size(), rss_mib() - rss0, bench::peak_rss_mib() - rss0);
   }
-  if (!o.keep && o.dir.empty()) fs::remove_all(dir);
+  if (!o.keep && o.dir.empty()) remove_tree(dir);
   return 0;
 }
 

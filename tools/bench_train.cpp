@@ -14,6 +14,7 @@
 
 #include "medsam/core/config.h"
 #include "medsam/core/device.h"
+#include "medsam/core/directory.h"
 #include "medsam/core/error.h"
 #include "medsam/core/log.h"
 #include "medsam/dist/gradient_reducer.h"
@@ -136,7 +137,7 @@ int run_train_step(const TrainBenchOptions& o) {
       group ? fmt::format(" dist={}x{}", group->backend_name(), group->size()) : std::string();
   if (group) group->shutdown();
   std::error_code ec;
-  fs::remove_all(t.output_dir, ec);
+  remove_tree(t.output_dir, ec);
   if (options.rank != 0) return 0;
   fmt::print("train-step {} {}x{} device={} precision={}{} batch={} batches={} attention={} sdpa={} threads={} "
              "activation_checkpointing={} loss={} frozen=[{}]: mean {:.4f} s/step = {:.3f} samples/s{}, min {:.4f} s ({} iters, {} warmup); {}\n{}",

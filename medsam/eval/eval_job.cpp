@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "medsam/core/directory.h"
 #include "medsam/core/error.h"
 #include "medsam/core/log.h"
 #include "medsam/eval/html_report.h"
@@ -27,8 +28,8 @@ struct CasePair {
 
 std::vector<std::string> label_files_in(const std::string& dir) {
   std::vector<std::string> files;
-  for (const auto& entry : fs::directory_iterator(dir))
-    if (entry.is_regular_file() && is_label_file(entry.path().string())) files.push_back(entry.path().string());
+  for (const auto& entry : list_directory(dir))
+    if (entry.is_regular_file && is_label_file(entry.path)) files.push_back(entry.path);
   std::sort(files.begin(), files.end());
   return files;
 }

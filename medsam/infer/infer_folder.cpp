@@ -11,6 +11,7 @@
 
 #include "medsam/core/csv.h"
 #include "medsam/core/device.h"
+#include "medsam/core/directory.h"
 #include "medsam/core/error.h"
 #include "medsam/core/log.h"
 #include "medsam/data/normalize.h"
@@ -66,8 +67,8 @@ std::vector<fs::path> list_cases(const std::string& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw UsageError(fmt::format("--input-dir '{}' is not a folder", dir));
   std::vector<fs::path> cases;
-  for (const auto& entry : fs::directory_iterator(dir, ec))
-    if (entry.is_regular_file() && io::has_extension(entry.path().string(), {".npz"})) cases.push_back(entry.path());
+  for (const auto& entry : list_directory(dir, ec))
+    if (entry.is_regular_file && io::has_extension(entry.path, {".npz"})) cases.push_back(entry.path);
   if (ec) throw Error(fmt::format("--input-dir '{}': cannot list it: {}", dir, ec.message()));
   if (cases.empty()) throw UsageError(fmt::format("--input-dir '{}' holds no .npz case", dir));
   std::sort(cases.begin(), cases.end());

@@ -11,6 +11,7 @@
 
 #include <unistd.h>
 
+#include "medsam/core/directory.h"
 #include "medsam/core/error.h"
 #include "medsam/core/log.h"
 #include "medsam/io/atomic_file.h"
@@ -50,11 +51,10 @@ std::string checkpoint_path(const std::string& dir, int64_t step) {
 std::vector<std::string> list_checkpoints(const std::string& dir) {
   static const std::regex pattern(R"(checkpoint_step_(\d+)\.pth)");
   std::vector<std::pair<int64_t, std::string>> found;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
+  std::error_code ec;  // a folder that cannot be listed holds no checkpoint to resume from or prune
+  for (const auto& e : list_directory(dir, ec)) {
     std::smatch m;
-    const std::string name = e.path().filename().string();
-    if (e.is_regular_file() && std::regex_match(name, m, pattern)) found.emplace_back(std::stoll(m[1]), e.path().string());
+    if (e.is_regular_file && std::regex_match(e.name, m, pattern)) found.emplace_back(std::stoll(m[1]), e.path);
   }
   std::sort(found.begin(), found.end());
   std::vector<std::string> out;

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "medsam/core/directory.h"
 #include "medsam/core/error.h"
 #include "medsam/io/volume.h"
 #include "tests/io/dicom_series.h"
@@ -112,8 +113,8 @@ TEST_CASE("NIfTI label volumes keep the input's qform_code and sform_code (Colin
   Volume bogus = talairach;
   bogus.geometry.nifti_sform_code = 9;  // not a NIfTI xform code
   CHECK_THROWS_WITH(write_volume(dir + "/bogus.nii.gz", bogus), Catch::Contains(dir + "/bogus.nii.gz"));
-  for (const auto& entry : std::filesystem::directory_iterator(dir))  // no staged or half-written file left
-    CHECK(entry.path().filename().string().find("bogus") == std::string::npos);
+  for (const auto& entry : medsam::list_directory(dir))  // no staged or half-written file left
+    CHECK(entry.name.find("bogus") == std::string::npos);
   // Non-NIfTI formats carry no codes.
   write_volume(dir + "/seg.mha", Volume{in.data, in.geometry});
   CHECK(read_volume(dir + "/seg.mha").geometry.nifti_sform_code == -1);

@@ -11,6 +11,7 @@
 #include <random>
 #include <string>
 
+#include "medsam/core/directory.h"
 #include "medsam/core/error.h"
 #include "medsam/infer/preprocess.h"
 #include "medsam/io/npy.h"
@@ -154,8 +155,8 @@ TEST_CASE("ONNX external data: weights in MODEL.onnx.data load in ONNX Runtime w
   const auto data_size = std::filesystem::file_size(dir + "/encoder.onnx.data");
   CHECK(data_size > 2'400'000);                                    // the weights
   CHECK(std::filesystem::file_size(dir + "/encoder.onnx") < 100'000);  // only the graph
-  for (const auto& e : std::filesystem::directory_iterator(dir))  // both temporaries renamed into place
-    CHECK(e.path().filename().string().find(".tmp.") == std::string::npos);
+  for (const auto& e : medsam::list_directory(dir))  // both temporaries renamed into place
+    CHECK(e.name.find(".tmp.") == std::string::npos);
   // Moved together to another folder (the location is relative), the pair still loads.
   const std::string moved = test::temp_dir("onnx_external_moved");
   std::filesystem::rename(dir + "/encoder.onnx", moved + "/encoder.onnx");

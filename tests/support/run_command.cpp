@@ -1,5 +1,7 @@
 #include "tests/support/run_command.h"
 
+#include "medsam/core/directory.h"
+
 #include <sys/wait.h>
 
 #include <cstdlib>
@@ -21,9 +23,9 @@ std::string slurp(const fs::path& p) {
 }  // namespace
 
 // The per-process folder under the system temp dir. Leaked on purpose and removed by the listener in
-// tests/main.cpp when the run ends, never from an atexit handler or a static destructor: in the CUDA
-// build (pip LibTorch 2.11 on an H200) filesystem work during exit crashed every test process that had
-// made a temp dir, after its assertions had passed.
+// tests/main.cpp when the run ends, never from an atexit handler or a static destructor. Folders are
+// removed with medsam::remove_tree, not std::filesystem::remove_all, which crashed in the CUDA build
+// (pip LibTorch 2.11 on an H200; medsam/core/directory.h says why).
 const std::filesystem::path& temp_root() {
   static const fs::path* root = [] {
     auto* p = new fs::path(fs::temp_directory_path() / ("medsam_tests_" + std::to_string(::getpid())));
@@ -35,13 +37,13 @@ const std::filesystem::path& temp_root() {
 
 void remove_temp_root() {
   std::error_code ec;
-  fs::remove_all(fs::temp_directory_path() / ("medsam_tests_" + std::to_string(::getpid())), ec);
+  medsam::remove_tree((fs::temp_directory_path() / ("medsam_tests_" + std::to_string(::getpid()))).string(), ec);
 }
 
 std::string temp_dir(const std::string& name) {
   const fs::path& root = temp_root();
   auto dir = root / name;
-  fs::remove_all(dir);
+  medsam::remove_tree(dir.string());
   fs::create_directories(dir);
   return dir.string();
 }

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "medsam/core/directory.h"
 #include "medsam/core/torch_compat.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/run_command.h"
@@ -27,7 +28,7 @@ TEST_CASE("bench train-step --profile writes a trace whose summary names the tra
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.out, Catch::Contains("batches=resident") && Catch::Contains("samples/s"));
   REQUIRE(fs::exists(trace));
-  for (const auto& e : fs::directory_iterator(dir + "/sub")) CHECK(e.path().filename() == "step.json");  // no temp left
+  for (const auto& e : medsam::list_directory(dir + "/sub")) CHECK(e.name == "step.json");  // no temp left
   const auto s = summarize(trace);
   INFO(s.err);
   REQUIRE(s.exit_code == 0);

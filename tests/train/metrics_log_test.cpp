@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "medsam/core/directory.h"
 #include "medsam/train/metrics_log.h"
 #include "medsam/train/progress_bar.h"
 #include "medsam/train/validation.h"
@@ -95,7 +96,7 @@ TEST_CASE("metrics log: validation goes to metrics.jsonl with groups and to val_
   CHECK(csv[3] == "200,dataset,\"colin, aal\",3,0.5,0.6,0.7,0.8");
   // TensorBoard: one event file with the version record and this event.
   std::vector<fs::path> events;
-  for (const auto& e : fs::directory_iterator(fs::path(dir) / "tensorboard")) events.push_back(e.path());
+  for (const auto& e : medsam::list_directory(dir + "/tensorboard")) events.push_back(e.path);
   REQUIRE(events.size() == 1);
   CHECK(fs::file_size(events[0]) > 100);
 }

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <string>
 
+#include "medsam/core/directory.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/run_command.h"
 
@@ -40,8 +41,7 @@ TEST_CASE("medsam train in a pipe prints plain step lines and writes JSONL, CSV 
   CHECK(count_lines(fs::path(dir) / "metrics.jsonl") == 3);
   CHECK(count_lines(fs::path(dir) / "metrics.csv") == 4);
   int events = 0;
-  for (const auto& e : fs::directory_iterator(fs::path(dir) / "tensorboard"))
-    events += e.path().filename().string().rfind("events.out.tfevents.", 0) == 0;
+  for (const auto& e : medsam::list_directory(dir + "/tensorboard")) events += e.name.rfind("events.out.tfevents.", 0) == 0;
   CHECK(events == 1);
 }
 
