@@ -218,8 +218,10 @@ at::Tensor rel_pos_attention_fast(const at::Tensor& q, const at::Tensor& k, cons
   if (rel) std::tie(rel_h, rel_w) = rel_pos_terms(q, rel_pos_h, rel_pos_w, q_hw, k_hw);
 
   // CUDA with LibTorch 2.x, measured on an H200 (docs/benchmarks.md):
-  // - bf16/fp16: one fused SDPA call with the rel-pos terms folded into q and k (flash kernel, no
-  //   logits held): ViT-B batch 16 141 images/s against 89 with the bias-mask chunks below;
+  // - bf16/fp16: one fused SDPA call with the rel-pos terms folded into q and k (no logits held), v at
+  //   its own head dim where a fused kernel takes it: the training step's path (49.9 samples/s at vit_b
+  //   batch 8). The encoder's inference does not come here: EncoderAttention builds the same call from the
+  //   qkv rows (rel_pos_attention_folded_qkv; ViT-B batch 16: 244 images/s, 89 with the bias-mask chunks);
   // - fp32: the bias as an additive mask per chunk (memory-efficient kernel). Folding triples the
   //   head dim, which fp32 (no tensor cores) pays in full: 27.0 images/s folded, 30.6 with masks.
   const bool use_sdpa = allow_sdpa && compat::kHasSdpa && q.is_cuda();
