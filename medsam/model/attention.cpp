@@ -51,6 +51,18 @@ std::pair<at::Tensor, at::Tensor> rel_pos_terms(const at::Tensor& q, const at::T
   return {rel_h, rel_w};
 }
 
+at::Tensor one_hot_key_grid(int64_t kh, int64_t kw, int64_t width, const at::TensorOptions& options) {
+  const auto idx = at::TensorOptions().dtype(at::kLong).device(options.device());
+  const at::Tensor grid = at::zeros({kh * kw, width}, options);
+  grid.narrow(1, 0, kh).copy_(at::one_hot(at::arange(kh, idx).repeat_interleave(kw), kh));
+  grid.narrow(1, kh, kw).copy_(at::one_hot(at::arange(kw, idx).repeat({kh}), kw));
+  return grid;
+}
+
+bool fused_sdpa_takes(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
+  return compat::sdpa_kernel_for(q, k, v, {}) != "math";
+}
+
 at::Tensor sdpa(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask, double scale) {
   if (g_recording_sdpa.load(std::memory_order_relaxed)) record_sdpa_kernel(q, k, v, mask);
   return compat::scaled_dot_product_attention(q, k, v, mask, scale);
@@ -159,30 +171,23 @@ at::Tensor rel_pos_attention_folded(const at::Tensor& q, const at::Tensor& k, co
   const auto [kh, kw] = k_hw;
   const auto [rel_h, rel_w] = rel_pos_terms(q, rel_pos_h, rel_pos_w, q_hw, k_hw);  // (BH, qh, qw, kh|kw)
   const int64_t d = C + kh + kw;
-  const int64_t padded = (d + 7) / 8 * 8;
+  const int64_t padded = detail::round_up_to_8(d);
   const auto dtype = q.scalar_type();
   std::vector<at::Tensor> qa{q * scale, rel_h.reshape({BH, Nq, kh}).to(dtype), rel_w.reshape({BH, Nq, kw}).to(dtype)};
-  // One-hot rows/columns of the key grid (row-major j = ky * kw + kx), shared by every head.
-  const auto idx = at::TensorOptions().dtype(at::kLong).device(k.device());
-  const at::Tensor key_row = at::arange(kh, idx).repeat_interleave(kw);  // (Nk)
-  const at::Tensor key_col = at::arange(kw, idx).repeat({kh});           // (Nk)
-  std::vector<at::Tensor> ka{k, at::one_hot(key_row, kh).to(k.scalar_type()).expand({BH, Nk, kh}),
-                             at::one_hot(key_col, kw).to(k.scalar_type()).expand({BH, Nk, kw})};
-  if (padded > d) {
-    qa.push_back(at::zeros({BH, Nq, padded - d}, q.options()));
-    ka.push_back(at::zeros({BH, Nk, padded - d}, k.options()));
-  }
-  const at::Tensor qf = at::cat(qa, -1).unsqueeze(0), kf = at::cat(ka, -1).unsqueeze(0);
+  if (padded > d) qa.push_back(at::zeros({BH, Nq, padded - d}, q.options()));
+  const at::Tensor qf = at::cat(qa, -1).unsqueeze(0);
+  // The one-hot key rows/columns are shared by every head.
+  const at::Tensor keys = detail::one_hot_key_grid(kh, kw, padded - C, k.options());  // (Nk, padded - C)
+  const at::Tensor kf = at::cat({k, keys.expand({BH, Nk, padded - C})}, -1).unsqueeze(0);
   const auto v_of_dim = [&](int64_t dim) {
     return (dim > C ? at::cat({v, at::zeros({BH, Nk, dim - C}, v.options())}, -1) : v).unsqueeze(0);
   };
-  const int64_t own = (C + 7) / 8 * 8;
+  const int64_t own = detail::round_up_to_8(C);
   at::Tensor vf;
   if (value_dim == FoldedValueDim::kOwnWhereFused) {
-    // Asked of SDPA's own chooser: "math" means no fused kernel takes v narrower than q (the flash kernel
-    // alone, e.g.), and then v is padded. LibTorch 1.13 ("composition") has no fused kernels to lose.
+    // No fused kernel taking v narrower than q (the flash kernel alone, e.g.): v is padded.
     vf = v_of_dim(own);
-    if (compat::sdpa_kernel_for(qf, kf, vf, {}) == "math") vf = v_of_dim(padded);
+    if (!detail::fused_sdpa_takes(qf, kf, vf)) vf = v_of_dim(padded);
   } else {
     vf = v_of_dim(value_dim == FoldedValueDim::kOwn ? own : padded);
   }

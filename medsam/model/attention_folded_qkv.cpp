@@ -4,7 +4,6 @@
 // that build q' and k', the output permute), not to GEMMs or attention.
 #include <torch/torch.h>
 
-#include "medsam/core/torch_compat.h"
 #include "medsam/model/attention.h"
 #include "medsam/model/attention_internal.h"
 
@@ -31,7 +30,7 @@ at::Tensor rel_pos_attention_folded_qkv(const at::Tensor& qkv, int64_t num_heads
 
   // q' = [scale q | rel_h | rel_w | 0], k' = [k | one-hot key row | one-hot key column | 0], each written
   // once into a (B, N, heads, Dp) buffer seen as (B, heads, N, Dp) (the layout the kernels read fastest).
-  const int64_t D = C + H + W, Dp = (D + 7) / 8 * 8;
+  const int64_t D = C + H + W, Dp = detail::round_up_to_8(D);
   const auto opts = qkv.options();
   const at::Tensor qf = at::empty({B, N, num_heads, Dp}, opts).transpose(1, 2);
   const at::Tensor kf = at::empty({B, N, num_heads, Dp}, opts).transpose(1, 2);
@@ -45,12 +44,8 @@ at::Tensor rel_pos_attention_folded_qkv(const at::Tensor& qkv, int64_t num_heads
   if (Dp > D) qf.narrow(-1, D, Dp - D).zero_();
 
   kf.narrow(-1, 0, C).copy_(k);
-  // Key j = (ky, kx) row-major: the same one-hot columns for every batch entry and head.
-  const auto idx = at::TensorOptions().dtype(at::kLong).device(qkv.device());
-  const at::Tensor keys = at::zeros({N, Dp - C}, opts);
-  keys.narrow(1, 0, H).copy_(at::one_hot(at::arange(H, idx).repeat_interleave(W), H));
-  keys.narrow(1, H, W).copy_(at::one_hot(at::arange(W, idx).repeat({H}), W));
-  kf.narrow(-1, C, Dp - C).copy_(keys.expand({B, num_heads, N, Dp - C}));
+  // The same one-hot key rows/columns for every batch entry and head.
+  kf.narrow(-1, C, Dp - C).copy_(detail::one_hot_key_grid(H, W, Dp - C, opts).expand({B, num_heads, N, Dp - C}));
 
   // v at its own head dim where a fused kernel takes it (see FoldedValueDim::kOwnWhereFused), else padded.
   const auto v_of_dim = [&](int64_t width) {
@@ -59,8 +54,8 @@ at::Tensor rel_pos_attention_folded_qkv(const at::Tensor& qkv, int64_t num_heads
     padded.narrow(-1, 0, C).copy_(v);
     return padded;
   };
-  at::Tensor vf = v_of_dim((C + 7) / 8 * 8);
-  if (compat::sdpa_kernel_for(qf, kf, vf, {}) == "math") vf = v_of_dim(Dp);
+  at::Tensor vf = v_of_dim(detail::round_up_to_8(C));
+  if (!detail::fused_sdpa_takes(qf, kf, vf)) vf = v_of_dim(Dp);
   return to_tokens(detail::sdpa(qf, kf, vf, {}, /*scale=*/1.0));
 }
 

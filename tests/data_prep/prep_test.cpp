@@ -8,6 +8,7 @@
 #include <set>
 
 #include "medsam/core/directory.h"
+#include "medsam/io/file_name.h"
 #include "medsam/data/intensity.h"
 #include "medsam/data/manifest.h"
 #include "medsam/data/resize.h"
@@ -129,7 +130,7 @@ TEST_CASE("prep output is identical for any worker count, and a rerun resumes to
     const std::string sa((std::istreambuf_iterator<char>(a)), {}), sb((std::istreambuf_iterator<char>(b)), {});
     INFO(name);
     CHECK(sa == sb);
-    shards += name.size() > 4 && name.compare(name.size() - 4, 4, ".tar") == 0;
+    shards += io::has_extension(name, {".tar"});
   }
   CHECK(shards == 3);
   // A leftover from an interrupted run is removed; the committed work is kept.
