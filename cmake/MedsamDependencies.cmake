@@ -39,6 +39,27 @@ else()
   set(MEDSAM_HAVE_CUDA ${MEDSAM_WITH_CUDA})
 endif()
 
+# Hand-written CUDA kernels (medsam/model/cuda/*.cu, docs/gpu.md): built by a CUDA compiler (nvcc) where the
+# LibTorch has CUDA and one is found; without them the ATen code they replace runs. enable_language must
+# run in the top directory's scope, which is this file's.
+set(MEDSAM_CUDA_KERNELS "AUTO" CACHE STRING "CUDA kernels (medsam/model/cuda): AUTO (with a CUDA LibTorch and nvcc), ON or OFF")
+set(MEDSAM_CUDA_ARCHITECTURES "80;90" CACHE STRING "GPU architectures the CUDA kernels are compiled for (80: A100, 90: H100/H200)")
+set(MEDSAM_HAVE_CUDA_KERNELS OFF)
+if(MEDSAM_HAVE_CUDA AND NOT MEDSAM_CUDA_KERNELS STREQUAL "OFF")
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    enable_language(CUDA)
+    set(MEDSAM_HAVE_CUDA_KERNELS ON)
+  elseif(MEDSAM_CUDA_KERNELS STREQUAL "ON")
+    message(FATAL_ERROR "MEDSAM_CUDA_KERNELS=ON but no CUDA compiler was found (set CUDACXX or CMAKE_CUDA_COMPILER)")
+  else()
+    message(STATUS "No CUDA compiler found: the CUDA kernels are not built (the ATen code they replace runs)")
+  endif()
+elseif(MEDSAM_CUDA_KERNELS STREQUAL "ON")
+  message(FATAL_ERROR "MEDSAM_CUDA_KERNELS=ON needs a CUDA LibTorch (MEDSAM_HAVE_CUDA is OFF)")
+endif()
+
 set(MEDSAM_HAVE_OPENCV OFF)
 if(MEDSAM_WITH_OPENCV)
   find_package(OpenCV REQUIRED COMPONENTS core imgproc imgcodecs)

@@ -80,7 +80,7 @@ RunFn add_volume_bench(CLI::App& sub) {
   sub.add_option("--threads", o->threads, "CPU threads (default: the global --threads)")->check(CLI::NonNegativeNumber);
   sub.add_option("--precision", o->precision, "fp32, or bf16 (the image encoder autocasts)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"fp32", "bf16"}));
+      ->check(CLI::IsMember({"fp32", "bf16", "bf16-autocast"}));
   return [o] { return run_volume_bench(*o); };
 }
 

@@ -35,6 +35,7 @@ struct ModelBenchOptions {
   std::string attention = "fast";
   std::string decoder_path = "fast";
   std::string sdpa = "auto";
+  std::string fold_kernel = "on";
   int64_t chunk = kDefaultAttentionChunkElements;
   std::string profile;
 };
@@ -46,9 +47,10 @@ std::shared_ptr<ModelBenchOptions> add_common(CLI::App& sub) {
   sub.add_option("--iters", o->iters, "timed repetitions")->capture_default_str()->check(CLI::PositiveNumber);
   sub.add_option("--warmup", o->warmup, "untimed repetitions first")->capture_default_str();
   sub.add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
-  sub.add_option("--precision", o->precision, "fp32, or bf16 (autocast: the whole model on CUDA, the image encoder on the CPU)")
+  sub.add_option("--precision", o->precision, "fp32, bf16 (autocast: the whole model on CUDA, the image encoder on the CPU; the encoder's residual stream "
+                 "in bf16) or bf16-autocast (that stream in fp32, exactly torch.autocast)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"fp32", "bf16"}));
+      ->check(CLI::IsMember({"fp32", "bf16", "bf16-autocast"}));
   sub.add_option("--profile", o->profile,
                  "after the timed runs, profile one more and write its Chrome trace here "
                  "(summary: scripts/gpu/trace_summary.py FILE)");
@@ -72,11 +74,16 @@ int run_encoder(const ModelBenchOptions& o) {
   c10::InferenceMode guard;
   Sam sam = build_for_bench(o, config, device);
   sam->image_encoder->set_attention_path(parse_attention_path(o.attention), o.chunk);
+  set_fold_kernel_enabled(o.fold_kernel == "on");
+  const std::string fold_kernel = fold_kernel_available() ? o.fold_kernel : "none";
+  const Precision precision_choice = parse_precision(o.precision, device);
+  // As the Predictor does: bf16-autocast keeps the residual stream in fp32 (torch.autocast's numerics).
+  sam->image_encoder->inference_stream =
+      precision_choice == Precision::kBf16Autocast ? ResidualStream::kFloat32 : ResidualStream::kReduced;
   const auto& mc = config.model;
   const int64_t S = mc.image_encoder.img_size;
   const auto image = torch::rand({o.batch, 3, S, S}).to(device);
-  const PrecisionScope precision(parse_precision(o.precision, device), device,
-                                        ModelPart::kImageEncoder);
+  const PrecisionScope precision(precision_choice, device, ModelPart::kImageEncoder);
   synchronize(device);
   bench::reset_peak_rss();
   reset_cuda_peak(device);
@@ -88,9 +95,9 @@ int run_encoder(const ModelBenchOptions& o) {
   const auto [mean, best] = bench::time_runs(o.warmup, o.iters, encode);
   if (!o.profile.empty()) bench::profile_once(o.profile, device.is_cuda(), encode);
   const std::string kernels = device.is_cuda() ? bench::sdpa_kernels_of(encode) : std::string();
-  fmt::print("encoder {} {}x{} device={} precision={} batch={} threads={} attention={} chunk={} sdpa={}: mean {:.4f} "
+  fmt::print("encoder {} {}x{} device={} precision={} batch={} threads={} attention={} chunk={} sdpa={} fold-kernel={}: mean {:.4f} "
              "s/batch = {:.4f} s/image = {:.2f} images/s, min {:.4f} s/batch ({} iters, {} warmup); {}\n{}",
-             mc.arch, S, S, device.str(), o.precision, o.batch, torch::get_num_threads(), o.attention, o.chunk, o.sdpa,
+             mc.arch, S, S, device.str(), o.precision, o.batch, torch::get_num_threads(), o.attention, o.chunk, o.sdpa, fold_kernel,
              mean, mean / o.batch, o.batch / mean, best, o.iters, o.warmup,
              bench::memory_note(device.is_cuda(), cuda_peak_allocated_mib(device), base, "model loaded", "the forward"),
              kernels);
@@ -144,6 +151,11 @@ RunFn add_encoder_bench(CLI::App& sub) {
   sub.add_option("--chunk", o->chunk, "fast attention: logits per chunk")->capture_default_str();
   sub.add_option("--batch", o->batch, "images per encoder call")->capture_default_str()->check(CLI::PositiveNumber);
   bench::add_attention_options(sub, o->attention, o->sdpa);
+  sub.add_option("--fold-kernel", o->fold_kernel,
+                 "on: the fold of the in-place folded attention (CUDA, bf16) by medsam's CUDA kernel where the "
+                 "build has it (the result line says fold-kernel=none where not); off: by ATen ops")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"on", "off"}));
   return [o] { return run_encoder(*o); };
 }
 

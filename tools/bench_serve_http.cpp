@@ -97,7 +97,7 @@ RunFn add_serve_bench(CLI::App& sub) {
   auto o = std::make_shared<ServeBenchOptions>();
   sub.add_option("--checkpoint", o->service.checkpoint, "SAM/MedSAM weights the server loads")->required();
   sub.add_option("--device", o->service.device, "cpu or cuda[:N]")->capture_default_str();
-  sub.add_option("--precision", o->service.precision, "fp32 or bf16")->capture_default_str();
+  sub.add_option("--precision", o->service.precision, "fp32, bf16 or bf16-autocast")->capture_default_str();
   sub.add_option("--image-size", o->image_size, "side of the synthetic RGB image uploaded")->check(CLI::Range(16, 8192))->capture_default_str();
   sub.add_option("--boxes", o->boxes, "boxes per segment request")->check(CLI::Range(1, 256))->capture_default_str();
   sub.add_option("--mask-format", o->mask_format, "png or rle")->check(CLI::IsMember({"png", "rle"}))->capture_default_str();

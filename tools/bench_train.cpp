@@ -165,7 +165,7 @@ RunFn add_train_step_bench(CLI::App& sub) {
   sub.add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
   sub.add_option("--precision", o->precision, "fp32, or bf16 (autocast: the whole forward on CUDA, the image encoder on the CPU)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"fp32", "bf16"}));
+      ->check(CLI::IsMember({"fp32", "bf16", "bf16-autocast"}));
   sub.add_option("--dist-backend", o->dist_backend,
                  "none, gloo or nccl: all-reduce gradients over a process group (the launcher's world, else one rank)")
       ->capture_default_str()

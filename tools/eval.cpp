@@ -91,9 +91,10 @@ RunFn add_eval_command(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--device", m.device, "cpu or cuda[:N]")->capture_default_str();
   sub->add_option("--precision", m.options.precision,
-                  "with --checkpoint: fp32, or bf16 (autocast: the whole model on CUDA, the image encoder on the CPU)")
+                  "with --checkpoint: fp32, bf16 (autocast: the whole model on CUDA, the image encoder on the CPU) or "
+                  "bf16-autocast (as medsam infer)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"fp32", "bf16"}));
+      ->check(CLI::IsMember({"fp32", "bf16", "bf16-autocast"}));
 
   return [f, options]() {
     // --arch auto is not a preset: the YAML config starts from vit_b then (only --dump-config and

@@ -67,7 +67,7 @@ RunFn add_infer_command(CLI::App& app) {
   sub->add_option("--window", j.intensity.window, "CT window L,W or preset: soft-tissue, lung, brain, bone, ...");
   sub->add_flag("--multimask", j.multimask, "three masks per prompt (SAM's multimask output); the first is written");
   sub->add_option("--device", j.device, "cpu or cuda[:N]")->capture_default_str();
-  sub->add_option("--precision", j.precision, "fp32, or bf16 (autocast: the whole model on CUDA, the image encoder on the CPU, where it pays on CPUs with AVX512-BF16/AMX)")
+  sub->add_option("--precision", j.precision, "fp32, bf16 (autocast: the whole model on CUDA, the image encoder on the CPU, where it pays on CPUs with AVX512-BF16/AMX; the encoder's residual stream in bf16) or bf16-autocast (that stream in fp32: exactly torch.autocast, a little slower)")
       ->capture_default_str();
   sub->add_option("--output", j.output, "label map: 1..N per box (or the box's label); volumes keep the input geometry");
   sub->add_option("--overlay", j.overlay, "PNG of image, masks and boxes");

@@ -69,7 +69,7 @@ RunFn add_serve_command(CLI::App& app) {
   sub->add_option("--checkpoint", s.checkpoint, "SAM/MedSAM weights (.pth or .safetensors)")->required();
   sub->add_option("--arch", s.arch, "auto (from the checkpoint's shapes), tiny, vit_b, vit_l or vit_h")->capture_default_str();
   sub->add_option("--device", s.device, "cpu or cuda[:N]")->capture_default_str();
-  sub->add_option("--precision", s.precision, "fp32, or bf16 (as medsam infer)")->capture_default_str();
+  sub->add_option("--precision", s.precision, "fp32, bf16 or bf16-autocast (as medsam infer)")->capture_default_str();
   sub->add_option("--store-mib", s.store_mib, "MiB of image embeddings kept (ViT-B: 4 MiB per image); least recently used out first")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

@@ -15,10 +15,14 @@ namespace medsam {
 // CPU the image encoder only (its matrix products run on AVX512-BF16/AMX units, ~4x the fp32 rate on such
 // CPUs; the decoder is cheap, its CPU inference fast path is fp32, and LibTorch 1.13 has no CPU bf16
 // ConvTranspose2d). See docs/inference.md for the accuracy.
-enum class Precision { kFp32, kBf16 };
+// kBf16Autocast is kBf16 with the image encoder's residual stream in fp32 in inference, exactly what
+// torch.autocast computes (ResidualStream::kFloat32, medsam/model/image_encoder.h); kBf16 keeps that stream
+// in bf16 (faster, slightly different rounding: docs/inference.md). Training treats both alike.
+enum class Precision { kFp32, kBf16, kBf16Autocast };
+inline bool is_bf16(Precision p) { return p != Precision::kFp32; }
 enum class ModelPart { kImageEncoder, kPromptAndMaskDecoder };
 
-// "fp32" or "bf16" (else UsageError naming `option`, e.g. "--precision" or "train.precision"). bf16 on a
+// "fp32", "bf16" or "bf16-autocast" (else UsageError naming `option`, e.g. "--precision" or "train.precision"). bf16 on a
 // CPU without bf16 hardware works but is slower than fp32: a warning says so.
 Precision parse_precision(const std::string& name, c10::Device device, const std::string& option = "--precision");
 

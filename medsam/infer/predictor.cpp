@@ -52,6 +52,9 @@ Predictor::Predictor(Sam model, c10::Device device, Precision precision)
     : model_(std::move(model)), device_(device), precision_(precision) {
   model_->to(device_);
   model_->eval();
+  // bf16: the encoder's residual stream in bf16; bf16-autocast: in fp32, as torch.autocast keeps it.
+  model_->image_encoder->inference_stream =
+      precision_ == Precision::kBf16Autocast ? ResidualStream::kFloat32 : ResidualStream::kReduced;
 }
 
 // ref: segment_anything/predictor.py SamPredictor.set_image; MedSAM_Inference.py (resize, min-max)

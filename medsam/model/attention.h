@@ -71,6 +71,13 @@ at::Tensor rel_pos_attention_folded(const at::Tensor& q, const at::Tensor& k, co
 at::Tensor rel_pos_attention_folded_qkv(const at::Tensor& qkv, int64_t num_heads, const at::Tensor& rel_pos_h,
                                         const at::Tensor& rel_pos_w, std::pair<int64_t, int64_t> hw, double scale);
 
+// The fold of rel_pos_attention_folded_qkv by one hand-written CUDA kernel (medsam/model/cuda/fold_qk.cu) for
+// bf16 on CUDA: q', k' written in one pass instead of ~7 ATen passes. Available in builds with
+// MEDSAM_HAVE_CUDA_KERNELS (a CUDA LibTorch and nvcc); enabled by default, switchable for A/B runs and tests
+// (the process-wide switch is read at every call).
+bool fold_kernel_available();
+void set_fold_kernel_enabled(bool enabled);
+
 // Which kernel each distinct scaled_dot_product_attention call made by the functions above went to,
 // one line per call shape ("q 1x192x4096x192 k ... v ... bf16, no mask: flash"), recorded between these
 // two calls; the benches print it after a CUDA run. Not recording costs one atomic load per call.

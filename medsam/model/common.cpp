@@ -47,8 +47,28 @@ MLPBlockImpl::MLPBlockImpl(int64_t embedding_dim, int64_t mlp_dim, Activation ac
       act(act_) {}
 
 // ref: segment_anything/modeling/common.py MLPBlock.forward
-at::Tensor MLPBlockImpl::forward(const at::Tensor& x) {
+at::Tensor MLPBlockImpl::forward(const at::Tensor& x, bool fuse_gelu) {
+  if (fuse_gelu && act == Activation::kGELU) return linear_rows(lin2, linear_gelu_rows(lin1, x));
   return linear_rows(lin2, activate(act, linear_rows(lin1, x)));
+}
+
+at::Tensor linear_gelu_rows(torch::nn::Linear& lin, const at::Tensor& x) {
+  TORCH_CHECK(lin->bias.defined(), "linear_gelu_rows: the linear layer has no bias");
+  const auto dtype = x.scalar_type();
+  const at::Tensor rows = x.reshape({-1, x.size(-1)});
+  const at::Tensor y = at::_addmm_activation(lin->bias.to(dtype), rows, lin->weight.to(dtype).t(), /*beta=*/1,
+                                             /*alpha=*/1, /*use_gelu=*/true);
+  std::vector<int64_t> shape = x.sizes().vec();
+  shape.back() = lin->weight.size(0);
+  return y.view(shape);
+}
+
+at::Tensor layer_norm_in_dtype(torch::nn::LayerNorm& ln, const at::Tensor& x) {
+  // Autocast would cast x to fp32 for layer_norm: step around it for this one call.
+  c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
+  const auto dtype = x.scalar_type();
+  const auto& o = ln->options;
+  return at::layer_norm(x, o.normalized_shape(), ln->weight.to(dtype), ln->bias.to(dtype), o.eps());
 }
 
 at::Tensor linear_rows(torch::nn::Linear& lin, const at::Tensor& x) {

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "medsam/core/torch_compat.h"
 
@@ -32,6 +33,68 @@ at::Tensor window_unpartition(const at::Tensor& windows, int64_t ws, std::pair<i
       {B, Hp, Wp, -1});
   if (Hp > H || Wp > W) x = x.slice(1, 0, H).slice(2, 0, W).contiguous();
   return x;
+}
+
+namespace {
+
+// One dimension of the window grid in at most two runs of windows: the whole windows, then the last,
+// partial one (the rows that padding completes).
+struct WindowRun {
+  int64_t first_window, windows, rows;  // windows of `rows` real rows each, from window `first_window`
+};
+std::vector<WindowRun> window_runs(int64_t size, int64_t ws) {
+  std::vector<WindowRun> runs;
+  if (size / ws > 0) runs.push_back({0, size / ws, ws});
+  if (size % ws > 0) runs.push_back({size / ws, 1, size % ws});
+  return runs;
+}
+
+// The block of whole or partial windows (ry, rx) as (B, windows_y, rows_y, windows_x, rows_x, C) views: of a
+// (B, H, W, C) grid tensor, and of the (B, nWh, nWw, ws, ws, C) windows.
+at::Tensor grid_block(const at::Tensor& grid, const WindowRun& ry, const WindowRun& rx, int64_t ws) {
+  return grid.narrow(1, ry.first_window * ws, ry.windows * ry.rows)
+      .narrow(2, rx.first_window * ws, rx.windows * rx.rows)
+      .view({grid.size(0), ry.windows, ry.rows, rx.windows, rx.rows, grid.size(3)});
+}
+at::Tensor window_block(const at::Tensor& windows6, const WindowRun& ry, const WindowRun& rx) {
+  return windows6.narrow(1, ry.first_window, ry.windows)
+      .narrow(2, rx.first_window, rx.windows)
+      .narrow(3, 0, ry.rows)
+      .narrow(4, 0, rx.rows)
+      .permute({0, 1, 3, 2, 4, 5});
+}
+
+}  // namespace
+
+// ref: segment_anything/modeling/image_encoder.py window_partition
+std::pair<at::Tensor, std::pair<int64_t, int64_t>> window_partition_one_pass(const at::Tensor& x, int64_t ws) {
+  const int64_t B = x.size(0), H = x.size(1), W = x.size(2), C = x.size(3);
+  const int64_t nh = (H + ws - 1) / ws, nw = (W + ws - 1) / ws;
+  const at::Tensor windows6 = at::empty({B, nh, nw, ws, ws, C}, x.options());
+  for (const auto& ry : window_runs(H, ws))
+    for (const auto& rx : window_runs(W, ws)) window_block(windows6, ry, rx).copy_(grid_block(x, ry, rx, ws));
+  // The padding: the last window row's rows past H, the last window column's columns past W.
+  if (H % ws > 0) windows6.narrow(1, nh - 1, 1).narrow(3, H % ws, ws - H % ws).zero_();
+  if (W % ws > 0) windows6.narrow(2, nw - 1, 1).narrow(4, W % ws, ws - W % ws).zero_();
+  return {windows6.view({B * nh * nw, ws, ws, C}), {nh * ws, nw * ws}};
+}
+
+// ref: segment_anything/modeling/image_encoder.py Block.forward (x + window_unpartition(...))
+at::Tensor add_window_unpartition(const at::Tensor& x, const at::Tensor& windows, int64_t ws) {
+  const int64_t B = x.size(0), H = x.size(1), W = x.size(2), C = x.size(3);
+  const int64_t nh = (H + ws - 1) / ws, nw = (W + ws - 1) / ws;
+  TORCH_CHECK(x.dim() == 4 && windows.dim() == 4 && windows.size(0) == B * nh * nw && windows.size(1) == ws &&
+                  windows.size(2) == ws && windows.size(3) == C,
+              "add_window_unpartition: windows ", windows.sizes(), " do not cover x ", x.sizes(), " in windows of ", ws);
+  const at::Tensor windows6 = windows.reshape({B, nh, nw, ws, ws, C});
+  const at::Tensor sum = at::empty(x.sizes(), x.options().dtype(at::result_type(x, windows)));
+  for (const auto& ry : window_runs(H, ws)) {
+    for (const auto& rx : window_runs(W, ws)) {
+      at::Tensor out = grid_block(sum, ry, rx, ws);
+      at::add_out(out, grid_block(x, ry, rx, ws), window_block(windows6, ry, rx));
+    }
+  }
+  return sum;
 }
 
 // ref: segment_anything/modeling/image_encoder.py PatchEmbed.__init__
@@ -74,21 +137,33 @@ BlockImpl::BlockImpl(int64_t dim, int64_t num_heads, double mlp_ratio, bool qkv_
 
 // ref: segment_anything/modeling/image_encoder.py Block.forward
 at::Tensor BlockImpl::forward(const at::Tensor& x) {
-  at::Tensor h = norm1(x);
-  const int64_t H = x.size(1), W = x.size(2);
+  // A bf16/fp16 x is the reduced residual stream (ResidualStream::kReduced): the LayerNorms stay in its
+  // dtype, and on CUDA lin1 + GELU are one GEMM. An fp32 x is SAM's stream, what torch.autocast keeps.
+  const bool reduced = x.scalar_type() == at::kBFloat16 || x.scalar_type() == at::kHalf;
+  const auto norm = [&](torch::nn::LayerNorm& ln, const at::Tensor& t) {
+    return reduced ? layer_norm_in_dtype(ln, t) : ln(t);
+  };
+  at::Tensor h = norm(norm1, x);
+  at::Tensor y;  // x + the attention's output
   if (window_size > 0) {
     // Under autocast the qkv projection reads h in the autocast dtype anyway (the same rounding): cast
     // first, and the partition's pad and permute copies move half the bytes.
     const auto device = h.device().type();
     if (h.scalar_type() == at::kFloat && compat::autocast_enabled(device)) h = h.to(compat::autocast_dtype(device));
     // padding happens after norm1: padded tokens are zeros (keys/values too, no mask)
-    auto [windows, pad_hw] = window_partition(h, window_size);  // (B*nW, ws, ws, C)
-    h = window_unpartition(attn(windows), window_size, pad_hw, {H, W});
+    if (!at::GradMode::is_enabled()) {
+      // One pass each way: the partition copies x's window blocks straight into place, and the residual
+      // add reads the attention's windows where they lie (SAM: pad, permute; permute, crop, add).
+      const at::Tensor windows = window_partition_one_pass(h, window_size).first;
+      y = add_window_unpartition(x, attn(windows), window_size);
+    } else {
+      auto [windows, pad_hw] = window_partition(h, window_size);  // (B*nW, ws, ws, C)
+      y = x + window_unpartition(attn(windows), window_size, pad_hw, {x.size(1), x.size(2)});
+    }
   } else {
-    h = attn(h);
+    y = x + attn(h);
   }
-  at::Tensor y = x + h;
-  return y + mlp(norm2(y));
+  return y + mlp->forward(norm(norm2, y), /*fuse_gelu=*/reduced && x.is_cuda());
 }
 
 // ref: segment_anything/modeling/image_encoder.py ImageEncoderViT.__init__
@@ -119,9 +194,16 @@ void ImageEncoderViTImpl::set_attention_path(AttentionPath path, int64_t chunk_e
   }
 }
 
+bool ImageEncoderViTImpl::runs_reduced_stream(c10::DeviceType device) const {
+  return inference_stream == ResidualStream::kReduced && !at::GradMode::is_enabled() &&
+         compat::autocast_enabled(device);
+}
+
 // ref: segment_anything/modeling/image_encoder.py ImageEncoderViT.forward
 at::Tensor ImageEncoderViTImpl::forward(const at::Tensor& x) {
-  at::Tensor h = (patch_embed(x) + pos_embed).contiguous();  // (B, S/p, S/p, embed_dim)
+  at::Tensor h = patch_embed(x) + pos_embed;  // (B, S/p, S/p, embed_dim)
+  const auto device = x.device().type();
+  h = runs_reduced_stream(device) ? h.to(compat::autocast_dtype(device)).contiguous() : h.contiguous();
   for (auto& b : *blocks) h = b->as<Block>()->forward(h);
   return neck->forward(h.permute({0, 3, 1, 2})).contiguous();  // (B, H, W, C) -> (B, out_chans, H, W)
 }

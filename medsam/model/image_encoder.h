@@ -25,6 +25,13 @@ std::pair<at::Tensor, std::pair<int64_t, int64_t>> window_partition(const at::Te
 at::Tensor window_unpartition(const at::Tensor& windows, int64_t ws, std::pair<int64_t, int64_t> pad_hw,
                               std::pair<int64_t, int64_t> hw);
 
+// The same two as one pass over memory each, for inference (they write into views: not for autograd).
+// window_partition_one_pass(x, ws) equals window_partition(x, ws): every whole or partial block of windows
+// is copied straight into place, and only the padding is zeroed (SAM pads, then permutes: two passes).
+std::pair<at::Tensor, std::pair<int64_t, int64_t>> window_partition_one_pass(const at::Tensor& x, int64_t ws);
+// x + window_unpartition(windows, ws, ..., x's H and W), the add reading each window block where it lies.
+at::Tensor add_window_unpartition(const at::Tensor& x, const at::Tensor& windows, int64_t ws);
+
 // ref: segment_anything/modeling/image_encoder.py PatchEmbed
 // (B, C, S, S) -> conv k=stride=patch -> (B, S/p, S/p, embed_dim) (channels last).
 struct PatchEmbedImpl : torch::nn::Module {
@@ -52,6 +59,15 @@ struct BlockImpl : torch::nn::Module {
 };
 TORCH_MODULE(Block);
 
+// The blocks' residual stream in inference under autocast (bf16/fp16). kFloat32: fp32, as torch.autocast
+// keeps it (LayerNorms in fp32, every residual add in fp32, a cast to bf16 before each linear layer).
+// kReduced: in the autocast dtype, so the LayerNorms read and write bf16 (accumulating in fp32), the adds
+// move half the bytes and the casts are gone; on CUDA lin1 and GELU become one GEMM (linear_gelu_rows).
+// On an H200 those element-wise passes were ~15 of the ViT-B encoder's 64 ms per batch of 16 (bf16).
+// Training (autograd on) always keeps fp32. `--precision bf16` runs kReduced, `bf16-autocast` kFloat32 (the
+// Predictor sets it). Accuracy of each: tests/model/parity_test.cpp, docs/inference.md.
+enum class ResidualStream { kFloat32, kReduced };
+
 // ref: segment_anything/modeling/image_encoder.py ImageEncoderViT
 struct ImageEncoderViTImpl : torch::nn::Module {
   explicit ImageEncoderViTImpl(const ImageEncoderConfig& config);
@@ -60,6 +76,10 @@ struct ImageEncoderViTImpl : torch::nn::Module {
 
   // Selects the attention implementation of every block (tests compare the two).
   void set_attention_path(AttentionPath path, int64_t chunk_elements = kDefaultAttentionChunkElements);
+  // Whether forward() runs the blocks on the reduced stream now (inference_stream, autograd, autocast).
+  bool runs_reduced_stream(c10::DeviceType device) const;
+
+  ResidualStream inference_stream = ResidualStream::kReduced;
 
   ImageEncoderConfig config;
   PatchEmbed patch_embed{nullptr};

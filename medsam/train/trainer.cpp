@@ -62,8 +62,8 @@ void validate_train_config(const TrainConfig& c) {
   require(c.log_every_steps >= 1, "log_every_steps must be >= 1");
   require(c.checkpoint.every_steps >= 0 && c.checkpoint.keep_last >= 0, "checkpoint.every_steps/keep_last must be >= 0");
   require(c.device == "auto" || c.device == "cpu" || c.device == "cuda", "device must be auto, cpu or cuda, got '" + c.device + "'");
-  require(c.precision == "auto" || c.precision == "fp32" || c.precision == "bf16",
-          "precision must be auto, fp32 or bf16, got '" + c.precision + "'");
+  require(c.precision == "auto" || c.precision == "fp32" || c.precision == "bf16" || c.precision == "bf16-autocast",
+          "precision must be auto, fp32, bf16 or bf16-autocast, got '" + c.precision + "'");
   require(c.source == "shards" || c.source == "synthetic", "source must be shards or synthetic, got '" + c.source + "'");
   require(!c.output_dir.empty(), "output_dir must not be empty");
   require(c.validation.every_steps >= 0, "validation.every_steps must be >= 0 (0 = off)");
@@ -172,7 +172,7 @@ LossValues Trainer::forward_loss(const data::Batch& batch) {
     embeddings = config_.activation_checkpointing ? encode_with_checkpointing(*model_->image_encoder, images)
                                                   : model_->encode(images);
   }
-  if (precision_ == Precision::kBf16 && !device_.is_cuda()) embeddings = embeddings.to(at::kFloat);  // fp32 decoder
+  if (is_bf16(precision_) && !device_.is_cuda()) embeddings = embeddings.to(at::kFloat);  // fp32 decoder
   // Several prompts per image: each prompt gets its image's embedding (Bi, ...) -> (Bp, ...).
   if (batch.image_index.defined() && !(batch.num_images() == 1 && batch.num_prompts() > 1))
     embeddings = embeddings.index_select(0, batch.image_index.to(device_));

@@ -11,6 +11,7 @@
 #include "medsam/infer/prompt_file.h"
 #include "medsam/infer/volume_infer.h"
 #include "medsam/io/image.h"
+#include "medsam/model/build_sam.h"
 #include "medsam/model/load_sam.h"
 #include "tests/support/run_command.h"
 
@@ -117,9 +118,18 @@ TEST_CASE("slice box files: CSV with header and labels, JSON objects, errors nam
   CHECK_THROWS_AS(infer::read_slice_box_file(dir + "/missing.csv"), UsageError);
 }
 
-TEST_CASE("precision names: fp32 and bf16 on either device, anything else refused", "[infer]") {
+TEST_CASE("precision names: fp32, bf16 and bf16-autocast on either device, anything else refused", "[infer]") {
   CHECK(parse_precision("fp32", c10::kCPU) == Precision::kFp32);
   CHECK(parse_precision("bf16", c10::Device("cuda")) == Precision::kBf16);
   CHECK(parse_precision("bf16", c10::kCPU) == Precision::kBf16);  // the encoder autocasts
-  CHECK_THROWS_WITH(parse_precision("fp16", c10::kCPU), Catch::Contains("use fp32 or bf16"));
+  CHECK(parse_precision("bf16-autocast", c10::kCPU) == Precision::kBf16Autocast);
+  CHECK(is_bf16(Precision::kBf16Autocast));
+  CHECK(!is_bf16(Precision::kFp32));
+  CHECK_THROWS_WITH(parse_precision("fp16", c10::kCPU), Catch::Contains("use fp32, bf16 or bf16-autocast"));
+  CHECK_THROWS_WITH(parse_precision("half", c10::kCPU, "train.precision"), Catch::Contains("train.precision 'half'"));
+  // The Predictor sets the encoder's residual stream from the precision.
+  infer::Predictor autocast_like(build_sam("tiny"), c10::kCPU, Precision::kBf16Autocast);
+  CHECK(autocast_like.model()->image_encoder->inference_stream == ResidualStream::kFloat32);
+  infer::Predictor reduced(build_sam("tiny"), c10::kCPU, Precision::kBf16);
+  CHECK(reduced.model()->image_encoder->inference_stream == ResidualStream::kReduced);
 }

@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include <fstream>
+#include <map>
 #include <string>
 
 #include "medsam/core/build_config.h"
@@ -140,39 +141,53 @@ TEST_CASE("full MedSAM forward (image.png + box) reproduces the reference low-re
 // CPU bf16 (`--precision bf16` on the CPU): autocast on the image encoder only, the decoder in fp32.
 // The same bounds as the CUDA bf16 test (cuda_parity_test.cpp): embedding within 2% relative L2 of the
 // fp32 reference, low-res logits within 15%, at most 3% of the low-res mask pixels flipped. Values are
-// printed with WARN so every run records them.
+// printed with WARN so every run records them. Both residual streams of the encoder (image_encoder.h):
+// fp32 as torch.autocast keeps it, and the reduced (bf16) stream, the default.
 TEST_CASE("CPU bf16 encoder: tiny MedSAM stays within the documented bf16 error of the reference", "[model][parity]") {
   torch::NoGradGuard ng;
   auto sam = tiny_with_weights();
   const auto rel_l2 = [](const at::Tensor& a, const at::Tensor& e) {
     return ((a.to(at::kFloat) - e).norm() / e.norm()).item<double>();
   };
-  for (const std::string name : {"case_z70", "case_z90"}) {
-    INFO(name);
-    const Case c = read_case(name);
-    at::Tensor emb;
-    {
-      const PrecisionScope bf16(Precision::kBf16, c10::kCPU, ModelPart::kImageEncoder);
-      emb = sam->encode(infer::preprocess_image(fixture_image(c), 256));
+  std::map<ResidualStream, at::Tensor> embedding_of;
+  for (const auto stream : {ResidualStream::kFloat32, ResidualStream::kReduced}) {
+    sam->image_encoder->inference_stream = stream;
+    const std::string stream_name = stream == ResidualStream::kReduced ? "reduced stream" : "fp32 stream";
+    for (const std::string name : {"case_z70", "case_z90"}) {
+      INFO(name << ", " << stream_name);
+      const Case c = read_case(name);
+      at::Tensor emb;
+      {
+        const PrecisionScope bf16(Precision::kBf16, c10::kCPU, ModelPart::kImageEncoder);
+        CHECK(sam->image_encoder->runs_reduced_stream(c10::DeviceType::CPU) == (stream == ResidualStream::kReduced));
+        emb = sam->encode(infer::preprocess_image(fixture_image(c), 256));
+      }
+      if (name == "case_z70") embedding_of[stream] = emb.to(at::kFloat);
+      Prompts p;
+      p.boxes = c.box;
+      at::Tensor logits;
+      {
+        const PrecisionScope fp32(Precision::kBf16, c10::kCPU, ModelPart::kPromptAndMaskDecoder);
+        logits = sam->decode(emb.to(at::kFloat), p, false).low_res_logits;
+      }
+      CHECK(logits.scalar_type() == at::kFloat);  // the CPU decoder does not autocast
+      const double e_emb = rel_l2(emb, npy(c, "embedding.npy"));
+      const double e_log = rel_l2(logits, npy(c, "lowres_logits.npy"));
+      const auto flipped = ((logits > 0) != (npy(c, "lowres_logits.npy") > 0)).sum().item<int64_t>();
+      WARN(name << " CPU bf16 encoder, " << stream_name << ": relative L2 embedding " << e_emb << ", lowres_logits "
+                << e_log << ", " << flipped << " of 4096 low-res mask pixels flipped");
+      CHECK(e_emb > 0);  // bf16 really ran: fp32 matches to ~1e-6
+      CHECK(e_emb < 2e-2);
+      CHECK(e_log < 0.15);
+      CHECK(flipped <= 123);
     }
-    Prompts p;
-    p.boxes = c.box;
-    at::Tensor logits;
-    {
-      const PrecisionScope fp32(Precision::kBf16, c10::kCPU, ModelPart::kPromptAndMaskDecoder);
-      logits = sam->decode(emb.to(at::kFloat), p, false).low_res_logits;
-    }
-    CHECK(logits.scalar_type() == at::kFloat);  // the CPU decoder does not autocast
-    const double e_emb = rel_l2(emb, npy(c, "embedding.npy"));
-    const double e_log = rel_l2(logits, npy(c, "lowres_logits.npy"));
-    const auto flipped = ((logits > 0) != (npy(c, "lowres_logits.npy") > 0)).sum().item<int64_t>();
-    WARN(name << " CPU bf16 encoder: relative L2 embedding " << e_emb << ", lowres_logits " << e_log << ", "
-              << flipped << " of 4096 low-res mask pixels flipped");
-    CHECK(e_emb > 0);  // bf16 really ran: fp32 matches to ~1e-6
-    CHECK(e_emb < 2e-2);
-    CHECK(e_log < 0.15);
-    CHECK(flipped <= 123);
   }
+  // The switch takes effect: the two streams round differently.
+  CHECK(!torch::equal(embedding_of.at(ResidualStream::kFloat32), embedding_of.at(ResidualStream::kReduced)));
+  // Autograd on: the blocks keep SAM's fp32 stream whatever the setting.
+  torch::AutoGradMode grad(true);
+  const PrecisionScope bf16(Precision::kBf16, c10::kCPU, ModelPart::kImageEncoder);
+  CHECK(!sam->image_encoder->runs_reduced_stream(c10::DeviceType::CPU));
 }
 
 TEST_CASE("image.npy and mask.npy hold exactly the pixels of image.png and mask.png", "[model][parity]") {

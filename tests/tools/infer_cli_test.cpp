@@ -231,7 +231,7 @@ TEST_CASE("medsam infer --precision bf16 on CPU: the encoder in bf16 gives the f
   CHECK(inter / uni > 0.9);
   auto bad = run_medsam(args + "--precision fp16 --output " + out + "/x.png");
   CHECK(bad.exit_code == 2);
-  CHECK_THAT(bad.err, Catch::Contains("use fp32 or bf16"));
+  CHECK_THAT(bad.err, Catch::Contains("use fp32, bf16 or bf16-autocast"));
 }
 
 TEST_CASE("medsam infer --input-dir answers every .npz case of a folder, records a failing one and goes on, "
