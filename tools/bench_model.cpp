@@ -78,8 +78,7 @@ int run_encoder(const ModelBenchOptions& o) {
   const std::string fold_kernel = fold_kernel_available() ? o.fold_kernel : "none";
   const Precision precision_choice = parse_precision(o.precision, device);
   // As the Predictor does: bf16-autocast keeps the residual stream in fp32 (torch.autocast's numerics).
-  sam->image_encoder->inference_stream =
-      precision_choice == Precision::kBf16Autocast ? ResidualStream::kFloat32 : ResidualStream::kReduced;
+  sam->image_encoder->inference_stream = residual_stream_for(precision_choice);
   const auto& mc = config.model;
   const int64_t S = mc.image_encoder.img_size;
   const auto image = torch::rand({o.batch, 3, S, S}).to(device);

@@ -53,8 +53,7 @@ Predictor::Predictor(Sam model, c10::Device device, Precision precision)
   model_->to(device_);
   model_->eval();
   // bf16: the encoder's residual stream in bf16; bf16-autocast: in fp32, as torch.autocast keeps it.
-  model_->image_encoder->inference_stream =
-      precision_ == Precision::kBf16Autocast ? ResidualStream::kFloat32 : ResidualStream::kReduced;
+  model_->image_encoder->inference_stream = residual_stream_for(precision_);
 }
 
 // ref: segment_anything/predictor.py SamPredictor.set_image; MedSAM_Inference.py (resize, min-max)

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "medsam/core/config_model.h"
+#include "medsam/core/precision.h"
 #include "medsam/model/attention.h"
 #include "medsam/model/common.h"
 
@@ -67,6 +68,11 @@ TORCH_MODULE(Block);
 // Training (autograd on) always keeps fp32. `--precision bf16` runs kReduced, `bf16-autocast` kFloat32 (the
 // Predictor sets it). Accuracy of each: tests/model/parity_test.cpp, docs/inference.md.
 enum class ResidualStream { kFloat32, kReduced };
+// The stream a precision asks for: bf16-autocast kFloat32, anything else kReduced (fp32 runs no autocast,
+// so the setting does not apply). What the Predictor, the trainer's validation and the benches set.
+inline ResidualStream residual_stream_for(Precision precision) {
+  return precision == Precision::kBf16Autocast ? ResidualStream::kFloat32 : ResidualStream::kReduced;
+}
 
 // ref: segment_anything/modeling/image_encoder.py ImageEncoderViT
 struct ImageEncoderViTImpl : torch::nn::Module {

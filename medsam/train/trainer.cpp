@@ -111,6 +111,8 @@ Trainer::Trainer(const TrainConfig& config, Sam model, BatchSource& source, std:
   if (!cuda && config_.threads > 0) torch::set_num_threads(config_.threads);
   model_->to(device_);
   model_->train();
+  // Validation (autograd off) runs the encoder's residual stream as `medsam infer --precision` of the same name.
+  model_->image_encoder->inference_stream = residual_stream_for(precision_);
   apply_freeze(*model_, config_.freeze);
   optimizer_ = std::make_unique<AdamW>(*model_, config_.optimizer);
   reducer_ = options_.reducer;

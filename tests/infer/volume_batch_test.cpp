@@ -127,7 +127,9 @@ TEST_CASE("precision names: fp32, bf16 and bf16-autocast on either device, anyth
   CHECK(!is_bf16(Precision::kFp32));
   CHECK_THROWS_WITH(parse_precision("fp16", c10::kCPU), Catch::Contains("use fp32, bf16 or bf16-autocast"));
   CHECK_THROWS_WITH(parse_precision("half", c10::kCPU, "train.precision"), Catch::Contains("train.precision 'half'"));
-  // The Predictor sets the encoder's residual stream from the precision.
+  CHECK(residual_stream_for(Precision::kBf16Autocast) == ResidualStream::kFloat32);
+  CHECK(residual_stream_for(Precision::kBf16) == ResidualStream::kReduced);
+  // The Predictor sets the encoder's residual stream from the precision (so does the trainer, for validation).
   infer::Predictor autocast_like(build_sam("tiny"), c10::kCPU, Precision::kBf16Autocast);
   CHECK(autocast_like.model()->image_encoder->inference_stream == ResidualStream::kFloat32);
   infer::Predictor reduced(build_sam("tiny"), c10::kCPU, Precision::kBf16);
