@@ -42,6 +42,36 @@ function(medsam_add_layer layer)
     target_link_libraries(${target} PUBLIC ${ARG_LIBS})
   endif()
   medsam_use_pch(${target})
+  medsam_unity_exclusions(${target})
+endfunction()
+
+# medsam_unity_exclusions(<target>): under MEDSAM_UNITY_BUILD, marks the target's sources that must be
+# compiled alone rather than batched with others:
+# - a #define before an #include configures the headers that follow (httplib's options,
+#   CATCH_CONFIG_MAIN, c10d's USE_C10D_NCCL, MEDSAM_COMPAT_PROFILER); in a batch an earlier file may
+#   already have included them without it, and the macro would leak into the files after it;
+# - CUDA-only code (#if MEDSAM_HAVE_CUDA...) compiles on GPU builds only, so a clash in a batch would
+#   first show there, where no CPU machine's build could have caught it.
+# Found by reading the files at configure time, so a new file of either kind needs no list kept by hand.
+function(medsam_unity_exclusions target)
+  if(NOT MEDSAM_UNITY_BUILD)
+    return()
+  endif()
+  get_target_property(sources ${target} SOURCES)
+  foreach(source IN LISTS sources)
+    if(NOT source MATCHES "\\.cpp$")
+      continue()
+    endif()
+    get_filename_component(path "${source}" ABSOLUTE)
+    file(READ "${path}" text)
+    string(FIND "${text}" "#include" last_include REVERSE)
+    string(SUBSTRING "${text}" 0 ${last_include} head)  # -1 (no #include): the whole file
+    if(head MATCHES "(^|\n)#define " OR text MATCHES "\n#(el)?if[^\n]*MEDSAM_HAVE_CUDA")
+      set_source_files_properties("${source}" PROPERTIES SKIP_UNITY_BUILD_INCLUSION ON)
+      list(APPEND alone "${source}")
+    endif()
+  endforeach()
+  message(DEBUG "${target}: compiled outside the unity batches: ${alone}")
 endfunction()
 
 # Attach the shared precompiled header to a target (library, tool or test).

@@ -11,6 +11,7 @@
 
 #include "medsam/core/config.h"
 #include "medsam/core/error.h"
+#include "medsam/core/precision.h"
 #include "medsam/infer/predictor.h"
 #include "medsam/infer/volume_infer.h"
 #include "medsam/model/build_sam.h"
@@ -80,7 +81,7 @@ RunFn add_volume_bench(CLI::App& sub) {
   sub.add_option("--threads", o->threads, "CPU threads (default: the global --threads)")->check(CLI::NonNegativeNumber);
   sub.add_option("--precision", o->precision, "fp32, or bf16 (the image encoder autocasts)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"fp32", "bf16", "bf16-autocast"}));
+      ->check(CLI::IsMember(precision_names()));
   return [o] { return run_volume_bench(*o); };
 }
 

@@ -14,6 +14,7 @@
 #include "medsam/core/config.h"
 #include "medsam/core/device.h"
 #include "medsam/core/error.h"
+#include "medsam/core/precision.h"
 #include "medsam/infer/predictor.h"
 #include "medsam/model/build_sam.h"
 #include "tools/bench.h"
@@ -50,7 +51,7 @@ std::shared_ptr<ModelBenchOptions> add_common(CLI::App& sub) {
   sub.add_option("--precision", o->precision, "fp32, bf16 (autocast: the whole model on CUDA, the image encoder on the CPU; the encoder's residual stream "
                  "in bf16) or bf16-autocast (that stream in fp32, exactly torch.autocast)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"fp32", "bf16", "bf16-autocast"}));
+      ->check(CLI::IsMember(precision_names()));
   sub.add_option("--profile", o->profile,
                  "after the timed runs, profile one more and write its Chrome trace here "
                  "(summary: scripts/gpu/trace_summary.py FILE)");

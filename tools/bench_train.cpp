@@ -16,6 +16,7 @@
 #include "medsam/core/device.h"
 #include "medsam/core/directory.h"
 #include "medsam/core/error.h"
+#include "medsam/core/precision.h"
 #include "medsam/core/log.h"
 #include "medsam/dist/gradient_reducer.h"
 #include "medsam/dist/process_group.h"
@@ -165,7 +166,7 @@ RunFn add_train_step_bench(CLI::App& sub) {
   sub.add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
   sub.add_option("--precision", o->precision, "fp32, or bf16 (autocast: the whole forward on CUDA, the image encoder on the CPU)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"fp32", "bf16", "bf16-autocast"}));
+      ->check(CLI::IsMember(precision_names()));
   sub.add_option("--dist-backend", o->dist_backend,
                  "none, gloo or nccl: all-reduce gradients over a process group (the launcher's world, else one rank)")
       ->capture_default_str()

@@ -9,6 +9,7 @@
 #include "data_prep/progress.h"
 #include "medsam/core/config.h"
 #include "medsam/core/error.h"
+#include "medsam/core/precision.h"
 #include "medsam/eval/eval_job.h"
 #include "medsam/eval/model_eval_job.h"
 #include "tools/command.h"
@@ -94,7 +95,7 @@ RunFn add_eval_command(CLI::App& app) {
                   "with --checkpoint: fp32, bf16 (autocast: the whole model on CUDA, the image encoder on the CPU) or "
                   "bf16-autocast (as medsam infer)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"fp32", "bf16", "bf16-autocast"}));
+      ->check(CLI::IsMember(precision_names()));
 
   return [f, options]() {
     // --arch auto is not a preset: the YAML config starts from vit_b then (only --dump-config and

@@ -8,10 +8,20 @@
 
 namespace medsam {
 
+const std::vector<std::string>& precision_names() {
+  static const std::vector<std::string> names{"fp32", "bf16", "bf16-autocast"};
+  return names;
+}
+
+std::string precision_names_text() {
+  const auto& names = precision_names();
+  return fmt::format("{} or {}", fmt::join(names.begin(), names.end() - 1, ", "), names.back());
+}
+
 Precision parse_precision(const std::string& name, c10::Device device, const std::string& option) {
   if (name == "fp32") return Precision::kFp32;
   if (name != "bf16" && name != "bf16-autocast")
-    throw UsageError(fmt::format("{} '{}': use fp32, bf16 or bf16-autocast", option, name));
+    throw UsageError(fmt::format("{} '{}': use {}", option, name, precision_names_text()));
   if (!device.is_cuda() && !cpu_has_native_bf16())
     log_warn("{} {} on a CPU without AVX512-BF16/AMX: LibTorch emulates bf16 there, slower than fp32", option, name);
   return name == "bf16" ? Precision::kBf16 : Precision::kBf16Autocast;

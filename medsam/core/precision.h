@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "medsam/core/torch_compat.h"
 
@@ -22,7 +23,13 @@ enum class Precision { kFp32, kBf16, kBf16Autocast };
 inline bool is_bf16(Precision p) { return p != Precision::kFp32; }
 enum class ModelPart { kImageEncoder, kPromptAndMaskDecoder };
 
-// "fp32", "bf16" or "bf16-autocast" (else UsageError naming `option`, e.g. "--precision" or "train.precision"). bf16 on a
+// The names parse_precision accepts, in order: "fp32", "bf16", "bf16-autocast". Command lines check
+// against these (CLI::IsMember) and errors list them, so a new precision is added here once.
+const std::vector<std::string>& precision_names();
+// precision_names() as prose: "fp32, bf16 or bf16-autocast".
+std::string precision_names_text();
+
+// One of precision_names() (else UsageError naming `option`, e.g. "--precision" or "train.precision"). bf16 on a
 // CPU without bf16 hardware works but is slower than fp32: a warning says so.
 Precision parse_precision(const std::string& name, c10::Device device, const std::string& option = "--precision");
 

@@ -13,8 +13,8 @@ void fold_qk_bf16_reference(const std::uint16_t* qkv, const float* rel_h_t, cons
                             std::uint16_t* q_fold, std::uint16_t* k_fold, std::int64_t tokens, int grid_h, int grid_w,
                             int heads, int head_dim, int folded_dim, float scale) {
   constexpr int kLanes = 32;
-  if (head_dim + grid_h + grid_w > folded_dim)
-    throw std::invalid_argument("fold_qk_bf16_reference: head_dim + grid_h + grid_w exceeds folded_dim");
+  if (const char* error = fold::fold_shape_error(tokens, grid_h, grid_w, heads, head_dim, folded_dim))
+    throw std::invalid_argument(error);
   const fold::FoldShape shape{tokens * heads, grid_h, grid_w, heads, head_dim, folded_dim, scale};
   std::vector<float> q_row(static_cast<size_t>(head_dim));
   for (std::int64_t pair = 0; pair < shape.pairs; ++pair) {

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -12,6 +13,7 @@
 
 #include "medsam/core/device.h"
 #include "medsam/core/error.h"
+#include "medsam/core/precision.h"
 #include "medsam/core/log.h"
 #include "medsam/core/torch_compat.h"
 #include "medsam/dist/gradient_reducer.h"
@@ -62,8 +64,9 @@ void validate_train_config(const TrainConfig& c) {
   require(c.log_every_steps >= 1, "log_every_steps must be >= 1");
   require(c.checkpoint.every_steps >= 0 && c.checkpoint.keep_last >= 0, "checkpoint.every_steps/keep_last must be >= 0");
   require(c.device == "auto" || c.device == "cpu" || c.device == "cuda", "device must be auto, cpu or cuda, got '" + c.device + "'");
-  require(c.precision == "auto" || c.precision == "fp32" || c.precision == "bf16" || c.precision == "bf16-autocast",
-          "precision must be auto, fp32, bf16 or bf16-autocast, got '" + c.precision + "'");
+  const auto& precisions = precision_names();
+  require(c.precision == "auto" || std::find(precisions.begin(), precisions.end(), c.precision) != precisions.end(),
+          "precision must be auto, " + precision_names_text() + ", got '" + c.precision + "'");
   require(c.source == "shards" || c.source == "synthetic", "source must be shards or synthetic, got '" + c.source + "'");
   require(!c.output_dir.empty(), "output_dir must not be empty");
   require(c.validation.every_steps >= 0, "validation.every_steps must be >= 0 (0 = off)");

@@ -18,13 +18,13 @@
 #include "tests/io/dicom_series.h"
 #include "tests/support/run_command.h"
 #include "tests/support/skip.h"
+#include "tests/support/fixtures.h"
 
 namespace fs = std::filesystem;
 using namespace medsam;
 
 namespace {
 
-const std::string kCrop = std::string(MEDSAM_FIXTURES_DIR) + "/colin27_crop";
 const std::string kItkData = "/usr/share/doc/insighttoolkit5-examples/examples/Data";
 
 std::string write_config(const std::string& dir, const std::string& body) {
@@ -63,8 +63,8 @@ TEST_CASE("prep imports MedSAM's npy folders: [0, 1] float images x255, labels e
   const auto dir = test::temp_dir("prep_npy");
   fs::create_directories(dir + "/npy/imgs");
   fs::create_directories(dir + "/npy/gts");
-  const auto img = io::read_volume(kCrop + "/image.nii.gz").data;   // (12, 48, 40) uint8
-  const auto lab = io::read_volume(kCrop + "/labels.nii.gz").data;  // AAL ids
+  const auto img = io::read_volume(test::colin27_crop_dir() + "/image.nii.gz").data;   // (12, 48, 40) uint8
+  const auto lab = io::read_volume(test::colin27_crop_dir() + "/labels.nii.gz").data;  // AAL ids
   for (int z : {3, 5, 7}) {
     // MedSAM's layout: imgs/<case>-<slice>.npy float64 (H, W, 3) in [0, 1], gts/<same>.npy uint8 (H, W)
     const std::string name = "colin-" + std::to_string(z);
@@ -94,8 +94,8 @@ TEST_CASE("prep imports .npz files: 3D imgs/gts slice by slice, 2D ones whole, a
   MEDSAM_NEEDS_ITK("the Colin27 NIfTI crop");
   const auto dir = test::temp_dir("prep_npz");
   fs::create_directories(dir + "/npz");
-  const auto img = io::read_volume(kCrop + "/image.nii.gz").data;
-  const auto lab = io::read_volume(kCrop + "/labels.nii.gz").data;
+  const auto img = io::read_volume(test::colin27_crop_dir() + "/image.nii.gz").data;
+  const auto lab = io::read_volume(test::colin27_crop_dir() + "/labels.nii.gz").data;
   write_npz(dir + "/npz/vol.npz", {{"imgs", img}, {"gts", lab}, {"spacing", torch::ones({3}, torch::kDouble)}});
   write_npz(dir + "/npz/one.npz", {{"imgs", img[6].unsqueeze(-1).repeat({1, 1, 3}).contiguous()}, {"gts", lab[6]}});
   write_npz(dir + "/npz/broken.npz", {{"imgs", img}});

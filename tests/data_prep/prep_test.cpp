@@ -16,20 +16,20 @@
 #include "medsam/io/volume.h"
 #include "tests/support/run_command.h"
 #include "tests/support/skip.h"
+#include "tests/support/fixtures.h"
 
 namespace fs = std::filesystem;
 using namespace medsam;
 
 namespace {
 
-const std::string kCrop = std::string(MEDSAM_FIXTURES_DIR) + "/colin27_crop";
 
 std::string write_config(const std::string& dir, const std::string& images, const std::string& labels,
                          const std::string& extra = "") {
   const auto path = dir + "/ds.yaml";
   std::ofstream(path) << "dataset:\n  name: colin\n  modality: mr\n  anatomy: brain\n"
                       << "  images: " << images << "\n  labels: " << labels << "\n"
-                      << "  label_names_file: " << kCrop << "/labels.txt\n"
+                      << "  label_names_file: " << test::colin27_crop_dir() << "/labels.txt\n"
                       << "output:\n  image_size: 64\nsplit:\n  mode: none\n"
                       << extra;
   return path;
@@ -67,15 +67,15 @@ at::Tensor dust_by_pooling(at::Tensor lab, int64_t min_size, bool three_d) {
 TEST_CASE("prep converts the Colin27 crop: (slice, label) pairs match an independent count", "[data][prep]") {
   MEDSAM_NEEDS_ITK("the Colin27 NIfTI crop");
   const auto dir = test::temp_dir("prep_colin");
-  const auto cfg = write_config(dir, kCrop + "/image.nii.gz", kCrop + "/labels.nii.gz");
+  const auto cfg = write_config(dir, test::colin27_crop_dir() + "/image.nii.gz", test::colin27_crop_dir() + "/labels.nii.gz");
   const auto res = test::run_medsam("prep " + cfg + " --output " + dir + "/out --workers 2");
   INFO(res.err);
   REQUIRE(res.exit_code == 0);
   CHECK_THAT(res.out, Catch::Contains("prep summary"));
 
   // Independent count from the NIfTI arrays: 3D dust (26-conn, < 1000), then 2D per slice (8-conn, < 100).
-  const auto img = io::read_volume(kCrop + "/image.nii.gz").data;
-  auto lab = io::read_volume(kCrop + "/labels.nii.gz").data;
+  const auto img = io::read_volume(test::colin27_crop_dir() + "/image.nii.gz").data;
+  auto lab = io::read_volume(test::colin27_crop_dir() + "/labels.nii.gz").data;
   lab = dust_by_pooling(lab, 1000, true);
   lab = dust_by_pooling(lab, 100, false);
   int64_t pairs = 0, slices = 0;
@@ -116,8 +116,8 @@ TEST_CASE("prep output is identical for any worker count, and a rerun resumes to
   fs::create_directories(dir + "/img");
   fs::create_directories(dir + "/lab");
   for (const char* c : {"a", "b", "c"}) {
-    fs::copy_file(kCrop + "/image.nii.gz", dir + "/img/" + c + ".nii.gz");
-    fs::copy_file(kCrop + "/labels.nii.gz", dir + "/lab/" + c + ".nii.gz");
+    fs::copy_file(test::colin27_crop_dir() + "/image.nii.gz", dir + "/img/" + c + ".nii.gz");
+    fs::copy_file(test::colin27_crop_dir() + "/labels.nii.gz", dir + "/lab/" + c + ".nii.gz");
   }
   // shard_bytes 1: every case closes its shards (a commit per case).
   const auto cfg = write_config(dir, dir + "/img", dir + "/lab");
@@ -150,10 +150,10 @@ TEST_CASE("prep skips a corrupt case with its reason and still writes the good o
   const auto dir = test::temp_dir("prep_corrupt");
   fs::create_directories(dir + "/img");
   fs::create_directories(dir + "/lab");
-  fs::copy_file(kCrop + "/image.nii.gz", dir + "/img/good.nii.gz");
-  fs::copy_file(kCrop + "/labels.nii.gz", dir + "/lab/good.nii.gz");
+  fs::copy_file(test::colin27_crop_dir() + "/image.nii.gz", dir + "/img/good.nii.gz");
+  fs::copy_file(test::colin27_crop_dir() + "/labels.nii.gz", dir + "/lab/good.nii.gz");
   std::ofstream(dir + "/img/broken.nii.gz") << "not a nifti";
-  fs::copy_file(kCrop + "/labels.nii.gz", dir + "/lab/broken.nii.gz");
+  fs::copy_file(test::colin27_crop_dir() + "/labels.nii.gz", dir + "/lab/broken.nii.gz");
   const auto cfg = write_config(dir, dir + "/img", dir + "/lab");
   const auto res = test::run_medsam("prep " + cfg + " --output " + dir + "/out");
   INFO(res.err);
@@ -168,7 +168,7 @@ TEST_CASE("prep skips a corrupt case with its reason and still writes the good o
 TEST_CASE("prep --dry-run reports counts and writes nothing", "[data][prep]") {
   MEDSAM_NEEDS_ITK("the Colin27 NIfTI crop");
   const auto dir = test::temp_dir("prep_dry");
-  const auto cfg = write_config(dir, kCrop + "/image.nii.gz", kCrop + "/labels.nii.gz");
+  const auto cfg = write_config(dir, test::colin27_crop_dir() + "/image.nii.gz", test::colin27_crop_dir() + "/labels.nii.gz");
   const auto res = test::run_medsam("prep " + cfg + " --output " + dir + "/out --dry-run");
   REQUIRE(res.exit_code == 0);
   CHECK_THAT(res.out, Catch::Contains("dry run") && Catch::Contains("samples (slices):"));

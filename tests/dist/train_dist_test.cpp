@@ -22,8 +22,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kSmoke = smoke_config();
-const std::string kInit = tiny_checkpoint();
 
 // Shards at 256² from the committed Colin27 crop (real MRI + AAL labels), all in the train split.
 std::string prepare_shards(const std::string& dir) {
@@ -47,7 +45,7 @@ TEST_CASE("2 ranks x batch 2 end with the weights of 1 rank x batch 4 on the sam
   // (per-sample Dice, BCE over equal-sized masks), so only float summation order differs.
   const std::string dir = temp_dir("train_dist_equiv");
   const std::string shards = prepare_shards(dir);
-  const std::string common = "train --config " + kSmoke + " --set train.init_checkpoint=" + kInit +
+  const std::string common = "train --config " + smoke_config() + " --set train.init_checkpoint=" + tiny_checkpoint() +
                              " --set data.shards=" + shards +
                              " --set data.num_workers=1 --set train.max_steps=3 --set train.checkpoint.every_steps=0"
                              " --set train.dist.timeout_s=60";
@@ -93,7 +91,7 @@ TEST_CASE("SIGTERM to medsam launch: both ranks stop after the same step, rank 0
   const std::string cmd = fmt::format(
       "{} launch --nproc-per-node 2 --grace 20 -- train --config {} --set train.init_checkpoint={} "
       "--set train.source=synthetic --set train.max_steps=100000 --set train.dist.timeout_s=60 --output {}/run",
-      MEDSAM_BIN, kSmoke, kInit, dir);
+      MEDSAM_BIN, smoke_config(), tiny_checkpoint(), dir);
   const auto r = run_command("( " + cmd + " & pid=$!; for i in $(seq 1 600); do [ -s " + dir +
                              "/run/metrics.jsonl ] && break; sleep 0.1; done; kill -TERM $pid; wait $pid; echo rc=$? )");
   INFO(r.out << r.err);

@@ -13,13 +13,12 @@
 #include "medsam/io/npy.h"
 #include "medsam/model/load_sam.h"
 #include "tests/support/run_command.h"
+#include "tests/support/tiny_sam.h"
 
 using namespace medsam;
 
 namespace {
-const std::string kTiny = std::string(MEDSAM_FIXTURES_DIR) + "/sam_tiny";
 
-infer::Predictor tiny_predictor() { return infer::Predictor(load_sam(kTiny + "/weights.pth").model, c10::kCPU); }
 
 at::Tensor fixture_box(const std::string& case_dir) {
   // prompt.json of case_z70: {"box": [46.67, 50.73, 86.28, 89.66], ...}; z90 read the same way.
@@ -32,11 +31,11 @@ at::Tensor fixture_box(const std::string& case_dir) {
 }  // namespace
 
 TEST_CASE("load_sam with arch auto recognises the tiny checkpoint", "[infer]") {
-  auto loaded = load_sam(kTiny + "/weights.pth", "auto");
+  auto loaded = load_sam(test::tiny_dir() + "/weights.pth", "auto");
   CHECK(loaded.model->config.arch == "tiny");
   CHECK(loaded.report.exact());
   CHECK(loaded.report.loaded == 202);
-  CHECK_THROWS_WITH(load_sam(kTiny + "/weights.pth", "vit_b"), Catch::Contains("weights.pth"));
+  CHECK_THROWS_WITH(load_sam(test::tiny_dir() + "/weights.pth", "vit_b"), Catch::Contains("weights.pth"));
 }
 
 // MedSAM's order (MedSAM_Inference.py, SPEC.md): sigmoid at low resolution, then one bilinear resize.
@@ -49,10 +48,10 @@ at::Tensor medsam_probability(const at::Tensor& reference_logits, int64_t h, int
 }
 
 TEST_CASE("Predictor reproduces the reference logits and MedSAM's probability map for a box", "[infer]") {
-  auto predictor = tiny_predictor();
+  auto predictor = test::tiny_predictor();
   for (const char* name : {"case_z70", "case_z90"}) {
     INFO(name);
-    const std::string dir = kTiny + "/" + name;
+    const std::string dir = test::tiny_dir() + "/" + name;
     predictor.set_image(io::read_image(dir + "/image.png"));
     CHECK((predictor.embedding() - read_npy(dir + "/embedding.npy")).abs().max().item<double>() < 1e-4);
     infer::ImagePrompts prompts;
@@ -70,8 +69,8 @@ TEST_CASE("Predictor reproduces the reference logits and MedSAM's probability ma
 }
 
 TEST_CASE("a stored embedding gives the same prediction as running the encoder", "[infer]") {
-  auto predictor = tiny_predictor();
-  const std::string dir = kTiny + "/case_z70";
+  auto predictor = test::tiny_predictor();
+  const std::string dir = test::tiny_dir() + "/case_z70";
   infer::ImagePrompts prompts;
   prompts.boxes = fixture_box(dir);
   predictor.set_embedding(read_npy(dir + "/embedding.npy"), 256, 256);
@@ -82,8 +81,8 @@ TEST_CASE("a stored embedding gives the same prediction as running the encoder",
 }
 
 TEST_CASE("bad boxes and points are rejected naming the prompt", "[infer]") {
-  auto predictor = tiny_predictor();
-  predictor.set_embedding(read_npy(kTiny + "/case_z70/embedding.npy"), 200, 300);  // H 200, W 300
+  auto predictor = test::tiny_predictor();
+  predictor.set_embedding(read_npy(test::tiny_dir() + "/case_z70/embedding.npy"), 200, 300);  // H 200, W 300
   infer::ImagePrompts p;
   p.boxes = torch::tensor({{10.f, 10.f, 50.f, 50.f}, {60.f, 10.f, 40.f, 50.f}});
   CHECK_THROWS_WITH(predictor.predict(p), Catch::Contains("box 2 (60,10,40,50) is empty or inverted"));
@@ -114,11 +113,11 @@ TEST_CASE("mask_box is the tight box grown by the margin and clamped", "[infer]"
 }
 
 TEST_CASE("3D propagation segments the box's slices only, the middle slice from the given box", "[infer]") {
-  auto predictor = tiny_predictor();
+  auto predictor = test::tiny_predictor();
   // A 7-slice volume of the same brain slice: each slice's prediction can be checked against 2D.
-  const at::Tensor slice = io::read_image(kTiny + "/case_z70/image.png").select(2, 0);  // (256, 256) uint8
+  const at::Tensor slice = io::read_image(test::tiny_dir() + "/case_z70/image.png").select(2, 0);  // (256, 256) uint8
   const at::Tensor volume = slice.unsqueeze(0).repeat({7, 1, 1}).contiguous();
-  const at::Tensor box = fixture_box(kTiny + "/case_z70");
+  const at::Tensor box = fixture_box(test::tiny_dir() + "/case_z70");
   const auto b = box[0];
   infer::Box3d box3d{b[0].item<double>(), b[1].item<double>(), 2, b[2].item<double>(), b[3].item<double>(), 5};
   int64_t reported = 0;

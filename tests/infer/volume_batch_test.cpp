@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <fstream>
+#include <set>
 
 #include "medsam/core/error.h"
 #include "medsam/infer/label_map.h"
@@ -14,18 +15,17 @@
 #include "medsam/model/build_sam.h"
 #include "medsam/model/load_sam.h"
 #include "tests/support/run_command.h"
+#include "tests/support/tiny_sam.h"
 
 using namespace medsam;
 
 namespace {
-const std::string kTiny = std::string(MEDSAM_FIXTURES_DIR) + "/sam_tiny";
 
-infer::Predictor tiny_predictor() { return infer::Predictor(load_sam(kTiny + "/weights.pth").model, c10::kCPU); }
 
 // 7 different slices: the two fixture brain slices, each shifted by a few pixels per slice.
 at::Tensor fixture_volume() {
-  const at::Tensor a = io::read_image(kTiny + "/case_z70/image.png").select(2, 0);
-  const at::Tensor b = io::read_image(kTiny + "/case_z90/image.png").select(2, 0);
+  const at::Tensor a = io::read_image(test::tiny_dir() + "/case_z70/image.png").select(2, 0);
+  const at::Tensor b = io::read_image(test::tiny_dir() + "/case_z90/image.png").select(2, 0);
   std::vector<at::Tensor> slices;
   for (int z = 0; z < 7; ++z) slices.push_back(torch::roll(z % 2 ? b : a, {2 * z, -z}, {0, 1}));
   return torch::stack(slices).contiguous();  // (7, 256, 256) uint8
@@ -33,7 +33,7 @@ at::Tensor fixture_volume() {
 }  // namespace
 
 TEST_CASE("encode_images of K slices equals K single encodings", "[infer]") {
-  auto predictor = tiny_predictor();
+  auto predictor = test::tiny_predictor();
   const at::Tensor volume = fixture_volume();
   const at::Tensor batch = predictor.encode_images({volume[0], volume[1], volume[2]});
   REQUIRE(batch.sizes() == at::IntArrayRef({3, 32, 16, 16}));
@@ -44,7 +44,7 @@ TEST_CASE("encode_images of K slices equals K single encodings", "[infer]") {
 }
 
 TEST_CASE("3D propagation gives the same masks for any encoder batch size", "[infer]") {
-  auto predictor = tiny_predictor();
+  auto predictor = test::tiny_predictor();
   const at::Tensor volume = fixture_volume();
   const infer::Box3d box{46.67, 50.73, 1, 86.28, 89.66, 6};
   infer::PropagationOptions one;
@@ -63,7 +63,7 @@ TEST_CASE("3D propagation gives the same masks for any encoder batch size", "[in
 }
 
 TEST_CASE("boxes on given slices: each slice encoded once, its boxes decoded together, labels kept", "[infer]") {
-  auto predictor = tiny_predictor();
+  auto predictor = test::tiny_predictor();
   const at::Tensor volume = fixture_volume();
   const std::vector<infer::SliceBox> boxes = {
       {2, 46.67, 50.73, 86.28, 89.66, 0},  // -> label 1 (first in the file)
@@ -126,6 +126,11 @@ TEST_CASE("precision names: fp32, bf16 and bf16-autocast on either device, anyth
   CHECK(is_bf16(Precision::kBf16Autocast));
   CHECK(!is_bf16(Precision::kFp32));
   CHECK_THROWS_WITH(parse_precision("fp16", c10::kCPU), Catch::Contains("use fp32, bf16 or bf16-autocast"));
+  // The list the command lines check against is exactly what parses, each to its own precision.
+  std::set<Precision> parsed;
+  for (const auto& name : precision_names()) parsed.insert(parse_precision(name, c10::kCPU));
+  CHECK(parsed.size() == precision_names().size());
+  CHECK(precision_names_text() == "fp32, bf16 or bf16-autocast");
   CHECK_THROWS_WITH(parse_precision("half", c10::kCPU, "train.precision"), Catch::Contains("train.precision 'half'"));
   CHECK(residual_stream_for(Precision::kBf16Autocast) == ResidualStream::kFloat32);
   CHECK(residual_stream_for(Precision::kBf16) == ResidualStream::kReduced);

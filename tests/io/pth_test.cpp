@@ -15,10 +15,13 @@
 using namespace medsam;
 using medsam::test::fixture_path;
 
-// A byte string literal that may hold NULs.
-#define B(s) std::string(s, sizeof(s) - 1)
-
 namespace {
+
+// A byte string literal that may hold NULs.
+template <size_t N>
+std::string bytes_of(const char (&literal)[N]) {
+  return std::string(literal, N - 1);
+}
 std::string dtype_name(const at::Tensor& t) { return t.scalar_type() == at::kFloat ? "float32" : c10::toString(t.scalar_type()); }
 }  // namespace
 
@@ -189,13 +192,13 @@ TEST_CASE("hostile or broken files give one Error naming the file and the fault"
       }
       return std::string("no error");
     };
-    CHECK_THAT(err(B("\x80\x02]q\x00h\x00" "a.")), Catch::Contains("cycle"));
+    CHECK_THAT(err(bytes_of("\x80\x02]q\x00h\x00" "a.")), Catch::Contains("cycle"));
     CHECK_THAT(err("\x80\x02" + std::string(5000, ']') + std::string(4999, 'a') + "."), Catch::Contains("nesting"));
     CHECK_THAT(err("\x80\x02h\x05."), Catch::Contains("memo entry 5"));
     CHECK_THAT(err("\x80\x02\xff."), Catch::Contains("unknown opcode 0xff"));
     CHECK_THAT(err("\x80\x02" "a."), Catch::Contains("stack underflow") && Catch::Contains("APPEND"));
     CHECK_THAT(err("\x80\x02X\xff\xff\xff\x7f" "abc."), Catch::Contains("truncated pickle"));
-    CHECK_THAT(err(B("\x80\x02\x8b\x00\x01\x00\x00" ".")), Catch::Contains("64 bits"));
+    CHECK_THAT(err(bytes_of("\x80\x02\x8b\x00\x01\x00\x00" ".")), Catch::Contains("64 bits"));
     CHECK_THAT(err("\x80\x02(i__main__\nFoo\n."), Catch::Contains("INST"));
   }
 }

@@ -10,17 +10,11 @@
 #include "medsam/model/attention.h"
 #include "medsam/model/build_sam.h"
 #include "medsam/model/image_encoder.h"
+#include "tests/support/tensor_checks.h"
 
 using namespace medsam;
 
 namespace {
-
-void randomise(torch::nn::Module& m) {
-  torch::NoGradGuard ng;
-  for (auto& p : m.parameters()) p.normal_(0, 0.5);
-}
-
-double max_abs_diff(const at::Tensor& a, const at::Tensor& b) { return (a - b).abs().max().item<double>(); }
 
 }  // namespace
 
@@ -53,7 +47,7 @@ TEST_CASE("fast rel-pos attention equals the reference on a windowed (14x14) gri
   for (int64_t chunk : {int64_t{1} << 20, int64_t{2} * 196 * 196 + 5, int64_t{1000}}) {
     INFO("chunk_elements " << chunk);
     const auto fast = rel_pos_attention_fast(q, k, v, rh, rw, {14, 14}, {14, 14}, scale, chunk);
-    CHECK(max_abs_diff(fast, ref) < 1e-5);
+    CHECK(test::max_abs_diff(fast, ref) < 1e-5);
   }
 }
 
@@ -68,7 +62,7 @@ TEST_CASE("fast rel-pos attention equals the reference on a global grid, with pa
   for (int64_t chunk : {int64_t{1} << 20, 3 * W * H * W, W * H * W, int64_t{1}}) {
     INFO("chunk_elements " << chunk);
     const auto fast = rel_pos_attention_fast(q, k, v, rh, rw, {H, W}, {H, W}, scale, chunk);
-    CHECK(max_abs_diff(fast, ref) < 1e-5);
+    CHECK(test::max_abs_diff(fast, ref) < 1e-5);
   }
 }
 
@@ -77,21 +71,21 @@ TEST_CASE("fast attention without rel-pos equals plain softmax attention", "[mod
   auto q = torch::randn({2, 36, 8}), k = torch::randn({2, 36, 8}), v = torch::randn({2, 36, 8});
   const auto ref = rel_pos_attention_reference(q, k, v, {}, {}, {6, 6}, {6, 6}, 0.25);
   const auto fast = rel_pos_attention_fast(q, k, v, {}, {}, {6, 6}, {6, 6}, 0.25, 100);
-  CHECK(max_abs_diff(fast, ref) < 1e-5);
+  CHECK(test::max_abs_diff(fast, ref) < 1e-5);
 }
 
 TEST_CASE("tiny encoder gives the same embedding with every attention path", "[model]") {
   torch::manual_seed(4);
   torch::NoGradGuard ng;
   auto sam = build_sam("tiny");
-  randomise(*sam->image_encoder);
+  test::randomise(*sam->image_encoder, 0.5);
   auto x = torch::rand({1, 3, 256, 256});
   sam->image_encoder->set_attention_path(parse_attention_path("reference"));
   const auto ref = sam->encode(x);
   for (const char* name : {"fast", "chunks", "folded", "folded-narrow-v"}) {
     INFO(name);
     sam->image_encoder->set_attention_path(parse_attention_path(name), 4096);  // force several chunks
-    CHECK(max_abs_diff(sam->encode(x), ref) < 1e-5);
+    CHECK(test::max_abs_diff(sam->encode(x), ref) < 1e-5);
   }
   CHECK_THROWS_WITH(parse_attention_path("flash"), Catch::Contains("fast, reference, chunks, folded, folded-narrow-v") &&
                                                         Catch::Contains("'flash'"));
@@ -115,12 +109,12 @@ TEST_CASE("fast attention is differentiable and its gradients equal the referenc
     INFO("chunk_elements " << chunk);
     const auto fast = rel_pos_attention_fast(q, k, v, rh, rw, {H, W}, {H, W}, scale, chunk);
     REQUIRE(fast.requires_grad());
-    CHECK(max_abs_diff(fast, ref) < 1e-5);
+    CHECK(test::max_abs_diff(fast, ref) < 1e-5);
     const auto g_fast = grads(fast);
     const char* names[] = {"q", "k", "v", "rel_pos_h", "rel_pos_w"};
     for (size_t i = 0; i < g_ref.size(); ++i) {
       INFO("gradient of " << names[i]);
-      CHECK(max_abs_diff(g_fast[i], g_ref[i]) < 1e-4);
+      CHECK(test::max_abs_diff(g_fast[i], g_ref[i]) < 1e-4);
     }
   }
 }
@@ -147,19 +141,19 @@ TEST_CASE("folded rel-pos attention equals the reference in values and gradients
       INFO("v head dim: " << (value_dim == FoldedValueDim::kPadded ? "q's" : value_dim == FoldedValueDim::kOwn ? "own" : "own where fused"));
       const auto folded = rel_pos_attention_folded(q, k, v, rh, rw, {H, W}, {H, W}, scale, value_dim);
       REQUIRE(folded.sizes() == ref.sizes());
-      CHECK(max_abs_diff(folded, ref) < tol);
+      CHECK(test::max_abs_diff(folded, ref) < tol);
       const auto g_folded = grads(folded);
       const char* names[] = {"q", "k", "v", "rel_pos_h", "rel_pos_w"};
       for (size_t i = 0; i < g_ref.size(); ++i) {
         INFO("gradient of " << names[i]);
-        CHECK(max_abs_diff(g_folded[i], g_ref[i]) < 1e-4);
+        CHECK(test::max_abs_diff(g_folded[i], g_ref[i]) < 1e-4);
       }
     }
   }
   // No rel-pos tables: plain scaled attention.
   auto q = torch::randn({2, 20, 8}), k = torch::randn({2, 20, 8}), v = torch::randn({2, 20, 8});
   const auto ref = rel_pos_attention_reference(q, k, v, {}, {}, {4, 5}, {4, 5}, 0.3);
-  CHECK(max_abs_diff(rel_pos_attention_folded(q, k, v, {}, {}, {4, 5}, {4, 5}, 0.3), ref) < tol);
+  CHECK(test::max_abs_diff(rel_pos_attention_folded(q, k, v, {}, {}, {4, 5}, {4, 5}, 0.3), ref) < tol);
 }
 
 TEST_CASE("folded attention built in place from the qkv rows equals the reference", "[model]") {
@@ -186,7 +180,7 @@ TEST_CASE("folded attention built in place from the qkv rows equals the referenc
       const auto got = rel_pos_attention_folded_qkv(qkv, heads, rel ? rh : at::Tensor(), rel ? rw : at::Tensor(),
                                                     {H, W}, scale);
       REQUIRE(got.sizes() == ref.sizes());
-      CHECK(max_abs_diff(got, ref) < 1e-5);
+      CHECK(test::max_abs_diff(got, ref) < 1e-5);
     }
   }
   // Under autograd it refuses, naming the function to use instead.

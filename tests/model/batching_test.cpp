@@ -4,17 +4,11 @@
 #include <torch/torch.h>
 
 #include "medsam/model/build_sam.h"
+#include "tests/support/tensor_checks.h"
 
 using namespace medsam;
 
 namespace {
-
-void randomise(torch::nn::Module& m) {
-  torch::NoGradGuard ng;
-  for (auto& p : m.parameters()) p.normal_(0, 0.3);
-}
-
-double max_abs_diff(const at::Tensor& a, const at::Tensor& b) { return (a - b).abs().max().item<double>(); }
 
 Prompts box_prompt(const at::Tensor& boxes) {
   Prompts p;
@@ -30,7 +24,7 @@ TEST_CASE("B images x 1 box each equals each image with its box alone", "[model]
   torch::manual_seed(5);
   torch::NoGradGuard ng;
   auto sam = build_sam("tiny");
-  randomise(*sam);
+  test::randomise(*sam, 0.3);
   auto images = torch::rand({3, 3, 256, 256});
   const auto embeddings = sam->encode(images);  // (3, 32, 16, 16)
   const auto batched = sam->decode(embeddings, box_prompt(kBoxes.unsqueeze(1)));
@@ -38,20 +32,20 @@ TEST_CASE("B images x 1 box each equals each image with its box alone", "[model]
   for (int64_t i = 0; i < 3; ++i) {
     INFO("image " << i);
     const auto single_embedding = sam->encode(images.slice(0, i, i + 1));
-    CHECK(max_abs_diff(single_embedding, embeddings.slice(0, i, i + 1)) < 1e-5);
+    CHECK(test::max_abs_diff(single_embedding, embeddings.slice(0, i, i + 1)) < 1e-5);
     const auto single = sam->decode(single_embedding, box_prompt(kBoxes.slice(0, i, i + 1)));
-    CHECK(max_abs_diff(single.low_res_logits, batched.low_res_logits.slice(0, i, i + 1)) < 1e-5);
-    CHECK(max_abs_diff(single.iou, batched.iou.slice(0, i, i + 1)) < 1e-5);
+    CHECK(test::max_abs_diff(single.low_res_logits, batched.low_res_logits.slice(0, i, i + 1)) < 1e-5);
+    CHECK(test::max_abs_diff(single.iou, batched.iou.slice(0, i, i + 1)) < 1e-5);
   }
   // MedSAM's forward is the same computation
-  CHECK(max_abs_diff(sam->forward(images, kBoxes), batched.low_res_logits) < 1e-5);
+  CHECK(test::max_abs_diff(sam->forward(images, kBoxes), batched.low_res_logits) < 1e-5);
 }
 
 TEST_CASE("1 image x N boxes equals each box alone on that image", "[model]") {
   torch::manual_seed(6);
   torch::NoGradGuard ng;
   auto sam = build_sam("tiny");
-  randomise(*sam);
+  test::randomise(*sam, 0.3);
   const auto embedding = torch::randn({1, 32, 16, 16});
   for (bool multimask : {false, true}) {
     INFO("multimask " << multimask);
@@ -60,8 +54,8 @@ TEST_CASE("1 image x N boxes equals each box alone on that image", "[model]") {
     REQUIRE(batched.low_res_logits.size(1) == (multimask ? 3 : 1));
     for (int64_t i = 0; i < 3; ++i) {
       const auto single = sam->decode(embedding, box_prompt(kBoxes.slice(0, i, i + 1)), multimask);
-      CHECK(max_abs_diff(single.low_res_logits, batched.low_res_logits.slice(0, i, i + 1)) < 1e-5);
-      CHECK(max_abs_diff(single.iou, batched.iou.slice(0, i, i + 1)) < 1e-5);
+      CHECK(test::max_abs_diff(single.low_res_logits, batched.low_res_logits.slice(0, i, i + 1)) < 1e-5);
+      CHECK(test::max_abs_diff(single.iou, batched.iou.slice(0, i, i + 1)) < 1e-5);
     }
   }
 }

@@ -28,12 +28,13 @@
 #include "medsam/model/build_sam.h"
 #include "medsam/model/weights.h"
 #include "medsam/train/loss.h"
+#include "tests/support/tiny_sam.h"
+#include "tests/support/tensor_checks.h"
 
 using namespace medsam;
 
 namespace {
 
-const std::string kTiny = std::string(MEDSAM_FIXTURES_DIR) + "/sam_tiny";
 const c10::Device kCuda(c10::kCUDA, 0);
 
 bool have_cuda() {
@@ -44,30 +45,27 @@ bool have_cuda() {
 
 Sam tiny_on(const c10::Device& device) {
   Sam sam = build_sam("tiny");
-  load_weights(*sam, kTiny + "/weights.pth", /*strict=*/true);
+  load_weights(*sam, test::tiny_dir() + "/weights.pth", /*strict=*/true);
   sam->eval();
   sam->to(device);
   return sam;
 }
 
 at::Tensor npy(const std::string& c, const std::string& file) {
-  return read_npy(kTiny + "/" + c + "/" + file).to(at::kFloat);
+  return read_npy(test::tiny_dir() + "/" + c + "/" + file).to(at::kFloat);
 }
 
 at::Tensor case_box(const std::string& c) {
-  std::ifstream in(kTiny + "/" + c + "/prompt.json");
+  std::ifstream in(test::tiny_dir() + "/" + c + "/prompt.json");
   REQUIRE(in.good());
   const auto j = nlohmann::json::parse(in);
   return torch::tensor(j.at("box").get<std::vector<float>>()).view({1, 1, 4});
 }
 
 at::Tensor case_input(const std::string& c) {
-  return infer::preprocess_image(read_npy(kTiny + "/" + c + "/image.npy"), 256);  // (1, 3, 256, 256)
+  return infer::preprocess_image(read_npy(test::tiny_dir() + "/" + c + "/image.npy"), 256);  // (1, 3, 256, 256)
 }
 
-double max_abs_diff(const at::Tensor& a, const at::Tensor& e) {
-  return (a.cpu().to(at::kFloat) - e).abs().max().item<double>();
-}
 double rel_l2(const at::Tensor& a, const at::Tensor& e) {
   return ((a.cpu().to(at::kFloat) - e).norm() / e.norm()).item<double>();
 }
@@ -90,12 +88,12 @@ TEST_CASE("CUDA fp32: tiny encoder and decoder match the reference outputs withi
     INFO(c);
     const auto emb = sam->encode(case_input(c).to(kCuda));
     CHECK(emb.is_cuda());
-    WARN(c << " CUDA fp32 embedding max abs diff " << max_abs_diff(emb, npy(c, "embedding.npy")));
+    WARN(c << " CUDA fp32 embedding max abs diff " << test::max_abs_diff(emb, npy(c, "embedding.npy")));
     CHECK(torch::allclose(emb.cpu(), npy(c, "embedding.npy"), 1e-3, 1e-3));
     Prompts p;
     p.boxes = case_box(c).to(kCuda);
     const auto single = sam->decode(npy(c, "embedding.npy").to(kCuda), p, false);
-    WARN(c << " CUDA fp32 lowres_logits max abs diff " << max_abs_diff(single.low_res_logits, npy(c, "lowres_logits.npy")));
+    WARN(c << " CUDA fp32 lowres_logits max abs diff " << test::max_abs_diff(single.low_res_logits, npy(c, "lowres_logits.npy")));
     CHECK(torch::allclose(single.low_res_logits.cpu(), npy(c, "lowres_logits.npy"), 1e-3, 1e-3));
     CHECK(torch::allclose(single.iou.cpu(), npy(c, "iou.npy"), 1e-3, 1e-3));
     const auto multi = sam->decode(npy(c, "embedding.npy").to(kCuda), p, true);
@@ -128,7 +126,7 @@ TEST_CASE("CUDA bf16 autocast: tiny MedSAM forward stays within the documented b
       const double e_emb = rel_l2(emb, npy(c, "embedding.npy"));
       const double e_log = rel_l2(logits, npy(c, "lowres_logits.npy"));
       WARN(c << " CUDA bf16, " << stream_name << ", relative L2: embedding " << e_emb << ", lowres_logits " << e_log
-             << " (max abs " << max_abs_diff(logits, npy(c, "lowres_logits.npy")) << ")");
+             << " (max abs " << test::max_abs_diff(logits, npy(c, "lowres_logits.npy")) << ")");
       CHECK(e_emb < 2e-2);
       CHECK(e_log < 0.15);
       // The mask a user gets (logits > 0) may flip only on the boundary. Bound: 5% of the pixels, above the
@@ -177,7 +175,7 @@ TEST_CASE("CUDA fold kernel: the in-place folded attention matches SAM's formula
     set_fold_kernel_enabled(true);
     const double e_kernel = rel_l2(with_kernel, ref), e_aten = rel_l2(with_aten, ref);
     WARN("fold " << H << "x" << W << "x" << heads << "x" << C << ": relative L2 to SAM's formula, kernel " << e_kernel
-                 << ", ATen " << e_aten << "; max |kernel - ATen| " << max_abs_diff(with_kernel, with_aten));
+                 << ", ATen " << e_aten << "; max |kernel - ATen| " << test::max_abs_diff(with_kernel, with_aten));
     // bf16 q', k', v and output: ~0.4% per rounding; the kernel keeps the rel-pos tables in fp32.
     CHECK(e_kernel < 1e-2);
     CHECK(e_aten < 1e-2);

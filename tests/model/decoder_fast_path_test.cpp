@@ -7,22 +7,12 @@
 
 #include "medsam/model/build_sam.h"
 #include "medsam/model/presets.h"
+#include "tests/support/tensor_checks.h"
 
 using namespace medsam;
 
 namespace {
 
-void randomise(torch::nn::Module& m, double std) {
-  torch::NoGradGuard ng;
-  for (auto& p : m.parameters()) p.normal_(0, std);
-}
-
-// fp32 reorderings only: the parity tests' bar (rtol 1e-4, atol 1e-4), max abs diff in INFO.
-void check_close(const at::Tensor& fast, const at::Tensor& plain) {
-  REQUIRE(fast.sizes() == plain.sizes());
-  INFO("max abs diff " << (fast - plain).abs().max().item<double>() << ", max abs " << plain.abs().max().item<double>());
-  CHECK(torch::allclose(fast, plain, /*rtol=*/1e-4, /*atol=*/1e-4));
-}
 
 // Decodes with both paths and compares; the fast path must really be taken (masks of the kept slice only).
 void check_paths(Sam& sam, const at::Tensor& embeddings, const Prompts& prompts) {
@@ -33,8 +23,8 @@ void check_paths(Sam& sam, const at::Tensor& embeddings, const Prompts& prompts)
     sam->mask_decoder->use_fast_path = false;
     const auto plain = sam->decode(embeddings, prompts, multimask);
     sam->mask_decoder->use_fast_path = true;
-    check_close(fast.low_res_logits, plain.low_res_logits);
-    check_close(fast.iou, plain.iou);
+    test::check_close(fast.low_res_logits, plain.low_res_logits, "low_res_logits");
+    test::check_close(fast.iou, plain.iou, "iou");
   }
 }
 
@@ -47,7 +37,7 @@ at::Tensor random_boxes(int64_t n, double size) {
 Sam random_tiny(uint64_t seed) {
   torch::manual_seed(seed);
   auto sam = build_sam("tiny");
-  randomise(*sam, 0.3);
+  test::randomise(*sam, 0.3);
   sam->eval();
   return sam;
 }
@@ -97,8 +87,8 @@ TEST_CASE("decoder fast path at ViT-B's decoder dimensions (256 channels, 8 head
   const ModelConfig config = model_preset("vit_b");
   PromptEncoder prompt_encoder(config.prompt_encoder);
   MaskDecoder decoder(config.mask_decoder);
-  randomise(*prompt_encoder, 0.3);
-  randomise(*decoder, 0.05);  // keeps the 256-wide logits in a realistic range
+  test::randomise(*prompt_encoder, 0.3);
+  test::randomise(*decoder, 0.05);  // keeps the 256-wide logits in a realistic range
   Prompts p;
   p.boxes = random_boxes(3, 1024).unsqueeze(1);
   const auto [sparse, dense] = prompt_encoder(p);
@@ -109,8 +99,8 @@ TEST_CASE("decoder fast path at ViT-B's decoder dimensions (256 channels, 8 head
     const auto [fast_masks, fast_iou] = decoder(embedding, prompt_encoder->get_dense_pe(), sparse, dense, multimask);
     decoder->use_fast_path = false;
     const auto [masks, iou] = decoder(embedding, prompt_encoder->get_dense_pe(), sparse, dense, multimask);
-    check_close(fast_masks, masks);
-    check_close(fast_iou, iou);
+    test::check_close(fast_masks, masks, "masks");
+    test::check_close(fast_iou, iou, "iou");
   }
 }
 

@@ -102,4 +102,7 @@ TEST_CASE("the fold kernel's per-warp code writes SAM's folded q' and k'", "[mod
   CHECK_THROWS_WITH(cuda_kernels::fold_qk_bf16_reference(bits_of(qkv), table.data(), table.data(), out.data(),
                                                          out.data(), 4, 2, 2, 1, 2, 5, 1.f),
                     Catch::Contains("exceeds folded_dim"));
+  CHECK_THROWS_WITH(cuda_kernels::fold_qk_bf16_reference(bits_of(qkv), table.data(), table.data(), out.data(),
+                                                         out.data(), 4, 2, 2, 0, 2, 8, 1.f),
+                    Catch::Contains("heads and head_dim > 0"));
 }

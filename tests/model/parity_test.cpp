@@ -4,7 +4,6 @@
 // The model tests read image.npy / mask.npy (the PNGs' pixels, committed beside them) so they need no
 // image library; one test checks those arrays are what OpenCV decodes from the PNGs.
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <fstream>
@@ -19,94 +18,57 @@
 #include "medsam/io/npy.h"
 #include "medsam/model/build_sam.h"
 #include "medsam/model/weights.h"
+#include "tests/support/tensor_checks.h"
+#include "tests/support/tiny_sam.h"
 
 using namespace medsam;
 
 namespace {
 
-const std::string kTiny = std::string(MEDSAM_FIXTURES_DIR) + "/sam_tiny";
-
-Sam tiny_with_weights() {
-  Sam sam = build_sam("tiny");
-  load_weights(*sam, kTiny + "/weights.pth", /*strict=*/true);
-  sam->eval();
-  return sam;
-}
-
-struct Case {
-  std::string dir;
-  at::Tensor box;           // (1, 1, 4)
-  at::Tensor point_coords;  // (1, 2, 2)
-  at::Tensor point_labels;  // (1, 2)
-};
-
-Case read_case(const std::string& name) {
-  Case c;
-  c.dir = kTiny + "/" + name;
-  std::ifstream in(c.dir + "/prompt.json");
-  REQUIRE(in.good());
-  const auto j = nlohmann::json::parse(in);
-  c.box = torch::tensor(j.at("box").get<std::vector<float>>()).view({1, 1, 4});
-  std::vector<float> pts;
-  for (const auto& p : j.at("points")) pts.insert(pts.end(), {p.at(0).get<float>(), p.at(1).get<float>()});
-  c.point_coords = torch::tensor(pts).view({1, -1, 2});
-  c.point_labels = torch::tensor(j.at("point_labels").get<std::vector<int64_t>>()).view({1, -1});
-  return c;
-}
-
-at::Tensor npy(const Case& c, const std::string& file) { return medsam::read_npy(c.dir + "/" + file).to(at::kFloat); }
-
 // image.png's pixels: 256×256×3 uint8.
-at::Tensor fixture_image(const Case& c) { return medsam::read_npy(c.dir + "/image.npy"); }
-
-void check_close(const at::Tensor& actual, const at::Tensor& expected, const std::string& what) {
-  REQUIRE(actual.sizes() == expected.sizes());
-  const double diff = (actual - expected).abs().max().item<double>();
-  INFO(what << ": max abs diff " << diff);
-  CHECK(torch::allclose(actual, expected, /*rtol=*/1e-4, /*atol=*/1e-4));
-}
+at::Tensor fixture_image(const test::TinyCase& c) { return medsam::read_npy(c.dir + "/image.npy"); }
 
 }  // namespace
 
 TEST_CASE("tiny encoder reproduces the reference embedding from image.png", "[model][parity]") {
   torch::NoGradGuard ng;
-  auto sam = tiny_with_weights();
+  auto sam = test::tiny_sam_from_fixture();
   for (const std::string name : {"case_z70", "case_z90"}) {
     INFO(name);
-    const Case c = read_case(name);
+    const test::TinyCase c = test::read_tiny_case(name);
     const auto x = infer::preprocess_image(fixture_image(c), 256);  // (1, 3, 256, 256) in [0, 1]
-    check_close(sam->encode(x), npy(c, "embedding.npy"), name + " embedding");
+    test::check_close(sam->encode(x), c.npy("embedding.npy"), name + " embedding");
   }
 }
 
 TEST_CASE("tiny decoder reproduces the reference box-prompt logits and IoU", "[model][parity]") {
   torch::NoGradGuard ng;
-  auto sam = tiny_with_weights();
+  auto sam = test::tiny_sam_from_fixture();
   for (const std::string name : {"case_z70", "case_z90"}) {
     INFO(name);
-    const Case c = read_case(name);
+    const test::TinyCase c = test::read_tiny_case(name);
     Prompts p;
     p.boxes = c.box;
-    const auto single = sam->decode(npy(c, "embedding.npy"), p, /*multimask_output=*/false);
-    check_close(single.low_res_logits, npy(c, "lowres_logits.npy"), name + " lowres_logits");
-    check_close(single.iou, npy(c, "iou.npy"), name + " iou");
-    const auto multi = sam->decode(npy(c, "embedding.npy"), p, /*multimask_output=*/true);
-    check_close(multi.low_res_logits, npy(c, "multimask_logits.npy"), name + " multimask_logits");
-    check_close(multi.iou, npy(c, "multimask_iou.npy"), name + " multimask_iou");
+    const auto single = sam->decode(c.npy("embedding.npy"), p, /*multimask_output=*/false);
+    test::check_close(single.low_res_logits, c.npy("lowres_logits.npy"), name + " lowres_logits");
+    test::check_close(single.iou, c.npy("iou.npy"), name + " iou");
+    const auto multi = sam->decode(c.npy("embedding.npy"), p, /*multimask_output=*/true);
+    test::check_close(multi.low_res_logits, c.npy("multimask_logits.npy"), name + " multimask_logits");
+    test::check_close(multi.iou, c.npy("multimask_iou.npy"), name + " multimask_iou");
   }
 }
 
 TEST_CASE("tiny decoder reproduces the reference point-prompt logits (padding point appended)", "[model][parity]") {
   torch::NoGradGuard ng;
-  auto sam = tiny_with_weights();
+  auto sam = test::tiny_sam_from_fixture();
   for (const std::string name : {"case_z70", "case_z90"}) {
     INFO(name);
-    const Case c = read_case(name);
+    const test::TinyCase c = test::read_tiny_case(name);
     Prompts p;
     p.point_coords = c.point_coords;
     p.point_labels = c.point_labels;
-    const auto out = sam->decode(npy(c, "embedding.npy"), p, /*multimask_output=*/false);
-    check_close(out.low_res_logits, npy(c, "point_logits.npy"), name + " point_logits");
+    const auto out = sam->decode(c.npy("embedding.npy"), p, /*multimask_output=*/false);
+    test::check_close(out.low_res_logits, c.npy("point_logits.npy"), name + " point_logits");
   }
 }
 
@@ -116,10 +78,10 @@ TEST_CASE("tiny decoder reproduces the reference point-prompt logits (padding po
 TEST_CASE("postprocessing reproduces the reference probability map and mask", "[model][parity]") {
   for (const std::string name : {"case_z70", "case_z90"}) {
     INFO(name);
-    const Case c = read_case(name);
-    const auto logits = npy(c, "lowres_logits.npy");  // (1, 1, 64, 64)
+    const test::TinyCase c = test::read_tiny_case(name);
+    const auto logits = c.npy("lowres_logits.npy");  // (1, 1, 64, 64)
     const auto prob = infer::logits_to_probabilities(logits, 256, 256, infer::ProbabilityOrder::kResizeThenSigmoid);
-    check_close(prob, npy(c, "prob.npy").view({1, 1, 256, 256}), name + " prob");
+    test::check_close(prob, c.npy("prob.npy").view({1, 1, 256, 256}), name + " prob");
     const auto medsam_prob = infer::logits_to_probabilities(logits, 256, 256);
     CHECK((medsam_prob - prob).abs().max().item<double>() < 0.05);
     const auto mask = infer::threshold_masks(prob).view({256, 256});
@@ -132,10 +94,10 @@ TEST_CASE("postprocessing reproduces the reference probability map and mask", "[
 
 TEST_CASE("full MedSAM forward (image.png + box) reproduces the reference low-res logits", "[model][parity]") {
   torch::NoGradGuard ng;
-  auto sam = tiny_with_weights();
-  const Case c = read_case("case_z70");
+  auto sam = test::tiny_sam_from_fixture();
+  const test::TinyCase c = test::read_tiny_case("case_z70");
   const auto x = infer::preprocess_image(fixture_image(c), 256);
-  check_close(sam->forward(x, c.box.view({1, 4})), npy(c, "lowres_logits.npy"), "forward lowres_logits");
+  test::check_close(sam->forward(x, c.box.view({1, 4})), c.npy("lowres_logits.npy"), "forward lowres_logits");
 }
 
 // CPU bf16 (`--precision bf16` on the CPU): autocast on the image encoder only, the decoder in fp32.
@@ -145,7 +107,7 @@ TEST_CASE("full MedSAM forward (image.png + box) reproduces the reference low-re
 // fp32 as torch.autocast keeps it, and the reduced (bf16) stream, the default.
 TEST_CASE("CPU bf16 encoder: tiny MedSAM stays within the documented bf16 error of the reference", "[model][parity]") {
   torch::NoGradGuard ng;
-  auto sam = tiny_with_weights();
+  auto sam = test::tiny_sam_from_fixture();
   const auto rel_l2 = [](const at::Tensor& a, const at::Tensor& e) {
     return ((a.to(at::kFloat) - e).norm() / e.norm()).item<double>();
   };
@@ -155,7 +117,7 @@ TEST_CASE("CPU bf16 encoder: tiny MedSAM stays within the documented bf16 error 
     const std::string stream_name = stream == ResidualStream::kReduced ? "reduced stream" : "fp32 stream";
     for (const std::string name : {"case_z70", "case_z90"}) {
       INFO(name << ", " << stream_name);
-      const Case c = read_case(name);
+      const test::TinyCase c = test::read_tiny_case(name);
       at::Tensor emb;
       {
         const PrecisionScope bf16(Precision::kBf16, c10::kCPU, ModelPart::kImageEncoder);
@@ -171,9 +133,9 @@ TEST_CASE("CPU bf16 encoder: tiny MedSAM stays within the documented bf16 error 
         logits = sam->decode(emb.to(at::kFloat), p, false).low_res_logits;
       }
       CHECK(logits.scalar_type() == at::kFloat);  // the CPU decoder does not autocast
-      const double e_emb = rel_l2(emb, npy(c, "embedding.npy"));
-      const double e_log = rel_l2(logits, npy(c, "lowres_logits.npy"));
-      const auto flipped = ((logits > 0) != (npy(c, "lowres_logits.npy") > 0)).sum().item<int64_t>();
+      const double e_emb = rel_l2(emb, c.npy("embedding.npy"));
+      const double e_log = rel_l2(logits, c.npy("lowres_logits.npy"));
+      const auto flipped = ((logits > 0) != (c.npy("lowres_logits.npy") > 0)).sum().item<int64_t>();
       WARN(name << " CPU bf16 encoder, " << stream_name << ": relative L2 embedding " << e_emb << ", lowres_logits "
                 << e_log << ", " << flipped << " of 4096 low-res mask pixels flipped");
       CHECK(e_emb > 0);  // bf16 really ran: fp32 matches to ~1e-6
@@ -197,7 +159,7 @@ TEST_CASE("image.npy and mask.npy hold exactly the pixels of image.png and mask.
   }
   for (const std::string name : {"case_z70", "case_z90"}) {
     INFO(name);
-    const Case c = read_case(name);
+    const test::TinyCase c = test::read_tiny_case(name);
     const auto png = io::read_image(c.dir + "/image.png");
     const auto arr = fixture_image(c);
     REQUIRE(png.sizes() == arr.sizes());

@@ -15,11 +15,11 @@
 #include "medsam/model/resolution.h"
 #include "medsam/model/weights.h"
 #include "tests/support/run_command.h"
+#include "tests/support/tiny_sam.h"
 
 using namespace medsam;
 
 namespace {
-const std::string kTiny = std::string(MEDSAM_FIXTURES_DIR) + "/sam_tiny";
 
 // The tiny preset (256², 16x16 tokens, global blocks 1 and 3) at another input size.
 Sam tiny_at(int size) { return build_sam(at_input_size(model_preset("tiny"), size)); }
@@ -45,7 +45,7 @@ TEST_CASE("at_input_size sets the encoder and prompt encoder sizes together and 
 
 TEST_CASE("load-time resize: rel-pos tables as SAM's get_rel_pos resizes them at run time, the position "
           "embedding smoothly, nothing else touched", "[model]") {
-  const Checkpoint ck = read_checkpoint(kTiny + "/weights.pth");
+  const Checkpoint ck = read_checkpoint(test::tiny_dir() + "/weights.pth");
   Sam small = tiny_at(128);  // 8x8 tokens: global tables 2*8-1 = 15 rows instead of 31
   NamedTensors tensors = ck.tensors;
   const auto lines = resize_to_model_resolution(tensors, module_tensors(*small));
@@ -84,7 +84,7 @@ TEST_CASE("load-time resize: rel-pos tables as SAM's get_rel_pos resizes them at
 TEST_CASE("a 256² checkpoint loads into a 128² model, and the 128² model's own file is known by its shapes",
           "[model]") {
   Sam small = tiny_at(128);
-  const WeightsReport r = load_weights(*small, kTiny + "/weights.pth", /*strict=*/true);
+  const WeightsReport r = load_weights(*small, test::tiny_dir() + "/weights.pth", /*strict=*/true);
   CHECK(r.exact());
   CHECK(r.resized.size() == 5);
   const auto dir = test::temp_dir("resolution_ckpt");
@@ -106,7 +106,7 @@ TEST_CASE("a 256² checkpoint loads into a 128² model, and the 128² model's ow
 
   // It segments at its size: 8x8 embedding, 32x32 low-res logits, masks at the image's own size.
   infer::Predictor predictor(again, c10::kCPU);
-  predictor.set_image(io::read_image(kTiny + "/case_z70/image.png"));
+  predictor.set_image(io::read_image(test::tiny_dir() + "/case_z70/image.png"));
   CHECK(predictor.embedding().sizes() == at::IntArrayRef({1, 32, 8, 8}));
   infer::ImagePrompts prompts;
   prompts.boxes = torch::tensor({{46.0f, 50.0f, 86.0f, 90.0f}});

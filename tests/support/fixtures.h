@@ -16,6 +16,8 @@ inline std::string source_file(const std::string& relative) { return std::string
 
 // The random-weight tiny SAM every training and evaluation test starts from.
 inline std::string tiny_checkpoint() { return fixture("sam_tiny/weights.pth"); }
+// 40x48x12 voxels of Colin27 MRI with AAL labels: image.nii.gz, labels.nii.gz.
+inline std::string colin27_crop_dir() { return fixture("colin27_crop"); }
 // The smallest real training recipe (tiny preset, a few steps).
 inline std::string smoke_config() { return source_file("configs/train/tiny_smoke.yaml"); }
 

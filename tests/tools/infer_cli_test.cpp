@@ -12,18 +12,18 @@
 #include "tests/io/nifti_header.h"
 #include "tests/support/run_command.h"
 #include "tests/support/skip.h"
+#include "tests/support/tiny_sam.h"
 
 using namespace medsam;
 using test::run_medsam;
 
 namespace {
-const std::string kTiny = std::string(MEDSAM_FIXTURES_DIR) + "/sam_tiny";
 }
 
 TEST_CASE("medsam infer writes the reference mask, logits and embedding for a box", "[infer][cli]") {
   const auto out = test::temp_dir("infer_cli");
-  const std::string dir = kTiny + "/case_z70";
-  auto r = run_medsam("infer --checkpoint " + kTiny + "/weights.pth --image " + dir +
+  const std::string dir = test::tiny_dir() + "/case_z70";
+  auto r = run_medsam("infer --checkpoint " + test::tiny_dir() + "/weights.pth --image " + dir +
                       "/image.png --box 46.67,50.73,86.28,89.66 --output " + out + "/mask.png --save-logits " + out +
                       "/logits.npy --save-embedding " + out + "/emb.npy --overlay " + out + "/overlay.png");
   INFO(r.err);
@@ -44,7 +44,7 @@ TEST_CASE("medsam infer writes the reference mask, logits and embedding for a bo
   CHECK(overlay.sizes() == at::IntArrayRef({256, 256, 3}));
 
   // The saved embedding replaces the encoder and gives the same logits.
-  auto again = run_medsam("infer --checkpoint " + kTiny + "/weights.pth --image " + dir + "/image.png --embedding " +
+  auto again = run_medsam("infer --checkpoint " + test::tiny_dir() + "/weights.pth --image " + dir + "/image.png --embedding " +
                           out + "/emb.npy --box 46.67,50.73,86.28,89.66 --save-logits " + out + "/logits2.npy");
   REQUIRE(again.exit_code == 0);
   CHECK(torch::allclose(read_npy(out + "/logits2.npy"), read_npy(out + "/logits.npy"), 0, 1e-6));
@@ -52,7 +52,7 @@ TEST_CASE("medsam infer writes the reference mask, logits and embedding for a bo
 
 TEST_CASE("medsam infer rejects malformed and out-of-image boxes with exit 2", "[infer][cli]") {
   const auto out = test::temp_dir("infer_cli_bad");
-  const std::string base = "infer --checkpoint " + kTiny + "/weights.pth --image " + kTiny +
+  const std::string base = "infer --checkpoint " + test::tiny_dir() + "/weights.pth --image " + test::tiny_dir() +
                            "/case_z70/image.png --output " + out + "/m.png ";
   auto malformed = run_medsam(base + "--box 1,2,3");
   CHECK(malformed.exit_code == 2);
@@ -60,7 +60,7 @@ TEST_CASE("medsam infer rejects malformed and out-of-image boxes with exit 2", "
   auto outside = run_medsam(base + "--box 10,10,300,40");
   CHECK(outside.exit_code == 2);
   CHECK_THAT(outside.err, Catch::Contains("outside the 256x256 image"));
-  auto missing = run_medsam("infer --checkpoint /no/such.pth --image " + kTiny + "/case_z70/image.png --box 1,1,5,5 --output " + out + "/m.png");
+  auto missing = run_medsam("infer --checkpoint /no/such.pth --image " + test::tiny_dir() + "/case_z70/image.png --box 1,1,5,5 --output " + out + "/m.png");
   CHECK(missing.exit_code == 1);
   CHECK_THAT(missing.err, Catch::Contains("/no/such.pth"));
 }
@@ -70,7 +70,7 @@ const std::string kColin = "/usr/share/mricron/templates/ch2.nii.gz";
 
 // 5 slices of the fixture brain image, each shifted, as (5, 256, 256) uint8.
 at::Tensor small_volume() {
-  const at::Tensor a = io::read_image(kTiny + "/case_z70/image.png").select(2, 0);
+  const at::Tensor a = io::read_image(test::tiny_dir() + "/case_z70/image.png").select(2, 0);
   std::vector<at::Tensor> slices;
   for (int z = 0; z < 5; ++z) slices.push_back(torch::roll(a, {z, -z}, {0, 1}));
   return torch::stack(slices).contiguous();
@@ -83,7 +83,7 @@ TEST_CASE("medsam infer --box3d on Colin27 writes a label volume with the input'
   REQUIRE(std::ifstream(kColin).good());  // mricron-data (scripts/setup-deps installs it)
   const auto out = test::temp_dir("infer_cli_colin");
   // ch2.nii.gz is 181 x 217 x 181 (x, y, z); the box covers central slices 88..91 of the brain.
-  const std::string base = "infer --checkpoint " + kTiny + "/weights.pth --image " + kColin +
+  const std::string base = "infer --checkpoint " + test::tiny_dir() + "/weights.pth --image " + kColin +
                            " --modality mr --box3d 50,60,88,130,160,91 ";
   auto r = run_medsam(base + "--output " + out + "/seg.nii.gz --overlay " + out + "/mid.png");
   INFO(r.err);
@@ -132,7 +132,7 @@ TEST_CASE("medsam infer --box3d on a DICOM series folder writes a NIfTI label vo
   if (series.dir.empty()) MEDSAM_SKIP("needs python3 with pydicom and numpy (scripts/setup-deps)");
   const auto out = test::temp_dir("infer_cli_dicom");
   // The series is 32 x 24 x 10 (x, y, z); the box covers slices 3..6.
-  auto r = run_medsam("infer --checkpoint " + kTiny + "/weights.pth --image " + series.dir +
+  auto r = run_medsam("infer --checkpoint " + test::tiny_dir() + "/weights.pth --image " + series.dir +
                       " --modality ct --window soft-tissue --box3d 6,4,3,26,20,6 --output " + out + "/seg.nii.gz");
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
@@ -153,15 +153,15 @@ TEST_CASE("medsam infer --box3d on a DICOM series folder writes a NIfTI label vo
 TEST_CASE("medsam infer answers MedSAM/CVPR .npz cases with segs, 2D and 3D, as the other inputs do", "[infer][cli]") {
   MEDSAM_NEEDS_ITK("NIfTI");
   const auto out = test::temp_dir("infer_cli_npz");
-  const std::string ckpt = "infer --checkpoint " + kTiny + "/weights.pth ";
+  const std::string ckpt = "infer --checkpoint " + test::tiny_dir() + "/weights.pth ";
 
   // 2D: imgs (256, 256, 3) uint8 + one box; segs equal the PNG path's label map for that box.
-  const at::Tensor rgb = io::read_image(kTiny + "/case_z70/image.png");
+  const at::Tensor rgb = io::read_image(test::tiny_dir() + "/case_z70/image.png");
   write_npz(out + "/case2d.npz", {{"imgs", rgb}, {"boxes", torch::tensor({{46.0, 50.0, 86.0, 90.0}})}});
   auto r2 = run_medsam(ckpt + "--image " + out + "/case2d.npz --output " + out + "/case2d_segs.npz");
   INFO(r2.err);
   REQUIRE(r2.exit_code == 0);
-  auto png = run_medsam(ckpt + "--image " + kTiny + "/case_z70/image.png --box 46,50,86,90 --output " + out + "/m.png");
+  auto png = run_medsam(ckpt + "--image " + test::tiny_dir() + "/case_z70/image.png --box 46,50,86,90 --output " + out + "/m.png");
   REQUIRE(png.exit_code == 0);
   const auto segs2d = read_npz(out + "/case2d_segs.npz");
   REQUIRE(segs2d.size() == 1);
@@ -211,7 +211,7 @@ TEST_CASE("medsam infer answers MedSAM/CVPR .npz cases with segs, 2D and 3D, as 
 
 TEST_CASE("medsam infer --precision bf16 on CPU: the encoder in bf16 gives the fp32 run's mask", "[infer][cli]") {
   const auto out = test::temp_dir("infer_cli_bf16");
-  const std::string args = "infer --checkpoint " + kTiny + "/weights.pth --image " + kTiny +
+  const std::string args = "infer --checkpoint " + test::tiny_dir() + "/weights.pth --image " + test::tiny_dir() +
                            "/case_z70/image.png --box 46,50,86,90 ";
   for (const char* precision : {"fp32", "bf16"}) {
     auto r = run_medsam(args + "--precision " + precision + " --output " + out + "/" + precision + ".png --save-logits " +
@@ -239,8 +239,8 @@ TEST_CASE("medsam infer --input-dir answers every .npz case of a folder, records
   const auto dir = test::temp_dir("infer_cli_folder");
   const std::string cases = dir + "/cases", answers = dir + "/answers";
   std::filesystem::create_directories(cases);
-  const std::string ckpt = "infer --checkpoint " + kTiny + "/weights.pth ";
-  const at::Tensor rgb = io::read_image(kTiny + "/case_z70/image.png");
+  const std::string ckpt = "infer --checkpoint " + test::tiny_dir() + "/weights.pth ";
+  const at::Tensor rgb = io::read_image(test::tiny_dir() + "/case_z70/image.png");
   write_npz(cases + "/a.npz", {{"imgs", rgb}, {"boxes", torch::tensor({{46.0, 50.0, 86.0, 90.0}})}});
   write_npz(cases + "/b.npz", {{"imgs", small_volume()}, {"boxes", torch::tensor({{46.0, 50.0, 1.0, 86.0, 90.0, 3.0}})}});
   write_npz(cases + "/c.npz", {{"imgs", rgb}});  // no boxes: this case fails

@@ -15,13 +15,11 @@ using namespace medsam::test;
 namespace fs = std::filesystem;
 
 namespace {
-const std::string kSmoke = smoke_config();
-const std::string kInit = tiny_checkpoint();
 }  // namespace
 
 TEST_CASE("medsam train on shards needs data.shards and names it", "[train][cli]") {
   const std::string dir = temp_dir("train_cli_shards");
-  const auto r = run_medsam("train --config " + kSmoke + " --set train.init_checkpoint=" + kInit + " --output " + dir);
+  const auto r = run_medsam("train --config " + smoke_config() + " --set train.init_checkpoint=" + tiny_checkpoint() + " --output " + dir);
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("data.shards is empty"));
 }
@@ -31,7 +29,7 @@ TEST_CASE("medsam train fine-tunes on shards that medsam prep made from real MRI
   MEDSAM_NEEDS_ITK("reads the Colin27 NIfTI crop");
   const std::string dir = temp_dir("train_cli_real");
   const std::string data = prep_colin27_crop(dir, "output:\n  image_size: 256\nsplit:\n  mode: none\n");
-  const auto r = run_medsam("train --config " + kSmoke + " --set train.init_checkpoint=" + kInit + " --set data.shards=" +
+  const auto r = run_medsam("train --config " + smoke_config() + " --set train.init_checkpoint=" + tiny_checkpoint() + " --set data.shards=" +
                             data + " --set data.batch_size=2 --set data.num_workers=1 --set train.max_steps=2 "
                             "--set train.checkpoint.every_steps=0 --output " + dir + "/run");
   INFO(r.err);
@@ -42,7 +40,7 @@ TEST_CASE("medsam train fine-tunes on shards that medsam prep made from real MRI
 
 TEST_CASE("medsam train runs the tiny smoke config on synthetic boxes and resumes from its directory", "[train][cli]") {
   const std::string dir = temp_dir("train_cli_smoke");
-  const std::string common = "train --config " + kSmoke + " --set train.init_checkpoint=" + kInit +
+  const std::string common = "train --config " + smoke_config() + " --set train.init_checkpoint=" + tiny_checkpoint() +
                              " --set train.source=synthetic --set train.checkpoint.every_steps=0 --output " + dir;
   const auto r = run_medsam(common + " --set train.max_steps=2");
   INFO(r.err);
@@ -59,7 +57,7 @@ TEST_CASE("medsam train runs the tiny smoke config on synthetic boxes and resume
 
 TEST_CASE("SIGTERM to a running medsam train: checkpoint written, exit code 0", "[train][cli]") {
   const std::string dir = temp_dir("train_cli_sigterm");
-  const std::string cmd = std::string(MEDSAM_BIN) + " train --config " + kSmoke + " --set train.init_checkpoint=" + kInit +
+  const std::string cmd = std::string(MEDSAM_BIN) + " train --config " + smoke_config() + " --set train.init_checkpoint=" + tiny_checkpoint() +
                           " --set train.source=synthetic --set train.max_steps=100000 --output " + dir;
   // Wait until the first step is logged in metrics.jsonl (handlers are installed by then), then TERM it.
   const auto r = run_command("( " + cmd + " & pid=$!; for i in $(seq 1 600); do [ -s " + dir +
@@ -75,7 +73,7 @@ TEST_CASE("medsam train at another input size starts from a 256² checkpoint, in
   const std::string dir = temp_dir("train_cli_resolution");
   const std::string size = " --set model.image_encoder.img_size=128 --set model.prompt_encoder.input_image_size=128"
                            " --set model.prompt_encoder.image_embedding_size=8";
-  const auto r = run_medsam("train --config " + kSmoke + size + " --set train.init_checkpoint=" + kInit +
+  const auto r = run_medsam("train --config " + smoke_config() + size + " --set train.init_checkpoint=" + tiny_checkpoint() +
                             " --set train.source=synthetic --set train.checkpoint.every_steps=0 --set train.max_steps=2"
                             " --output " + dir);
   INFO(r.err);

@@ -14,11 +14,9 @@ using namespace medsam::test;
 namespace fs = std::filesystem;
 
 namespace {
-const std::string kSmoke = smoke_config();
-const std::string kInit = tiny_checkpoint();
 
 std::string synthetic_run(const std::string& dir, const std::string& extra) {
-  return "train --config " + kSmoke + " --set train.init_checkpoint=" + kInit +
+  return "train --config " + smoke_config() + " --set train.init_checkpoint=" + tiny_checkpoint() +
          " --set train.source=synthetic --set train.max_steps=3 --set train.log_every_steps=1"
          " --set train.checkpoint.every_steps=0 --output " + dir + extra;
 }

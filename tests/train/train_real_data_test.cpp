@@ -23,9 +23,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kSmoke = std::string(MEDSAM_SOURCE_DIR) + "/configs/train/demo_tiny.yaml";
+const std::string kDemoConfig = source_file("configs/train/demo_tiny.yaml");
 const std::string kPrep = std::string(MEDSAM_SOURCE_DIR) + "/configs/prep/colin27_lobes.yaml";
-const std::string kInit = std::string(MEDSAM_FIXTURES_DIR) + "/sam_tiny/weights.pth";
 // The demo's recipe (configs/train/demo_tiny.yaml: batch 4 at 256², lr 5e-4 after a 20-step warmup, here
 // held constant) on the demo's data, validation on the first 8 val slices before training and after
 // step 500. (On the 116 separate AAL regions the tiny model needs longer still: validation DSC fell
@@ -54,7 +53,7 @@ TEST_CASE("500 CPU steps on real Colin27/AAL shards lower the training loss and 
   const auto prep = run_medsam("prep " + kPrep + " --output " + dir + "/data");
   INFO(prep.err);
   REQUIRE(prep.exit_code == 0);
-  const auto r = run_medsam("train --config " + kSmoke + " --set train.init_checkpoint=" + kInit + " --set data.shards=" +
+  const auto r = run_medsam("train --config " + kDemoConfig + " --set train.init_checkpoint=" + tiny_checkpoint() + " --set data.shards=" +
                             dir + "/data" + kTrainArgs + " --output " + dir + "/run");
   INFO(r.err);
   REQUIRE(r.exit_code == 0);

@@ -18,6 +18,7 @@
 #include "medsam/train/synthetic_source.h"
 #include "medsam/train/trainer.h"
 #include "tests/support/run_command.h"
+#include "tests/support/tiny_sam.h"
 
 using namespace medsam;
 using namespace medsam::train;
@@ -47,10 +48,6 @@ SyntheticSourceOptions tiny_source() {
   return o;
 }
 
-Sam tiny_model(uint64_t seed = 3) {
-  torch::manual_seed(seed);
-  return build_sam("tiny");
-}
 
 NamedTensors params_of(torch::nn::Module& m) {
   NamedTensors out;
@@ -87,14 +84,14 @@ class ScriptedSource final : public BatchSource {
 TEST_CASE("resume is exact: 2 steps + resume + 2 steps equals 4 uninterrupted steps, bit for bit", "[train][trainer]") {
   const std::string dir_a = test::temp_dir("train_resume_a"), dir_b = test::temp_dir("train_resume_b");
   SyntheticSource source_a(tiny_source());
-  Trainer a(tiny_train_config(dir_a), tiny_model(), source_a, "yaml: a\n");
+  Trainer a(tiny_train_config(dir_a), test::seeded_tiny_sam(), source_a, "yaml: a\n");
   const TrainResult ra = a.run();
   REQUIRE(ra.losses.size() == 4);
   CHECK(a.state().epoch == 1);
   REQUIRE(fs::exists(checkpoint_path(dir_a, 2)));
 
   SyntheticSource source_b(tiny_source());
-  Trainer b(tiny_train_config(dir_b), tiny_model(/*seed=*/99), source_b, "yaml: b\n");  // other init: weights come from the checkpoint
+  Trainer b(tiny_train_config(dir_b), test::seeded_tiny_sam(/*seed=*/99), source_b, "yaml: b\n");  // other init: weights come from the checkpoint
   b.resume(checkpoint_path(dir_a, 2));
   CHECK(b.state().step == 2);
   const TrainResult rb = b.run();
@@ -116,7 +113,7 @@ TEST_CASE("training moves encoder and decoder, never the frozen prompt encoder o
   SyntheticSource source(tiny_source());
   auto cfg = tiny_train_config(dir);
   cfg.max_steps = 2;
-  Trainer t(cfg, tiny_model(), source, "");
+  Trainer t(cfg, test::seeded_tiny_sam(), source, "");
   const auto before = params_of(*t.model());
   t.run();
   const auto after = params_of(*t.model());
@@ -136,7 +133,7 @@ TEST_CASE("a NaN loss skips the step (weights unchanged) and training goes on", 
   ScriptedSource source(tiny_source(), /*poison=*/{1});
   auto cfg = tiny_train_config(dir);
   cfg.max_steps = 1;
-  Trainer t(cfg, tiny_model(), source, "");
+  Trainer t(cfg, test::seeded_tiny_sam(), source, "");
   t.run();
   const auto after_one = params_of(*t.model());
   const StepResult r = t.train_step();  // batch 1: NaN images
@@ -154,7 +151,7 @@ TEST_CASE("too many non-finite steps in a row stop training with an error and no
   ScriptedSource source(tiny_source(), /*poison=*/{0, 1, 2, 3});
   auto cfg = tiny_train_config(dir);
   cfg.max_nonfinite_steps = 2;
-  Trainer t(cfg, tiny_model(), source, "");
+  Trainer t(cfg, test::seeded_tiny_sam(), source, "");
   REQUIRE_THROWS_WITH(t.run(), Catch::Contains("2 non-finite steps in a row"));
   CHECK(list_checkpoints(dir).empty());
 }
@@ -166,7 +163,7 @@ TEST_CASE("a stop signal finishes the step, writes a checkpoint and returns", "[
   auto cfg = tiny_train_config(dir);
   cfg.max_steps = 100;
   cfg.checkpoint.every_steps = 0;
-  Trainer t(cfg, tiny_model(), source, "");
+  Trainer t(cfg, test::seeded_tiny_sam(), source, "");
   const TrainResult r = t.run();
   clear_stop_request();
   CHECK(r.stop_signal == SIGTERM);
@@ -183,7 +180,7 @@ TEST_CASE("a checkpoint is MedSAM's {model, optimizer, epoch} plus trainer_state
   cfg.max_steps = 3;
   cfg.checkpoint.every_steps = 1;
   cfg.checkpoint.keep_last = 2;
-  Trainer t(cfg, tiny_model(), source, "train:\n  seed: 1\n");
+  Trainer t(cfg, test::seeded_tiny_sam(), source, "train:\n  seed: 1\n");
   t.run();
   const auto kept = list_checkpoints(dir);
   REQUIRE(kept.size() == 2);  // keep_last 2: steps 2 and 3
@@ -240,11 +237,11 @@ TEST_CASE("gradient accumulation over 2 micro-batches of 1 matches one batch of 
   auto cfg = tiny_train_config(d1);
   cfg.max_steps = 1;
   cfg.checkpoint.every_steps = 0;
-  Trainer t1(cfg, tiny_model(), whole2, "");
+  Trainer t1(cfg, test::seeded_tiny_sam(), whole2, "");
   t1.train_step();
   cfg.output_dir = d2;
   cfg.grad_accum_steps = 2;
-  Trainer t2(cfg, tiny_model(), split, "");
+  Trainer t2(cfg, test::seeded_tiny_sam(), split, "");
   t2.train_step();
   // Gradients stay in .grad after the step: the accumulated sum of (loss / 2) gradients equals the
   // gradient of the batch mean (Dice is a per-sample mean, BCE a mean over equal-sized samples).
@@ -271,7 +268,7 @@ TEST_CASE("train.precision bf16 on the CPU runs the image encoder in bf16, close
     cfg.precision = precision;
     cfg.activation_checkpointing = checkpointing;
     SyntheticSource source(tiny_source());
-    auto trainer = std::make_unique<Trainer>(cfg, tiny_model(), source, "");
+    auto trainer = std::make_unique<Trainer>(cfg, test::seeded_tiny_sam(), source, "");
     const StepResult r = trainer->train_step();
     REQUIRE_FALSE(r.skipped);
     std::vector<at::Tensor> grads;

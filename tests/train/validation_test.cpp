@@ -15,6 +15,7 @@
 #include "medsam/train/trainer.h"
 #include "medsam/train/validation.h"
 #include "tests/support/run_command.h"
+#include "tests/support/tiny_sam.h"
 
 using namespace medsam;
 using namespace medsam::train;
@@ -44,10 +45,6 @@ SyntheticSourceOptions source_options() {
   return o;
 }
 
-Sam tiny_model() {
-  torch::manual_seed(3);
-  return build_sam("tiny");
-}
 
 // Returns the scripted mean DSCs in turn, and draws from the global RNG as a careless validator might.
 Validator scripted_validator(std::vector<double> dsc, std::vector<int64_t>* calls_at_step, TrainState* state) {
@@ -89,7 +86,7 @@ TEST_CASE("validation summary: overall and per-modality/per-dataset means and me
 TEST_CASE("validation every N steps keeps best.pth from the best step and leaves training unchanged", "[train][validation]") {
   const std::string plain_dir = test::temp_dir("val_plain"), val_dir = test::temp_dir("val_best");
   SyntheticSource plain_source(source_options());
-  Trainer plain(config_in(plain_dir), tiny_model(), plain_source, "");
+  Trainer plain(config_in(plain_dir), test::seeded_tiny_sam(), plain_source, "");
   plain.run();
 
   SyntheticSource source(source_options());
@@ -104,7 +101,7 @@ TEST_CASE("validation every N steps keeps best.pth from the best step and leaves
     if (!*scripted) *scripted = scripted_validator({0.1, 0.3, 0.6, 0.5}, &calls, &self->state());
     return (*scripted)(m);
   };
-  Trainer t(cfg, tiny_model(), source, "", options);
+  Trainer t(cfg, test::seeded_tiny_sam(), source, "", options);
   self = &t;
   const TrainResult r = t.run();
 
@@ -150,7 +147,7 @@ TEST_CASE("a resumed run only replaces best.pth when it beats the best before th
     SyntheticSource source(source_options());
     TrainerOptions o;
     o.validate = scripted_validator({0.7}, &calls, &state_view);
-    Trainer t(cfg, tiny_model(), source, "", o);
+    Trainer t(cfg, test::seeded_tiny_sam(), source, "", o);
     t.run();
     CHECK(t.state().best_step == 2);
   }
@@ -158,7 +155,7 @@ TEST_CASE("a resumed run only replaces best.pth when it beats the best before th
   SyntheticSource source(source_options());
   TrainerOptions o;
   o.validate = scripted_validator({0.65}, &calls, &state_view);
-  Trainer t(cfg, tiny_model(), source, "", o);
+  Trainer t(cfg, test::seeded_tiny_sam(), source, "", o);
   t.resume(dir);
   const TrainResult r = t.run();
   REQUIRE(r.validations.size() == 1);

@@ -39,7 +39,7 @@ __global__ void fold_qk_bf16_kernel(const std::uint16_t* __restrict__ qkv, const
 const char* fold_qk_bf16(const std::uint16_t* qkv, const float* rel_h_t, const float* rel_w_t, std::uint16_t* q_fold,
                          std::uint16_t* k_fold, std::int64_t tokens, int grid_h, int grid_w, int heads, int head_dim,
                          int folded_dim, float scale, void* stream) {
-  if (head_dim + grid_h + grid_w > folded_dim) return "fold_qk_bf16: head_dim + grid_h + grid_w exceeds folded_dim";
+  if (const char* error = fold::fold_shape_error(tokens, grid_h, grid_w, heads, head_dim, folded_dim)) return error;
   const std::int64_t pairs = tokens * heads;
   if (pairs == 0) return nullptr;
   const std::int64_t blocks = (pairs + kWarpsPerBlock - 1) / kWarpsPerBlock;

@@ -48,6 +48,16 @@ struct FoldShape {
   float scale;
 };
 
+// The sizes a fold call accepts, checked once for the launcher and the CPU reference alike: nullptr, or
+// what is wrong. Host code.
+inline const char* fold_shape_error(std::int64_t tokens, int grid_h, int grid_w, int heads, int head_dim,
+                                    int folded_dim) {
+  if (tokens < 0 || grid_h <= 0 || grid_w <= 0 || heads <= 0 || head_dim <= 0)
+    return "fold_qk_bf16: tokens must be >= 0 and grid, heads and head_dim > 0";
+  if (head_dim + grid_h + grid_w > folded_dim) return "fold_qk_bf16: head_dim + grid_h + grid_w exceeds folded_dim";
+  return nullptr;
+}
+
 // The grid cell (y, x) of the token of `pair`.
 MEDSAM_HOST_DEVICE void cell_of(const FoldShape& s, std::int64_t pair, int& y, int& x) {
   const std::int64_t token = pair / s.heads;
