@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/fixtures.h"
 #include "tests/support/run_command.h"
 
 using namespace medsam::test;
