@@ -1,6 +1,10 @@
 #include "medsam/core/precision.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <utility>
 
 #include "medsam/core/device.h"
 #include "medsam/core/error.h"
@@ -8,8 +12,24 @@
 
 namespace medsam {
 
+namespace {
+
+// Every precision by its name, in the order help texts list them: the one table the names and the parse
+// come from.
+const std::vector<std::pair<std::string, Precision>>& precision_table() {
+  static const std::vector<std::pair<std::string, Precision>> table{
+      {"fp32", Precision::kFp32}, {"bf16", Precision::kBf16}, {"bf16-autocast", Precision::kBf16Autocast}};
+  return table;
+}
+
+}  // namespace
+
 const std::vector<std::string>& precision_names() {
-  static const std::vector<std::string> names{"fp32", "bf16", "bf16-autocast"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const auto& [name, precision] : precision_table()) out.push_back(name);
+    return out;
+  }();
   return names;
 }
 
@@ -19,12 +39,12 @@ std::string precision_names_text() {
 }
 
 Precision parse_precision(const std::string& name, c10::Device device, const std::string& option) {
-  if (name == "fp32") return Precision::kFp32;
-  if (name != "bf16" && name != "bf16-autocast")
-    throw UsageError(fmt::format("{} '{}': use {}", option, name, precision_names_text()));
-  if (!device.is_cuda() && !cpu_has_native_bf16())
+  const auto& table = precision_table();
+  const auto entry = std::find_if(table.begin(), table.end(), [&](const auto& e) { return e.first == name; });
+  if (entry == table.end()) throw UsageError(fmt::format("{} '{}': use {}", option, name, precision_names_text()));
+  if (is_bf16(entry->second) && !device.is_cuda() && !cpu_has_native_bf16())
     log_warn("{} {} on a CPU without AVX512-BF16/AMX: LibTorch emulates bf16 there, slower than fp32", option, name);
-  return name == "bf16" ? Precision::kBf16 : Precision::kBf16Autocast;
+  return entry->second;
 }
 
 PrecisionScope::PrecisionScope(Precision precision, c10::Device device, ModelPart part) {

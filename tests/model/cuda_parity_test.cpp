@@ -12,11 +12,9 @@
 // everywhere, these are the extra checks on a GPU (scripts/gpu/run-checks).
 #include <ATen/Context.h>
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <cmath>
-#include <fstream>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -26,7 +24,6 @@
 #include "medsam/io/npy.h"
 #include "medsam/model/attention.h"
 #include "medsam/model/build_sam.h"
-#include "medsam/model/weights.h"
 #include "medsam/train/loss.h"
 #include "tests/support/tiny_sam.h"
 #include "tests/support/tensor_checks.h"
@@ -44,9 +41,7 @@ bool have_cuda() {
 }
 
 Sam tiny_on(const c10::Device& device) {
-  Sam sam = build_sam("tiny");
-  load_weights(*sam, test::tiny_dir() + "/weights.pth", /*strict=*/true);
-  sam->eval();
+  Sam sam = test::tiny_sam_from_fixture();
   sam->to(device);
   return sam;
 }
@@ -55,19 +50,8 @@ at::Tensor npy(const std::string& c, const std::string& file) {
   return read_npy(test::tiny_dir() + "/" + c + "/" + file).to(at::kFloat);
 }
 
-at::Tensor case_box(const std::string& c) {
-  std::ifstream in(test::tiny_dir() + "/" + c + "/prompt.json");
-  REQUIRE(in.good());
-  const auto j = nlohmann::json::parse(in);
-  return torch::tensor(j.at("box").get<std::vector<float>>()).view({1, 1, 4});
-}
-
 at::Tensor case_input(const std::string& c) {
   return infer::preprocess_image(read_npy(test::tiny_dir() + "/" + c + "/image.npy"), 256);  // (1, 3, 256, 256)
-}
-
-double rel_l2(const at::Tensor& a, const at::Tensor& e) {
-  return ((a.cpu().to(at::kFloat) - e).norm() / e.norm()).item<double>();
 }
 
 // TF32 convolutions off for the scope (matmuls are full fp32 by default in LibTorch).
@@ -91,7 +75,7 @@ TEST_CASE("CUDA fp32: tiny encoder and decoder match the reference outputs withi
     WARN(c << " CUDA fp32 embedding max abs diff " << test::max_abs_diff(emb, npy(c, "embedding.npy")));
     CHECK(torch::allclose(emb.cpu(), npy(c, "embedding.npy"), 1e-3, 1e-3));
     Prompts p;
-    p.boxes = case_box(c).to(kCuda);
+    p.boxes = test::read_tiny_case(c).box.to(kCuda);
     const auto single = sam->decode(npy(c, "embedding.npy").to(kCuda), p, false);
     WARN(c << " CUDA fp32 lowres_logits max abs diff " << test::max_abs_diff(single.low_res_logits, npy(c, "lowres_logits.npy")));
     CHECK(torch::allclose(single.low_res_logits.cpu(), npy(c, "lowres_logits.npy"), 1e-3, 1e-3));
@@ -120,11 +104,11 @@ TEST_CASE("CUDA bf16 autocast: tiny MedSAM forward stays within the documented b
         CHECK(sam->image_encoder->runs_reduced_stream(c10::DeviceType::CUDA) == (stream == ResidualStream::kReduced));
         emb = sam->encode(case_input(c).to(kCuda));
         Prompts p;
-        p.boxes = case_box(c).to(kCuda);
+        p.boxes = test::read_tiny_case(c).box.to(kCuda);
         logits = sam->decode(emb, p, false).low_res_logits;
       }
-      const double e_emb = rel_l2(emb, npy(c, "embedding.npy"));
-      const double e_log = rel_l2(logits, npy(c, "lowres_logits.npy"));
+      const double e_emb = test::rel_l2(emb, npy(c, "embedding.npy"));
+      const double e_log = test::rel_l2(logits, npy(c, "lowres_logits.npy"));
       WARN(c << " CUDA bf16, " << stream_name << ", relative L2: embedding " << e_emb << ", lowres_logits " << e_log
              << " (max abs " << test::max_abs_diff(logits, npy(c, "lowres_logits.npy")) << ")");
       CHECK(e_emb < 2e-2);
@@ -173,7 +157,7 @@ TEST_CASE("CUDA fold kernel: the in-place folded attention matches SAM's formula
     };
     const at::Tensor with_kernel = run(true), with_aten = run(false);
     set_fold_kernel_enabled(true);
-    const double e_kernel = rel_l2(with_kernel, ref), e_aten = rel_l2(with_aten, ref);
+    const double e_kernel = test::rel_l2(with_kernel, ref), e_aten = test::rel_l2(with_aten, ref);
     WARN("fold " << H << "x" << W << "x" << heads << "x" << C << ": relative L2 to SAM's formula, kernel " << e_kernel
                  << ", ATen " << e_aten << "; max |kernel - ATen| " << test::max_abs_diff(with_kernel, with_aten));
     // bf16 q', k', v and output: ~0.4% per rounding; the kernel keeps the rel-pos tables in fp32.
@@ -192,7 +176,7 @@ TEST_CASE("CUDA fp32 training graph: loss and every gradient match the CPU's", "
   gpu->train();
   torch::manual_seed(3);
   const auto x = torch::cat({case_input("case_z70"), case_input("case_z90")}, 0);
-  const auto boxes = torch::cat({case_box("case_z70"), case_box("case_z90")}, 0).view({2, 4});
+  const auto boxes = torch::cat({test::read_tiny_case("case_z70").box, test::read_tiny_case("case_z90").box}, 0).view({2, 4});
   const auto masks = (torch::rand({2, 1, 256, 256}) > 0.7).to(at::kFloat);
   LossConfig lc;
   const auto l_cpu = train::segmentation_loss(cpu->forward(x, boxes), masks, lc).total;

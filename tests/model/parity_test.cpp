@@ -108,9 +108,6 @@ TEST_CASE("full MedSAM forward (image.png + box) reproduces the reference low-re
 TEST_CASE("CPU bf16 encoder: tiny MedSAM stays within the documented bf16 error of the reference", "[model][parity]") {
   torch::NoGradGuard ng;
   auto sam = test::tiny_sam_from_fixture();
-  const auto rel_l2 = [](const at::Tensor& a, const at::Tensor& e) {
-    return ((a.to(at::kFloat) - e).norm() / e.norm()).item<double>();
-  };
   std::map<ResidualStream, at::Tensor> embedding_of;
   for (const auto stream : {ResidualStream::kFloat32, ResidualStream::kReduced}) {
     sam->image_encoder->inference_stream = stream;
@@ -133,8 +130,8 @@ TEST_CASE("CPU bf16 encoder: tiny MedSAM stays within the documented bf16 error 
         logits = sam->decode(emb.to(at::kFloat), p, false).low_res_logits;
       }
       CHECK(logits.scalar_type() == at::kFloat);  // the CPU decoder does not autocast
-      const double e_emb = rel_l2(emb, c.npy("embedding.npy"));
-      const double e_log = rel_l2(logits, c.npy("lowres_logits.npy"));
+      const double e_emb = test::rel_l2(emb, c.npy("embedding.npy"));
+      const double e_log = test::rel_l2(logits, c.npy("lowres_logits.npy"));
       const auto flipped = ((logits > 0) != (c.npy("lowres_logits.npy") > 0)).sum().item<int64_t>();
       WARN(name << " CPU bf16 encoder, " << stream_name << ": relative L2 embedding " << e_emb << ", lowres_logits "
                 << e_log << ", " << flipped << " of 4096 low-res mask pixels flipped");

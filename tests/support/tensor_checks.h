@@ -20,6 +20,12 @@ inline double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
   return (a.detach().cpu().to(at::kFloat) - b.detach().cpu().to(at::kFloat)).abs().max().item<double>();
 }
 
+// ||a - e|| / ||e|| (L2 over all elements), both read as fp32 on the CPU: the bf16 error measure.
+inline double rel_l2(const at::Tensor& a, const at::Tensor& e) {
+  const at::Tensor expected = e.detach().cpu().to(at::kFloat);
+  return ((a.detach().cpu().to(at::kFloat) - expected).norm() / expected.norm()).item<double>();
+}
+
 // The parity bar for fp32 against the Python reference or between fp32 code paths: allclose with rtol 1e-4,
 // atol 1e-4; the max abs diff goes into INFO under `what`.
 inline void check_close(const at::Tensor& actual, const at::Tensor& expected, const std::string& what) {
