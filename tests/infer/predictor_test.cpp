@@ -13,29 +13,17 @@
 #include "medsam/io/npy.h"
 #include "medsam/model/load_sam.h"
 #include "tests/support/run_command.h"
+#include "tests/support/fixtures.h"
 #include "tests/support/tiny_sam.h"
 
 using namespace medsam;
 
-namespace {
-
-
-at::Tensor fixture_box(const std::string& case_dir) {
-  // prompt.json of case_z70: {"box": [46.67, 50.73, 86.28, 89.66], ...}; z90 read the same way.
-  std::ifstream in(case_dir + "/prompt.json");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto open = text.find('[', text.find("\"box\"")), close = text.find(']', open);
-  const auto v = infer::parse_number_list(text.substr(open + 1, close - open - 1), 4, "box");
-  return torch::tensor({v[0], v[1], v[2], v[3]}, at::kFloat).unsqueeze(0);
-}
-}  // namespace
-
 TEST_CASE("load_sam with arch auto recognises the tiny checkpoint", "[infer]") {
-  auto loaded = load_sam(test::tiny_dir() + "/weights.pth", "auto");
+  auto loaded = load_sam(test::tiny_checkpoint(), "auto");
   CHECK(loaded.model->config.arch == "tiny");
   CHECK(loaded.report.exact());
   CHECK(loaded.report.loaded == 202);
-  CHECK_THROWS_WITH(load_sam(test::tiny_dir() + "/weights.pth", "vit_b"), Catch::Contains("weights.pth"));
+  CHECK_THROWS_WITH(load_sam(test::tiny_checkpoint(), "vit_b"), Catch::Contains("weights.pth"));
 }
 
 // MedSAM's order (MedSAM_Inference.py, SPEC.md): sigmoid at low resolution, then one bilinear resize.
@@ -55,7 +43,7 @@ TEST_CASE("Predictor reproduces the reference logits and MedSAM's probability ma
     predictor.set_image(io::read_image(dir + "/image.png"));
     CHECK((predictor.embedding() - read_npy(dir + "/embedding.npy")).abs().max().item<double>() < 1e-4);
     infer::ImagePrompts prompts;
-    prompts.boxes = fixture_box(dir);
+    prompts.boxes = test::read_tiny_case(name).box.view({1, 4});
     const auto pred = predictor.predict(prompts);
     const at::Tensor reference_logits = read_npy(dir + "/lowres_logits.npy");
     CHECK((pred.low_res_logits - reference_logits).abs().max().item<double>() < 1e-4);
@@ -72,7 +60,7 @@ TEST_CASE("a stored embedding gives the same prediction as running the encoder",
   auto predictor = test::tiny_predictor();
   const std::string dir = test::tiny_dir() + "/case_z70";
   infer::ImagePrompts prompts;
-  prompts.boxes = fixture_box(dir);
+  prompts.boxes = test::read_tiny_case("case_z70").box.view({1, 4});
   predictor.set_embedding(read_npy(dir + "/embedding.npy"), 256, 256);
   const auto from_file = predictor.predict(prompts);
   CHECK((from_file.low_res_logits - read_npy(dir + "/lowres_logits.npy")).abs().max().item<double>() < 1e-4);
@@ -117,7 +105,7 @@ TEST_CASE("3D propagation segments the box's slices only, the middle slice from 
   // A 7-slice volume of the same brain slice: each slice's prediction can be checked against 2D.
   const at::Tensor slice = io::read_image(test::tiny_dir() + "/case_z70/image.png").select(2, 0);  // (256, 256) uint8
   const at::Tensor volume = slice.unsqueeze(0).repeat({7, 1, 1}).contiguous();
-  const at::Tensor box = fixture_box(test::tiny_dir() + "/case_z70");
+  const at::Tensor box = test::read_tiny_case("case_z70").box.view({1, 4});
   const auto b = box[0];
   infer::Box3d box3d{b[0].item<double>(), b[1].item<double>(), 2, b[2].item<double>(), b[3].item<double>(), 5};
   int64_t reported = 0;

@@ -15,6 +15,7 @@
 #include "medsam/model/resolution.h"
 #include "medsam/model/weights.h"
 #include "tests/support/run_command.h"
+#include "tests/support/fixtures.h"
 #include "tests/support/tiny_sam.h"
 
 using namespace medsam;
@@ -45,7 +46,7 @@ TEST_CASE("at_input_size sets the encoder and prompt encoder sizes together and 
 
 TEST_CASE("load-time resize: rel-pos tables as SAM's get_rel_pos resizes them at run time, the position "
           "embedding smoothly, nothing else touched", "[model]") {
-  const Checkpoint ck = read_checkpoint(test::tiny_dir() + "/weights.pth");
+  const Checkpoint ck = read_checkpoint(test::tiny_checkpoint());
   Sam small = tiny_at(128);  // 8x8 tokens: global tables 2*8-1 = 15 rows instead of 31
   NamedTensors tensors = ck.tensors;
   const auto lines = resize_to_model_resolution(tensors, module_tensors(*small));
@@ -84,7 +85,7 @@ TEST_CASE("load-time resize: rel-pos tables as SAM's get_rel_pos resizes them at
 TEST_CASE("a 256² checkpoint loads into a 128² model, and the 128² model's own file is known by its shapes",
           "[model]") {
   Sam small = tiny_at(128);
-  const WeightsReport r = load_weights(*small, test::tiny_dir() + "/weights.pth", /*strict=*/true);
+  const WeightsReport r = load_weights(*small, test::tiny_checkpoint(), /*strict=*/true);
   CHECK(r.exact());
   CHECK(r.resized.size() == 5);
   const auto dir = test::temp_dir("resolution_ckpt");
