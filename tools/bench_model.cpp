@@ -36,7 +36,7 @@ struct ModelBenchOptions {
   std::string attention = "fast";
   std::string decoder_path = "fast";
   std::string sdpa = "auto";
-  std::string fold_kernel = "on";
+  std::string fold_kernel = "token";
   int64_t chunk = kDefaultAttentionChunkElements;
   std::string profile;
 };
@@ -75,7 +75,7 @@ int run_encoder(const ModelBenchOptions& o) {
   c10::InferenceMode guard;
   Sam sam = build_for_bench(o, config, device);
   sam->image_encoder->set_attention_path(parse_attention_path(o.attention), o.chunk);
-  set_fold_kernel_enabled(o.fold_kernel == "on");
+  set_fold_kernel(parse_fold_kernel(o.fold_kernel));
   const std::string fold_kernel = fold_kernel_available() ? o.fold_kernel : "none";
   const Precision precision_choice = parse_precision(o.precision, device);
   // As the Predictor does: bf16-autocast keeps the residual stream in fp32 (torch.autocast's numerics).
@@ -152,10 +152,11 @@ RunFn add_encoder_bench(CLI::App& sub) {
   sub.add_option("--batch", o->batch, "images per encoder call")->capture_default_str()->check(CLI::PositiveNumber);
   bench::add_attention_options(sub, o->attention, o->sdpa);
   sub.add_option("--fold-kernel", o->fold_kernel,
-                 "on: the fold of the in-place folded attention (CUDA, bf16) by medsam's CUDA kernel where the "
-                 "build has it (the result line says fold-kernel=none where not); off: by ATen ops")
+                 "the fold of the in-place folded attention (CUDA, bf16): token or pair, by medsam's CUDA kernel "
+                 "with a warp per token or per (token, head) where the build has it (the result line says "
+                 "fold-kernel=none where not); off: by ATen ops")
       ->capture_default_str()
-      ->check(CLI::IsMember({"on", "off"}));
+      ->check(CLI::IsMember(fold_kernel_names()));
   return [o] { return run_encoder(*o); };
 }
 

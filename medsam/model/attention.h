@@ -73,10 +73,15 @@ at::Tensor rel_pos_attention_folded_qkv(const at::Tensor& qkv, int64_t num_heads
 
 // The fold of rel_pos_attention_folded_qkv by one hand-written CUDA kernel (medsam/model/cuda/fold_qk.cu) for
 // bf16 on CUDA: q', k' written in one pass instead of ~7 ATen passes. Available in builds with
-// MEDSAM_HAVE_CUDA_KERNELS (a CUDA LibTorch and nvcc); enabled by default, switchable for A/B runs and tests
-// (the process-wide switch is read at every call).
+// MEDSAM_HAVE_CUDA_KERNELS (a CUDA LibTorch and nvcc). Two schedules of the same arithmetic: a warp per
+// token (the default: reads the rel-pos tables a quarter as often) or a warp per (token, head) pair; kOff
+// folds by ATen ops. Switchable for A/B runs and tests (the process-wide switch is read at every call).
+enum class FoldKernel { kOff, kWarpPerPair, kWarpPerToken };
 bool fold_kernel_available();
-void set_fold_kernel_enabled(bool enabled);
+void set_fold_kernel(FoldKernel kernel);
+// "off", "pair", "token": the names the benches take (--fold-kernel); parse throws, naming the choices.
+const std::vector<std::string>& fold_kernel_names();
+FoldKernel parse_fold_kernel(const std::string& name);
 
 // Which kernel each distinct scaled_dot_product_attention call made by the functions above went to,
 // one line per call shape ("q 1x192x4096x192 k ... v ... bf16, no mask: flash"), recorded between these

@@ -6,6 +6,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "medsam/core/build_config.h"
 #include "medsam/model/attention.h"
@@ -21,12 +24,12 @@
 namespace medsam {
 namespace {
 
-std::atomic<bool> g_fold_kernel_enabled{true};
+std::atomic<FoldKernel> g_fold_kernel{FoldKernel::kWarpPerToken};
 
 // Whether fold_qk (medsam/model/cuda/fold_qk.cu) takes this fold: bf16 on CUDA, qkv as the linear layer
 // wrote it. Everything else runs the ATen composition below.
 bool fold_kernel_takes(const at::Tensor& qkv) {
-  return fold_kernel_available() && g_fold_kernel_enabled.load() && qkv.is_cuda() &&
+  return fold_kernel_available() && g_fold_kernel.load() != FoldKernel::kOff && qkv.is_cuda() &&
          qkv.scalar_type() == at::kBFloat16 && qkv.is_contiguous();
 }
 
@@ -45,6 +48,8 @@ void fold_qk_with_kernel(const at::Tensor& qkv, const at::Tensor& Rh, const at::
       static_cast<std::uint16_t*>(qf_rows.data_ptr()), static_cast<std::uint16_t*>(kf_rows.data_ptr()),
       qkv.size(0) * H * W, static_cast<int>(H), static_cast<int>(W), static_cast<int>(num_heads),
       static_cast<int>(C), static_cast<int>(Dp), static_cast<float>(scale),
+      g_fold_kernel.load() == FoldKernel::kWarpPerPair ? cuda_kernels::FoldSchedule::kWarpPerPair
+                                                       : cuda_kernels::FoldSchedule::kWarpPerToken,
       c10::cuda::getCurrentCUDAStream(qkv.device().index()).stream());
   TORCH_CHECK(error == nullptr, "fold_qk_bf16 (medsam/model/cuda/fold_qk.cu): ", error);
 #else
@@ -56,7 +61,19 @@ void fold_qk_with_kernel(const at::Tensor& qkv, const at::Tensor& Rh, const at::
 }  // namespace
 
 bool fold_kernel_available() { return MEDSAM_HAVE_CUDA_KERNELS != 0; }
-void set_fold_kernel_enabled(bool enabled) { g_fold_kernel_enabled.store(enabled); }
+void set_fold_kernel(FoldKernel kernel) { g_fold_kernel.store(kernel); }
+
+const std::vector<std::string>& fold_kernel_names() {
+  static const std::vector<std::string> names = {"off", "pair", "token"};  // FoldKernel's order
+  return names;
+}
+
+FoldKernel parse_fold_kernel(const std::string& name) {
+  const auto& names = fold_kernel_names();
+  for (size_t i = 0; i < names.size(); ++i)
+    if (names[i] == name) return static_cast<FoldKernel>(i);
+  throw std::invalid_argument("unknown fold kernel '" + name + "' (choices: off, pair, token)");
+}
 
 // ref: segment_anything/modeling/image_encoder.py Attention.forward + add_decomposed_rel_pos
 at::Tensor rel_pos_attention_folded_qkv(const at::Tensor& qkv, int64_t num_heads, const at::Tensor& rel_pos_h,

@@ -125,7 +125,7 @@ TEST_CASE("CUDA bf16 autocast: tiny MedSAM forward stays within the documented b
   }
 }
 
-TEST_CASE("CUDA fold kernel: the in-place folded attention matches SAM's formula with and without it",
+TEST_CASE("CUDA fold kernel: the in-place folded attention matches SAM's formula by either schedule and without it",
           "[model][cuda]") {
   if (!have_cuda()) return;
   if (!fold_kernel_available()) {
@@ -149,21 +149,26 @@ TEST_CASE("CUDA fold kernel: the in-place folded attention matches SAM's formula
                                .view({B, heads, N, C})
                                .permute({0, 2, 1, 3})
                                .reshape({B, N, heads * C});
-    const auto run = [&](bool kernel) {
-      set_fold_kernel_enabled(kernel);
+    const auto run = [&](FoldKernel kernel) {
+      set_fold_kernel(kernel);
       const at::Tensor out = rel_pos_attention_folded_qkv(qkv.to(kCuda), heads, rh.to(kCuda), rw.to(kCuda), {H, W}, scale);
       torch::cuda::synchronize();
       return out.cpu().to(at::kFloat);
     };
-    const at::Tensor with_kernel = run(true), with_aten = run(false);
-    set_fold_kernel_enabled(true);
-    const double e_kernel = test::rel_l2(with_kernel, ref), e_aten = test::rel_l2(with_aten, ref);
-    WARN("fold " << H << "x" << W << "x" << heads << "x" << C << ": relative L2 to SAM's formula, kernel " << e_kernel
-                 << ", ATen " << e_aten << "; max |kernel - ATen| " << test::max_abs_diff(with_kernel, with_aten));
+    const at::Tensor by_token = run(FoldKernel::kWarpPerToken), by_pair = run(FoldKernel::kWarpPerPair),
+                     with_aten = run(FoldKernel::kOff);
+    set_fold_kernel(FoldKernel::kWarpPerToken);
+    const double e_token = test::rel_l2(by_token, ref), e_pair = test::rel_l2(by_pair, ref),
+                 e_aten = test::rel_l2(with_aten, ref);
+    WARN("fold " << H << "x" << W << "x" << heads << "x" << C << ": relative L2 to SAM's formula, kernel by token "
+                 << e_token << ", by pair " << e_pair << ", ATen " << e_aten << "; max |token - ATen| "
+                 << test::max_abs_diff(by_token, with_aten) << ", |token - pair| " << test::max_abs_diff(by_token, by_pair));
     // bf16 q', k', v and output: ~0.4% per rounding; the kernel keeps the rel-pos tables in fp32.
-    CHECK(e_kernel < 1e-2);
+    CHECK(e_token < 1e-2);
+    CHECK(e_pair < 1e-2);
     CHECK(e_aten < 1e-2);
-    CHECK(e_kernel <= e_aten * 1.5 + 1e-4);
+    CHECK(e_token <= e_aten * 1.5 + 1e-4);
+    CHECK(e_pair <= e_aten * 1.5 + 1e-4);
   }
 }
 

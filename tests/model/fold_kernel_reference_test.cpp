@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <limits>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "medsam/model/attention.h"
@@ -43,14 +44,19 @@ TEST_CASE("the fold kernel's bf16 conversions are c10::BFloat16's, ties to even 
   CHECK(std::isnan(cuda_kernels::fold::bf16_to_float(nan)));
 }
 
-TEST_CASE("the fold kernel's per-warp code writes SAM's folded q' and k'", "[model][kernel]") {
+TEST_CASE("the fold kernel's per-warp code writes SAM's folded q' and k', in both schedules", "[model][kernel]") {
+  using cuda_kernels::FoldSchedule;
+  const auto schedule = GENERATE(FoldSchedule::kWarpPerPair, FoldSchedule::kWarpPerToken);
   torch::manual_seed(13);
   // (batch, grid, heads, head dim): ViT-B's windowed attention (fold 64+14+14 = 92, padded to 96), a
-  // non-square grid with a head dim that is not a multiple of 8, a head dim above a warp's 32 lanes, and a
-  // grid wider than 32 (ViT-B's global attention is 64x64).
+  // non-square grid with a head dim that is not a multiple of 8, a head dim above a warp's 32 lanes, a
+  // grid wider than 32 (ViT-B's global attention is 64x64), and head counts that are not multiples of the
+  // token schedule's chunk of 4 (3, 6) or span several chunks (6, 12).
   for (const auto& [B, H, W, heads, C] : std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t>>{
-           {2, 14, 14, 2, 64}, {1, 6, 5, 3, 12}, {1, 4, 4, 2, 40}, {1, 40, 3, 1, 8}}) {
-    INFO(B << " x grid " << H << "x" << W << ", " << heads << " heads of dim " << C);
+           {2, 14, 14, 2, 64}, {1, 6, 5, 3, 12}, {1, 4, 4, 2, 40}, {1, 40, 3, 1, 8}, {1, 5, 7, 6, 16},
+           {1, 4, 4, 12, 64}}) {
+    INFO((schedule == FoldSchedule::kWarpPerToken ? "warp per token, " : "warp per pair, ")
+         << B << " x grid " << H << "x" << W << ", " << heads << " heads of dim " << C);
     const int64_t N = H * W, tokens = B * N, Dp = (C + H + W + 7) / 8 * 8;
     const at::Tensor qkv = torch::randn({B, N, 3 * heads * C}).to(at::kBFloat16);
     const at::Tensor rh = torch::randn({2 * H - 1, C}), rw = torch::randn({2 * W - 1, C});
@@ -62,7 +68,7 @@ TEST_CASE("the fold kernel's per-warp code writes SAM's folded q' and k'", "[mod
     cuda_kernels::fold_qk_bf16_reference(bits_of(qkv), rel_h_t.data_ptr<float>(), rel_w_t.data_ptr<float>(),
                                          static_cast<std::uint16_t*>(qf.data_ptr()),
                                          static_cast<std::uint16_t*>(kf.data_ptr()), tokens, H, W, heads, C, Dp,
-                                         scale);
+                                         scale, schedule);
 
     // The definition, in fp32 from the same bf16 inputs.
     const at::Tensor parts = qkv.to(at::kFloat).view({B, H, W, 3, heads, C});
@@ -100,9 +106,37 @@ TEST_CASE("the fold kernel's per-warp code writes SAM's folded q' and k'", "[mod
   std::vector<std::uint16_t> out(64);
   std::vector<float> table(64);
   CHECK_THROWS_WITH(cuda_kernels::fold_qk_bf16_reference(bits_of(qkv), table.data(), table.data(), out.data(),
-                                                         out.data(), 4, 2, 2, 1, 2, 5, 1.f),
+                                                         out.data(), 4, 2, 2, 1, 2, 5, 1.f, schedule),
                     Catch::Contains("exceeds folded_dim"));
   CHECK_THROWS_WITH(cuda_kernels::fold_qk_bf16_reference(bits_of(qkv), table.data(), table.data(), out.data(),
-                                                         out.data(), 4, 2, 2, 0, 2, 8, 1.f),
+                                                         out.data(), 4, 2, 2, 0, 2, 8, 1.f, schedule),
                     Catch::Contains("heads and head_dim > 0"));
+}
+
+TEST_CASE("the fold kernel's two schedules write the same bits (each term summed in the same order)", "[model][kernel]") {
+  using cuda_kernels::FoldSchedule;
+  torch::manual_seed(5);
+  const int H = 9, W = 7, heads = 5, C = 24, Dp = 40;  // 5 heads: a chunk of 4 and a chunk of 1
+  const int64_t tokens = 2 * H * W;
+  const at::Tensor qkv = torch::randn({tokens, 3 * heads * C}).to(at::kBFloat16);
+  const at::Tensor rel_h_t = torch::randn({H, C, H}), rel_w_t = torch::randn({W, C, W});
+  const auto fold = [&](FoldSchedule schedule) {
+    at::Tensor qf = torch::full({tokens, heads, Dp}, 3.0, at::kBFloat16), kf = torch::full({tokens, heads, Dp}, 3.0, at::kBFloat16);
+    cuda_kernels::fold_qk_bf16_reference(bits_of(qkv), rel_h_t.data_ptr<float>(), rel_w_t.data_ptr<float>(),
+                                         static_cast<std::uint16_t*>(qf.data_ptr()),
+                                         static_cast<std::uint16_t*>(kf.data_ptr()), tokens, H, W, heads, C, Dp, 0.2f,
+                                         schedule);
+    return std::make_pair(qf, kf);
+  };
+  const auto [q_pair, k_pair] = fold(FoldSchedule::kWarpPerPair);
+  const auto [q_token, k_token] = fold(FoldSchedule::kWarpPerToken);
+  CHECK(torch::equal(q_pair, q_token));
+  CHECK(torch::equal(k_pair, k_token));
+}
+
+TEST_CASE("fold kernel names parse to their schedules, an unknown name is refused with the choices", "[model][kernel]") {
+  CHECK(parse_fold_kernel("off") == FoldKernel::kOff);
+  CHECK(parse_fold_kernel("pair") == FoldKernel::kWarpPerPair);
+  CHECK(parse_fold_kernel("token") == FoldKernel::kWarpPerToken);
+  CHECK_THROWS_WITH(parse_fold_kernel("on"), Catch::Contains("off, pair, token"));
 }

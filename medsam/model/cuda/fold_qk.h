@@ -9,6 +9,10 @@
 
 namespace medsam::cuda_kernels {
 
+// How the kernel shares the work out: a warp per (token, head) pair, or a warp per token with all its heads
+// (which reads the rel-pos tables a quarter as often; fold_qk_body.h).
+enum class FoldSchedule { kWarpPerPair, kWarpPerToken };
+
 // For every token t of `tokens` (= batch * H * W, row-major over the H x W grid of each batch entry) and
 // head h, with q, k the head's C values in qkv's row t, laid out (3, heads, C) as the qkv linear layer
 // writes them (row length 3 * heads * C):
@@ -17,15 +21,15 @@ namespace medsam::cuda_kernels {
 // where (y, x) is t's cell of the grid, rel_h_t (H, C, H) and rel_w_t (W, C, W) are SAM's get_rel_pos
 // tables transposed, in fp32, and q_fold, k_fold are (tokens, heads, folded_dim) buffers. All bf16 (the
 // raw 16-bit patterns), accumulation in fp32. Requires C + H + W <= folded_dim. `stream` is a
-// cudaStream_t. Returns nullptr, or the CUDA error's text (the launch failed).
+// cudaStream_t. Returns nullptr, or what is wrong (a shape it does not take, the CUDA error of the launch).
 const char* fold_qk_bf16(const std::uint16_t* qkv, const float* rel_h_t, const float* rel_w_t, std::uint16_t* q_fold,
                          std::uint16_t* k_fold, std::int64_t tokens, int grid_h, int grid_w, int heads, int head_dim,
-                         int folded_dim, float scale, void* stream);
+                         int folded_dim, float scale, FoldSchedule schedule, void* stream);
 
-// The same computation on the CPU, pair by pair with 32 emulated lanes, by the very code the kernel runs
-// (fold_qk_body.h): what the CPU tests check the kernel's arithmetic with. Pointers to host memory.
+// The same computation on the CPU, warp by warp with 32 emulated lanes, by the very code the kernel runs for
+// `schedule` (fold_qk_body.h): what the CPU tests check the kernel's arithmetic with. Host memory.
 void fold_qk_bf16_reference(const std::uint16_t* qkv, const float* rel_h_t, const float* rel_w_t,
                             std::uint16_t* q_fold, std::uint16_t* k_fold, std::int64_t tokens, int grid_h, int grid_w,
-                            int heads, int head_dim, int folded_dim, float scale);
+                            int heads, int head_dim, int folded_dim, float scale, FoldSchedule schedule);
 
 }  // namespace medsam::cuda_kernels
