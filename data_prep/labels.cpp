@@ -53,11 +53,33 @@ std::map<int, std::string> load_label_names(const DatasetSection& d, const std::
   return names;
 }
 
-void map_labels(at::Tensor& labels, const DatasetSection& d) {
-  for (const auto& e : d.merge_labels) {
-    auto [from, to] = split_pair(e, "merge_labels");
-    labels.masked_fill_(labels == from, std::stoi(to));
+std::map<int, int> parse_label_merges(const std::vector<std::string>& entries) {
+  // A whole integer or nothing: std::stoi alone would read "3x" as 3.
+  const auto integer = [](const std::string& text, int& value) {
+    size_t used = 0;
+    try {
+      value = std::stoi(text, &used);
+    } catch (const std::exception&) {
+      return false;
+    }
+    return used == text.size();
+  };
+  std::map<int, int> merges;
+  for (const auto& e : entries) {
+    const auto colon = e.find(':');
+    int from = 0, to = 0;
+    if (colon == std::string::npos || !integer(e.substr(0, colon), from) || !integer(e.substr(colon + 1), to))
+      throw UsageError(fmt::format("entry '{}' is not 'from:to' with two label ids", e));
+    if (!merges.emplace(from, to).second)
+      throw UsageError(fmt::format("entry '{}' maps label {} a second time", e, from));
   }
+  return merges;
+}
+
+void map_labels(at::Tensor& labels, const DatasetSection& d) {
+  // One mask per entry from the labels as they came, so that 1:2 and 2:3 do not chain 1 into 3.
+  const at::Tensor original = labels.clone();
+  for (const auto& [from, to] : parse_label_merges(d.merge_labels)) labels.masked_fill_(original == from, to);
   if (!d.keep_labels.empty()) {
     auto keep = torch::zeros(labels.sizes(), torch::kBool);
     for (int id : d.keep_labels) keep |= labels == id;

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "data_prep/labels.h"
 #include "medsam/core/config.h"
 #include "medsam/core/config_visit.h"
 #include "medsam/core/error.h"
@@ -82,6 +83,11 @@ void PrepConfig::validate(const std::string& source) const {
     data::parse_modality(dataset.modality);
   } catch (const UsageError& e) {
     throw bad("dataset.modality", e.what());
+  }
+  try {
+    parse_label_merges(dataset.merge_labels);
+  } catch (const UsageError& e) {
+    throw bad("dataset.merge_labels", e.what());
   }
   if (dataset.images.empty()) throw bad("dataset.images", "is required (a file, folder or glob)");
   if (dataset.labels.empty() && dataset.kind != "npz")

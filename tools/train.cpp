@@ -1,10 +1,72 @@
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
 
 #include "medsam/core/config.h"
+#include "medsam/core/log.h"
+#include "medsam/train/output_folder.h"
 #include "medsam/train/train_job.h"
 #include "tools/command.h"
 
 namespace medsam::tools {
+namespace {
+
+bool overrides_set(const std::vector<std::string>& overrides, const std::string& key) {
+  return std::any_of(overrides.begin(), overrides.end(),
+                     [&](const std::string& o) { return o.rfind(key + "=", 0) == 0; });
+}
+
+// Settings a resume is expected to change (where it goes, how long it runs): not worth a warning.
+bool is_run_control(const std::string& difference) {
+  for (const char* key : {"train.resume:", "train.output_dir:", "train.max_steps:", "train.epochs:", "train.init_checkpoint:"})
+    if (difference.rfind(key, 0) == 0) return true;
+  return false;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// `--resume PATH`: the run it continues is configured as it was. Without --config its config.yaml (saved
+// beside its checkpoints) is the base, --set on top; checkpoints go on into its folder unless --output or
+// --set train.output_dir says otherwise; and settings that differ from the run's are listed.
+Config resolve_for_resume(const ConfigOptions& options, const std::string& resume, const std::string& output) {
+  const std::string folder = train::run_folder_of(resume);
+  const std::string stored = folder + "/config.yaml";
+  const bool have_stored = static_cast<bool>(std::ifstream(stored));
+  ConfigOptions effective = options;
+  if (have_stored && options.files.empty()) {
+    effective.files = {stored};
+    log_info("resuming with the run's own settings, {} (--set on top; --config to give others)", stored);
+  } else if (!have_stored) {
+    log_warn("--resume {}: no config.yaml in {}: the settings are this command's, not the run's", resume, folder);
+  }
+  Config config = effective.resolve();
+  config.train.resume = resume;
+  if (output.empty() && !overrides_set(options.overrides, "train.output_dir") && config.train.output_dir != folder) {
+    log_info("checkpoints go on into the resumed run's folder {} (train.output_dir {} not used; --output to "
+             "choose another)", folder, config.train.output_dir);
+    config.train.output_dir = folder;
+  }
+  if (!output.empty()) config.train.output_dir = output;
+  if (have_stored) {
+    std::vector<std::string> changed = config_differences(read_text(stored), config_to_yaml(config));
+    changed.erase(std::remove_if(changed.begin(), changed.end(), is_run_control), changed.end());
+    if (!changed.empty())
+      log_warn("resuming with {} setting(s) other than the run's ({}): {}", changed.size(), stored,
+               fmt::join(changed, "; "));
+  }
+  return config;
+}
+
+}  // namespace
 
 RunFn add_train_command(CLI::App& app) {
   auto* sub = app.add_subcommand("train", "Fine-tune SAM/MedSAM on prepared shards");
@@ -12,11 +74,12 @@ RunFn add_train_command(CLI::App& app) {
   options->add_to(*sub);
   auto resume = std::make_shared<std::string>();
   auto output = std::make_shared<std::string>();
-  sub->add_option("--resume", *resume, "continue from a checkpoint file or an output directory (its newest checkpoint)");
+  sub->add_option("--resume", *resume,
+                  "continue a run from a checkpoint file or its output directory (its newest checkpoint), with the "
+                  "run's own config.yaml unless --config is given, into the same directory unless --output is");
   sub->add_option("--output", *output, "output directory for checkpoints and logs (train.output_dir)");
   return [options, resume, output]() {
-    Config config = options->resolve();
-    if (!resume->empty()) config.train.resume = *resume;
+    Config config = resume->empty() ? options->resolve() : resolve_for_resume(*options, *resume, *output);
     if (!output->empty()) config.train.output_dir = *output;
     if (options->dump_if_asked(config)) return 0;
     return train::run_training(config);

@@ -4,7 +4,9 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <map>
 #include <set>
+#include <type_traits>
 
 #include "medsam/core/error.h"
 
@@ -52,6 +54,17 @@ class YamlReader final : public ConfigVisitor {
   }
 
   void reject_unknown() const {
+    // yaml-cpp keeps both entries of a repeated key and lookups find the first: a second `train:` block
+    // meant to override the first would be ignored without a word.
+    std::map<std::string, int> first_line;
+    for (const auto& kv : node_) {
+      const auto name = kv.first.as<std::string>();
+      const int line = kv.first.Mark().is_null() ? 0 : kv.first.Mark().line + 1;
+      if (const auto seen = first_line.find(name); seen != first_line.end())
+        fail(kv.first, fmt::format("key '{}' appears twice (first on line {}); only one is read, so say it once",
+                                   join_key(prefix_, name.c_str()), seen->second));
+      first_line.emplace(name, line);
+    }
     for (const auto& kv : node_) {
       const auto name = kv.first.as<std::string>();
       if (known_.count(name)) continue;
@@ -67,6 +80,14 @@ class YamlReader final : public ConfigVisitor {
     known_.insert(key);
     YAML::Node child = node_[key];
     if (!child) return;
+    // `key:` with nothing after it (or `null`, `~`): no text, no list. yaml-cpp would read the string "null".
+    if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::vector<int>> ||
+                  std::is_same_v<T, std::vector<double>> || std::is_same_v<T, std::vector<std::string>>) {
+      if (child.IsNull()) {
+        value = T{};
+        return;
+      }
+    }
     try {
       T parsed = child.as<T>();
       value = parsed;
@@ -198,6 +219,46 @@ Config resolve_config(const std::vector<std::string>& files, const std::vector<s
 }
 
 std::string config_to_yaml(Config& config) { return to_yaml(visit_root(config)); }
+
+namespace {
+
+// dotted key -> the value's text (a list as "[a, b]"), for every leaf under `node`.
+void flatten(const YAML::Node& node, const std::string& prefix, std::map<std::string, std::string>& out) {
+  if (node.IsMap()) {
+    for (const auto& kv : node) flatten(kv.second, join_key(prefix, kv.first.Scalar().c_str()), out);
+  } else if (node.IsSequence()) {
+    std::string text = "[";
+    for (size_t i = 0; i < node.size(); ++i) text += (i ? ", " : "") + (node[i].IsScalar() ? node[i].Scalar() : YAML::Dump(node[i]));
+    out[prefix] = text + "]";
+  } else {
+    out[prefix] = node.IsScalar() ? node.Scalar() : "";
+  }
+}
+
+std::map<std::string, std::string> flattened(const std::string& yaml, const char* which) {
+  std::map<std::string, std::string> out;
+  try {
+    flatten(YAML::Load(yaml), "", out);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(fmt::format("{} config: not valid YAML: {}", which, e.what()));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> config_differences(const std::string& before_yaml, const std::string& after_yaml) {
+  const auto before = flattened(before_yaml, "first"), after = flattened(after_yaml, "second");
+  std::vector<std::string> out;
+  for (const auto& [key, value] : after) {
+    const auto it = before.find(key);
+    if (it == before.end()) out.push_back(fmt::format("{}: (absent) -> {}", key, value));
+    else if (it->second != value) out.push_back(fmt::format("{}: {} -> {}", key, it->second, value));
+  }
+  for (const auto& [key, value] : before)
+    if (!after.count(key)) out.push_back(fmt::format("{}: {} -> (absent)", key, value));
+  return out;
+}
 
 std::string to_yaml(const VisitRoot& visit) {
   YAML::Emitter out;

@@ -46,4 +46,8 @@ Config resolve_config(const std::vector<std::string>& files, const std::vector<s
 // The resolved config as YAML (what `--dump-config` prints and what is saved beside checkpoints).
 std::string config_to_yaml(Config& config);
 
+// "dotted.key: before -> after" for each setting whose value differs between two configs' YAML (keys in
+// only one of them included), sorted by key. Throws ConfigError when either is not YAML.
+std::vector<std::string> config_differences(const std::string& before_yaml, const std::string& after_yaml);
+
 }  // namespace medsam

@@ -40,7 +40,7 @@ void check_points(const at::Tensor& points, const at::Tensor& labels, int64_t he
   for (int64_t i = 0; i < p.size(0); ++i) {
     const double x = p[i][0].item<double>(), y = p[i][1].item<double>();
     const int64_t label = l[i].item<int64_t>();
-    if (x < 0 || y < 0 || x >= width || y >= height)
+    if (!(x >= 0 && y >= 0 && x < width && y < height))  // written so that NaN fails too
       throw UsageError(fmt::format("point {} ({},{}) lies outside the {}x{} image", i + 1, x, y, width, height));
     if (label != 0 && label != 1)
       throw UsageError(fmt::format("point {} has label {}: use 1 (foreground) or 0 (background)", i + 1, label));

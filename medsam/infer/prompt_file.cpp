@@ -1,10 +1,11 @@
 #include "medsam/infer/prompt_file.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "medsam/core/error.h"
@@ -20,6 +21,7 @@ std::vector<double> parse_number_list(const std::string& text, size_t expected_c
       size_t used = 0;
       const double v = std::stod(item, &used);
       if (item.find_first_not_of(" \t", used) != std::string::npos) throw std::invalid_argument(item);
+      if (!std::isfinite(v)) throw std::invalid_argument(item);  // stod reads "nan" and "inf"
       values.push_back(v);
     } catch (const std::exception&) {
       throw UsageError(fmt::format("{} '{}': '{}' is not a number", flag, text, item));

@@ -9,6 +9,7 @@
 #include <iterator>
 
 #include "medsam/core/error.h"
+#include "medsam/core/log.h"
 #include "medsam/core/torch_compat.h"
 
 namespace medsam::train {
@@ -58,7 +59,9 @@ AdamW::AdamW(torch::nn::Module& model, const OptimizerConfig& config) : config_(
   groups_[1].weight_decay = 0.0;
   for (auto& item : model.named_parameters(true)) {
     if (!item.value().requires_grad()) continue;
-    auto& g = groups_[excluded_from_weight_decay(item.key(), item.value().dim(), config.no_weight_decay) ? 1 : 0];
+    const size_t gi = excluded_from_weight_decay(item.key(), item.value().dim(), config.no_weight_decay) ? 1 : 0;
+    auto& g = groups_[gi];
+    model_order_.emplace_back(gi, g.params.size());
     g.names.push_back(item.key());
     g.params.push_back(item.value());
   }
@@ -196,10 +199,24 @@ void AdamW::load_state_dict(const PickleValue& root) {
   const PickleValue* groups = root.get("param_groups");
   if (!state || !state->is_dict() || !groups || !groups->is(PickleValue::Kind::List))
     throw Error("optimizer state: expected {\"state\": {...}, \"param_groups\": [...]}");
-  if (groups->items.size() != groups_.size())
+  // ref: MedSAM train_one_gpu.py main (torch.optim.AdamW(img_mask_encdec_params, ...): one group)
+  const bool one_group = groups->items.size() == 1 && groups_.size() > 1;
+  if (one_group) {
+    const PickleValue* params = groups->items[0]->get("params");
+    if (!params || params->items.size() != model_order_.size())
+      throw Error(fmt::format("optimizer state: one parameter group of {} parameters (MedSAM's layout), this run "
+                              "trains {} (train.freeze differs from that run's?)", params ? params->items.size() : 0,
+                              model_order_.size()));
+    if (const PickleValue* lr = groups->items[0]->get("lr"))
+      for (auto& g : groups_) g.lr = lr->real;
+    log_info("optimizer state in one parameter group (MedSAM's train_one_gpu.py): moments matched to the {} "
+             "trainable parameters in model order; weight decay from here on per optimizer.no_weight_decay",
+             model_order_.size());
+  } else if (groups->items.size() != groups_.size()) {
     throw Error(fmt::format("optimizer state: {} parameter groups, this run has {} (frozen parts or "
                             "no_weight_decay changed?)", groups->items.size(), groups_.size()));
-  for (size_t gi = 0; gi < groups_.size(); ++gi) {
+  }
+  for (size_t gi = 0; gi < groups_.size() && !one_group; ++gi) {
     const PickleValue* params = groups->items[gi]->get("params");
     if (!params || params->items.size() != groups_[gi].params.size())
       throw Error(fmt::format("optimizer state: group {} holds {} parameters, this run has {} (frozen parts or "
@@ -210,12 +227,21 @@ void AdamW::load_state_dict(const PickleValue& root) {
   std::vector<std::vector<Slot>> slots(groups_.size());
   for (size_t gi = 0; gi < groups_.size(); ++gi) slots[gi].resize(groups_[gi].params.size());
   for (const auto& [key, entry] : state->entries) {
+    if (key->kind != PickleValue::Kind::Int || key->integer < 0)
+      throw Error(fmt::format("optimizer state: parameter index {} out of range", key->repr()));
     int64_t index = key->integer;
     size_t gi = 0;
-    while (gi < groups_.size() && index >= static_cast<int64_t>(groups_[gi].params.size()))
-      index -= static_cast<int64_t>(groups_[gi++].params.size());
-    if (key->kind != PickleValue::Kind::Int || key->integer < 0 || gi == groups_.size())
-      throw Error(fmt::format("optimizer state: parameter index {} out of range", key->repr()));
+    if (one_group) {
+      if (index >= static_cast<int64_t>(model_order_.size()))
+        throw Error(fmt::format("optimizer state: parameter index {} out of range", key->repr()));
+      const auto [group, in_group] = model_order_[static_cast<size_t>(index)];
+      gi = group;
+      index = static_cast<int64_t>(in_group);
+    } else {
+      while (gi < groups_.size() && index >= static_cast<int64_t>(groups_[gi].params.size()))
+        index -= static_cast<int64_t>(groups_[gi++].params.size());
+      if (gi == groups_.size()) throw Error(fmt::format("optimizer state: parameter index {} out of range", key->repr()));
+    }
     const at::Tensor& p = groups_[gi].params[static_cast<size_t>(index)];
     const PickleValue* step = entry->get("step");
     const PickleValue* m = entry->get("exp_avg");

@@ -55,7 +55,10 @@ class AdamW {
   // PyTorch's layout: {"state": {i: {"step": tensor, "exp_avg", "exp_avg_sq"}}, "param_groups":
   // [{"lr", "betas", "eps", "weight_decay", "amsgrad", ..., "params": [i...]}]}, i counting over groups.
   PickleRef state_dict() const;
-  // Reads what state_dict() wrote; throws Error when the parameter count or a shape differs.
+  // Reads what state_dict() wrote; throws Error when the parameter count or a shape differs. Also takes
+  // the one-group state of MedSAM's train_one_gpu.py (AdamW over image encoder + mask decoder parameters,
+  // in model order): entry i goes to this run's i-th trainable parameter in named_parameters() order,
+  // which is SAM's (tests/model/sam_keys_test.cpp).
   void load_state_dict(const PickleValue& state);
 
  private:
@@ -66,6 +69,8 @@ class AdamW {
   OptimizerConfig config_;
   std::vector<ParamGroup> groups_;
   std::vector<std::vector<Slot>> slots_;
+  // (group, index in group) of each trainable parameter, in named_parameters() order.
+  std::vector<std::pair<size_t, size_t>> model_order_;
 };
 
 }  // namespace medsam::train

@@ -9,8 +9,14 @@ namespace {
 
 std::atomic<int> g_stop{0};
 
+// A second Ctrl-C kills at once (a rank stuck in a collective would otherwise need a third): the default
+// action restored and the signal raised again. Both calls are async-signal-safe.
 extern "C" void on_stop_signal(int sig) {
-  if (g_stop.load() != 0 && sig == SIGINT) std::signal(SIGINT, SIG_DFL);
+  if (g_stop.load() != 0 && sig == SIGINT) {
+    std::signal(SIGINT, SIG_DFL);
+    std::raise(SIGINT);
+    return;
+  }
   g_stop.store(sig);
 }
 

@@ -15,6 +15,7 @@
 #include "medsam/dist/rendezvous.h"
 #include "medsam/train/checkpoint.h"
 #include "medsam/train/loader_source.h"
+#include "medsam/train/output_folder.h"
 #include "medsam/train/synthetic_source.h"
 #include "medsam/train/trainer.h"
 #include "medsam/train/validation.h"
@@ -76,16 +77,30 @@ std::shared_ptr<dist::ProcessGroup> join_group(const TrainConfig& t) {
   return group;
 }
 
+// A resumed run's weights come from its checkpoint: reading train.init_checkpoint as well would cost a
+// full read of it (and fail where it has since moved). The config saved with checkpoints keeps the key.
+Config without_initial_weights_when_resuming(const Config& config) {
+  Config copy = config;
+  if (!config.train.resume.empty() && !config.train.init_checkpoint.empty()) {
+    log_info("train.init_checkpoint {} not read: resuming, the weights come from {}", config.train.init_checkpoint,
+             config.train.resume);
+    copy.train.init_checkpoint.clear();
+  }
+  return copy;
+}
+
 }  // namespace
 
 int run_training(Config& config) {
   validate_train_config(config.train);
+  // Every process looks (the same folder on a shared file system), so all refuse alike before any joins.
+  if (config.train.resume.empty()) check_no_earlier_run(config.train.output_dir);
   auto group = join_group(config.train);
   const int rank = group->rank(), world = group->size();
   auto source = make_source(config, rank, world);
   if (rank == 0) check_output_dir(config.train.output_dir);  // a bad output path fails now, before weights load
   const std::string yaml = config_to_yaml(config);
-  Sam model = build_training_model(config);
+  Sam model = build_training_model(without_initial_weights_when_resuming(config));
 
   TrainerOptions options;
   options.rank = rank;

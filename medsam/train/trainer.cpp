@@ -22,6 +22,7 @@
 #include "medsam/model/weights.h"
 #include "medsam/train/activation_checkpoint.h"
 #include "medsam/train/checkpoint.h"
+#include "medsam/train/output_folder.h"
 #include "medsam/train/schedule.h"
 #include "medsam/train/stop_signal.h"
 
@@ -121,7 +122,10 @@ Trainer::Trainer(const TrainConfig& config, Sam model, BatchSource& source, std:
   reducer_ = options_.reducer;
   if (!reducer_ && options_.make_reducer) reducer_ = options_.make_reducer(optimizer_->parameters());
   if (!reducer_) reducer_ = std::shared_ptr<dist::GradientReducer>(dist::make_inline_reducer());
-  if (options_.rank == 0) check_output_dir(config_.output_dir);
+  if (options_.rank == 0) {
+    check_output_dir(config_.output_dir);
+    remove_stale_temporaries(config_.output_dir);
+  }
   metrics_ = std::make_unique<MetricsLog>(config_.output_dir, config_.logs, options_.rank == 0);
   const bool bar = config_.logs.progress == "bar" || (config_.logs.progress == "auto" && stderr_is_terminal());
   bar_ = std::make_unique<ProgressBar>(options_.rank == 0 && bar);
@@ -140,6 +144,7 @@ void Trainer::resume(const std::string& path) {
   if (!state_.source_state.empty()) source_.restore(state_.source_state);
   epoch_started_ = true;
   log_info("resumed from {} at step {} (epoch {})", file, state_.step, state_.epoch);
+  if (options_.rank == 0) set_aside_later_checkpoints(config_.output_dir, state_.step);
 }
 
 std::optional<data::Batch> Trainer::next_batch() {

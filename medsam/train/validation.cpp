@@ -8,6 +8,7 @@
 #include "medsam/core/log.h"
 #include "medsam/eval/model_eval.h"
 #include "medsam/eval/object_report.h"
+#include "medsam/eval/split_samples.h"
 
 namespace medsam::train {
 
@@ -40,6 +41,14 @@ Validator make_shard_validator(const ValidationConfig& config, const std::string
   options.metrics.tolerance_mm = config.tolerance_mm;
   if (options.shards_dir.empty())
     throw ConfigError("train.validation.every_steps > 0 needs shards: set data.shards or train.validation.shards");
+  // Found now, not at the first validation hours in (which would also lose that step's checkpoint): the
+  // split's name, the folder's manifest and a first sample of the split.
+  try {
+    eval::SplitSamples first(options.shards_dir, options.split, options.min_object_pixels, /*max_samples=*/1);
+  } catch (const std::exception& e) {
+    throw ConfigError(fmt::format("train.validation (shards {}, split '{}'): {}", options.shards_dir, options.split,
+                                  e.what()));
+  }
   return [options](Sam& model) {
     const auto start = std::chrono::steady_clock::now();
     const eval::ModelEvalResult result = eval::evaluate_model(model, options);

@@ -7,6 +7,8 @@
 #include <iterator>
 #include <set>
 
+#include "data_prep/labels.h"
+#include "data_prep/prep_config.h"
 #include "medsam/core/directory.h"
 #include "medsam/io/file_name.h"
 #include "medsam/data/intensity.h"
@@ -181,7 +183,25 @@ TEST_CASE("prep config errors name the file and key, --help explains the format"
   const auto res = test::run_medsam("prep " + dir + "/bad.yaml --output " + dir + "/out");
   CHECK(res.exit_code == 2);
   CHECK_THAT(res.err, Catch::Contains("bad.yaml") && Catch::Contains("dataset.modality"));
+  // A malformed merge_labels entry stops the run before any case (it used to skip every case as "stoi").
+  std::ofstream(dir + "/merge.yaml") << "dataset:\n  name: x\n  images: a\n  labels: b\n  modality: mr\n"
+                                        "  merge_labels: ['1:2', '3:liver']\n";
+  const auto merge = test::run_medsam("prep " + dir + "/merge.yaml --output " + dir + "/out");
+  CHECK(merge.exit_code == 2);
+  CHECK_THAT(merge.err, Catch::Contains("merge.yaml: dataset.merge_labels: entry '3:liver' is not 'from:to'"));
+  CHECK_FALSE(fs::exists(dir + "/out/manifest.json"));
   const auto help = test::run_medsam("prep --help");
   CHECK(help.exit_code == 0);
   CHECK_THAT(help.out, Catch::Contains("WebDataset") && Catch::Contains("--dry-run"));
+}
+
+TEST_CASE("merge_labels maps every entry at once from the labels as read; a label mapped twice is refused",
+          "[data][prep]") {
+  prep::DatasetSection d;
+  d.merge_labels = {"1:2", "2:3", "7:0"};
+  at::Tensor labels = torch::tensor({0, 1, 2, 3, 7, 9}, torch::kInt);
+  prep::map_labels(labels, d);
+  CHECK(torch::equal(labels, torch::tensor({0, 2, 3, 3, 0, 9}, torch::kInt)));
+  CHECK_THROWS_WITH(prep::parse_label_merges({"1:2", "1:4"}), Catch::Contains("maps label 1 a second time"));
+  CHECK_THROWS_WITH(prep::parse_label_merges({"4:5x"}), Catch::Contains("'4:5x' is not 'from:to'"));
 }

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <fstream>
 
 #include "medsam/core/error.h"
@@ -80,6 +81,9 @@ TEST_CASE("bad boxes and points are rejected naming the prompt", "[infer]") {
   q.points = torch::tensor({{5.f, 5.f}});
   q.point_labels = torch::tensor({2});
   CHECK_THROWS_WITH(predictor.predict(q), Catch::Contains("point 1 has label 2"));
+  q.points = torch::tensor({{std::nanf(""), 5.f}});  // NaN compares false with everything
+  q.point_labels = torch::tensor({1});
+  CHECK_THROWS_WITH(predictor.predict(q), Catch::Contains("point 1 (nan,5) lies outside"));
   CHECK_THROWS_AS(predictor.predict(infer::ImagePrompts{}), UsageError);
 }
 

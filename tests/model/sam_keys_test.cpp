@@ -7,8 +7,10 @@
 
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "medsam/model/build_sam.h"
 
@@ -100,6 +102,26 @@ TEST_CASE("vit_l preset has exactly SAM's state_dict keys, shapes and dtypes", "
 // vit_h allocates and initialises ~2.5 GB of parameters (a few seconds).
 TEST_CASE("vit_h preset has exactly SAM's state_dict keys, shapes and dtypes", "[model]") {
   check_preset_keys("vit_h");
+}
+
+// Resuming MedSAM's own optimizer state (one parameter group, moments by position) relies on this order
+// (medsam/train/optimizer.h, AdamW::load_state_dict).
+TEST_CASE("the vit_b preset registers its parameters in SAM's state_dict order", "[model]") {
+  std::ifstream in(std::string(MEDSAM_FIXTURES_DIR) + "/sam_keys/vit_b.tsv");
+  REQUIRE(in.good());
+  medsam::Sam sam = medsam::build_sam("vit_b");
+  std::vector<std::string> ours;
+  for (const auto& p : sam->named_parameters()) ours.push_back(p.key());
+  const std::set<std::string> parameters(ours.begin(), ours.end());
+  std::vector<std::string> sams;  // the file's keys in its (state_dict) order, buffers left out
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty() && line[0] != '#' && parameters.count(line.substr(0, line.find('\t')))) sams.push_back(line.substr(0, line.find('\t')));
+  REQUIRE(sams.size() == ours.size());
+  for (size_t i = 0; i < ours.size(); ++i) {
+    INFO("position " << i);
+    REQUIRE(ours[i] == sams[i]);
+  }
 }
 
 TEST_CASE("vit_b parameter counts match SAM's (SPEC.md)", "[model]") {

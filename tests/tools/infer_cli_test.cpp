@@ -57,6 +57,9 @@ TEST_CASE("medsam infer rejects malformed and out-of-image boxes with exit 2", "
   auto malformed = run_medsam(base + "--box 1,2,3");
   CHECK(malformed.exit_code == 2);
   CHECK_THAT(malformed.err, Catch::Contains("--box '1,2,3': expected 4"));
+  auto not_finite = run_medsam(base + "--box 1,2,nan,4");
+  CHECK(not_finite.exit_code == 2);
+  CHECK_THAT(not_finite.err, Catch::Contains("'nan' is not a number"));
   auto outside = run_medsam(base + "--box 10,10,300,40");
   CHECK(outside.exit_code == 2);
   CHECK_THAT(outside.err, Catch::Contains("outside the 256x256 image"));

@@ -4,6 +4,7 @@
 
 #include "medsam/core/error.h"
 #include "medsam/model/build_sam.h"
+#include "medsam/io/pickle_value.h"
 #include "medsam/train/optimizer.h"
 
 using namespace medsam;
@@ -112,6 +113,58 @@ TEST_CASE("the optimizer state round-trips through PyTorch's state_dict layout",
   oa.step();
   ob.step();
   for (size_t i = 0; i < a->parameters().size(); ++i) CHECK(torch::equal(a->parameters()[i], b->parameters()[i]));
+}
+
+TEST_CASE("MedSAM's one-group optimizer state loads, moments matched to parameters in model order",
+          "[train][optimizer]") {
+  // Model order: norm.weight (1-D: no decay, group 1), then lin.weight (group 0); our flat order is the
+  // reverse, so a loader that read positions as ours would swap them (and fail on the shapes).
+  struct Net : torch::nn::Module {
+    torch::Tensor norm_weight = register_parameter("norm_weight", torch::ones({4}));
+    torch::nn::Linear lin = register_module("lin", torch::nn::Linear(torch::nn::LinearOptions(4, 2).bias(false)));
+  };
+  Net net;
+  OptimizerConfig config;
+  config.no_weight_decay = {"norm"};
+  AdamW opt(net, config);
+  REQUIRE(opt.groups()[0].names == std::vector<std::string>{"lin.weight"});
+  REQUIRE(opt.groups()[1].names == std::vector<std::string>{"norm_weight"});
+  // What torch.optim.AdamW(params).state_dict() holds for MedSAM: one group, positions in model order.
+  auto state = PickleValue::dict();
+  const std::vector<at::Tensor> shapes = {torch::zeros({4}), torch::zeros({2, 4})};
+  for (int64_t i = 0; i < 2; ++i) {
+    auto entry = PickleValue::dict();
+    entry->set_item(PickleValue::of_string("step"), PickleValue::of_tensor(torch::tensor(7.0)));
+    entry->set_item(PickleValue::of_string("exp_avg"), PickleValue::of_tensor(torch::full_like(shapes[i], i + 1.0)));
+    entry->set_item(PickleValue::of_string("exp_avg_sq"), PickleValue::of_tensor(torch::full_like(shapes[i], i + 10.0)));
+    state->set_item(PickleValue::of_int(i), entry);
+  }
+  auto group = PickleValue::dict();
+  group->set_item(PickleValue::of_string("lr"), PickleValue::of_float(3e-5));
+  auto params = PickleValue::list();
+  for (int64_t i = 0; i < 2; ++i) params->items.push_back(PickleValue::of_int(i));
+  group->set_item(PickleValue::of_string("params"), params);
+  auto groups = PickleValue::list();
+  groups->items.push_back(group);
+  auto root = PickleValue::dict();
+  root->set_item(PickleValue::of_string("state"), state);
+  root->set_item(PickleValue::of_string("param_groups"), groups);
+  opt.load_state_dict(*root);
+
+  // Ours again, two groups: flat 0 = lin.weight (group 0), flat 1 = norm_weight (group 1).
+  const auto sd = opt.state_dict();
+  const auto& entries = sd->get("state")->entries;
+  REQUIRE(entries.size() == 2);
+  CHECK(entries[0].second->get("exp_avg")->tensor.sizes() == at::IntArrayRef{2, 4});
+  CHECK(torch::all(entries[0].second->get("exp_avg")->tensor == 2.0).item<bool>());     // Python's position 1
+  CHECK(torch::all(entries[1].second->get("exp_avg_sq")->tensor == 10.0).item<bool>());  // Python's position 0
+  CHECK(entries[1].second->get("step")->tensor.item<double>() == 7.0);
+  for (const auto& g : opt.groups()) CHECK(g.lr == Approx(3e-5));
+
+  // A run that trains another set of parameters than the file's is refused, naming the counts.
+  params->items.pop_back();
+  CHECK_THROWS_WITH(opt.load_state_dict(*root), Catch::Contains("one parameter group of 1 parameters") &&
+                                                     Catch::Contains("this run trains 2"));
 }
 
 namespace {

@@ -55,6 +55,48 @@ TEST_CASE("medsam train runs the tiny smoke config on synthetic boxes and resume
   CHECK(fs::exists(train::checkpoint_path(dir, 3)));
 }
 
+TEST_CASE("medsam train keeps runs apart: a fresh run refuses a folder with checkpoints, --resume alone continues "
+          "the run as configured, a rollback sets the later checkpoints aside, stale temporaries go", "[train][cli]") {
+  const std::string dir = temp_dir("train_cli_runs_apart");
+  const std::string first = "train --config " + smoke_config() + " --set train.init_checkpoint=" + tiny_checkpoint() +
+                            " --set train.source=synthetic --set train.checkpoint.every_steps=1 --set train.checkpoint.keep_last=0 "
+                            "--set train.max_steps=3 --output " + dir;
+  const auto r = run_medsam(first);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(train::list_checkpoints(dir).size() == 3);
+
+  // The same command again would prune its own step-1 checkpoint as older than the first run's step 3.
+  const auto again = run_medsam(first);
+  CHECK(again.exit_code != 0);
+  CHECK_THAT(again.err, Catch::Contains("already holds 3 step checkpoint(s)") && Catch::Contains("--resume " + dir));
+  CHECK(train::list_checkpoints(dir).size() == 3);
+
+  // A checkpoint write killed mid-way, by a process long gone: removed at the next start.
+  const std::string stale = dir + "/checkpoint_step_00000009.pth.tmp.2147483";
+  std::ofstream(stale) << "half a checkpoint";
+  REQUIRE(run_command("touch -d '2 hours ago' " + stale).exit_code == 0);
+
+  // --resume with neither --config nor --output: the run's config.yaml, its folder; a changed lr is listed.
+  const auto resumed = run_medsam("train --resume " + dir + " --set train.max_steps=4 --set train.optimizer.lr=5e-5");
+  INFO(resumed.err);
+  REQUIRE(resumed.exit_code == 0);
+  CHECK_THAT(resumed.err, Catch::Contains("resuming with the run's own settings") &&
+                              Catch::Contains("train.optimizer.lr: 0.0001 -> 5e-05") && Catch::Contains("at step 3"));
+  CHECK_THAT(resumed.err, !Catch::Contains("train.max_steps:"));  // run control, not worth a warning
+  CHECK(fs::exists(train::checkpoint_path(dir, 4)));
+  CHECK_FALSE(fs::exists(stale));
+  CHECK_THAT(resumed.err, Catch::Contains("checkpoint_step_00000009.pth.tmp.2147483") && Catch::Contains("interrupted"));
+
+  // Back to step 2: steps 3 and 4 belong to the run this one replaces; set aside, not deleted.
+  const auto rollback = run_medsam("train --resume " + train::checkpoint_path(dir, 2) + " --set train.max_steps=3");
+  INFO(rollback.err);
+  REQUIRE(rollback.exit_code == 0);
+  CHECK(fs::exists(fs::path(dir) / "superseded" / "checkpoint_step_00000004.pth"));
+  CHECK(fs::exists(fs::path(dir) / "superseded" / "checkpoint_step_00000003.pth"));
+  CHECK(train::list_checkpoints(dir).back() == train::checkpoint_path(dir, 3));  // this run's step 3
+}
+
 TEST_CASE("SIGTERM to a running medsam train: checkpoint written, exit code 0", "[train][cli]") {
   const std::string dir = temp_dir("train_cli_sigterm");
   const std::string cmd = std::string(MEDSAM_BIN) + " train --config " + smoke_config() + " --set train.init_checkpoint=" + tiny_checkpoint() +

@@ -167,4 +167,10 @@ TEST_CASE("validation needs shards and says which keys to set", "[train][validat
   ValidationConfig v;
   v.every_steps = 10;
   REQUIRE_THROWS_WITH(make_shard_validator(v, ""), Catch::Contains("data.shards") && Catch::Contains("train.validation.shards"));
+  // A folder without a prepared dataset and a split that does not exist fail at start-up, naming the keys.
+  const std::string empty = test::temp_dir("val_no_manifest");
+  CHECK_THROWS_WITH(make_shard_validator(v, empty), Catch::Contains("train.validation (shards " + empty) &&
+                                                        Catch::Contains("manifest.json"));
+  v.split = "valid";
+  CHECK_THROWS_WITH(make_shard_validator(v, empty), Catch::Contains("split 'valid'") && Catch::Contains("train, val or test"));
 }

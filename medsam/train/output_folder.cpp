@@ -1,0 +1,94 @@
+#include "medsam/train/output_folder.h"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <regex>
+#include <system_error>
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "medsam/core/directory.h"
+#include "medsam/core/error.h"
+#include "medsam/core/log.h"
+#include "medsam/train/checkpoint.h"
+
+namespace medsam::train {
+namespace {
+
+int64_t step_of(const std::string& checkpoint) {
+  static const std::regex pattern(R"(checkpoint_step_(\d+)\.pth$)");
+  std::smatch m;
+  return std::regex_search(checkpoint, m, pattern) ? std::stoll(m[1]) : -1;
+}
+
+bool process_exists(long pid) {
+  // kill(pid, 0) checks without signalling; EPERM means it exists under another user.
+  return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+}
+
+}  // namespace
+
+std::string run_folder_of(const std::string& resume_path) {
+  struct stat st {};
+  if (::stat(resume_path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return resume_path;
+  const auto slash = resume_path.find_last_of('/');
+  return slash == std::string::npos ? "." : slash == 0 ? "/" : resume_path.substr(0, slash);
+}
+
+void check_no_earlier_run(const std::string& dir) {
+  const std::vector<std::string> found = list_checkpoints(dir);
+  if (found.empty()) return;
+  throw Error(fmt::format(
+      "output directory {} already holds {} step checkpoint(s) of a run (newest: {}); a new run there would "
+      "have its own checkpoints pruned as older and `--resume {}` would pick the other run's. Continue that "
+      "run with --resume {}, write this one elsewhere (--output / train.output_dir), or remove its "
+      "checkpoint_step_*.pth files",
+      dir, found.size(), found.back(), dir, dir));
+}
+
+std::vector<std::string> set_aside_later_checkpoints(const std::string& dir, int64_t step) {
+  std::vector<std::string> moved;
+  for (const std::string& path : list_checkpoints(dir)) {
+    if (step_of(path) <= step) continue;
+    const std::string aside_dir = dir + "/superseded";
+    if (::mkdir(aside_dir.c_str(), 0755) != 0 && errno != EEXIST)
+      throw Error(fmt::format("cannot create {}: {}", aside_dir, std::strerror(errno)));
+    const std::string target = aside_dir + "/" + path.substr(path.find_last_of('/') + 1);
+    if (std::rename(path.c_str(), target.c_str()) != 0)
+      throw Error(fmt::format("cannot move {} to {}: {}", path, target, std::strerror(errno)));
+    log_warn("{} is from a later step ({}) than this resume ({}): moved to {}, so that pruning and --resume "
+             "see this run's checkpoints only", path, step_of(path), step, target);
+    moved.push_back(target);
+  }
+  return moved;
+}
+
+std::vector<std::string> remove_stale_temporaries(const std::string& dir) {
+  static const std::regex pattern(R"(.+\.tmp\.(\d+))");
+  std::vector<std::string> removed;
+  std::error_code ec;  // an unreadable folder has nothing to clean; check_output_dir reports it
+  for (const DirectoryEntry& e : list_directory(dir, ec)) {
+    std::smatch m;
+    if (!e.is_regular_file || !std::regex_match(e.name, m, pattern)) continue;
+    struct stat st {};
+    if (process_exists(std::stol(m[1])) || ::stat(e.path.c_str(), &st) != 0 ||
+        std::difftime(std::time(nullptr), st.st_mtime) < 60)
+      continue;
+    if (std::remove(e.path.c_str()) != 0) {
+      log_warn("could not remove {}, left by an interrupted write: {}", e.path, std::strerror(errno));
+      continue;
+    }
+    log_warn("removed {} ({} MB), the temporary of a write interrupted before it finished", e.path,
+             st.st_size >> 20);
+    removed.push_back(e.path);
+  }
+  return removed;
+}
+
+}  // namespace medsam::train
