@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -36,9 +37,23 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 // Current resident set size (VmRSS) in MiB.
 double rss_mib() { return bench::status_mib("VmRSS:"); }
 
+// The file that marks a folder as a bench's own scratch: the benches overwrite only such folders (or empty
+// or new ones), never a dataset `medsam prep` made that --output/--dir happened to name.
+constexpr const char* kBenchMarker = ".medsam_bench_scratch";
+
 std::string scratch_dir(const std::string& given, const char* what) {
-  if (!given.empty()) return given;
-  return (fs::temp_directory_path() / fmt::format("medsam_bench_{}_{}", what, ::getpid())).string();
+  const std::string dir =
+      !given.empty() ? given : (fs::temp_directory_path() / fmt::format("medsam_bench_{}_{}", what, ::getpid())).string();
+  std::error_code ec;
+  const std::vector<DirectoryEntry> entries = list_directory(dir, ec);  // a missing folder lists as empty
+  const bool marked = std::any_of(entries.begin(), entries.end(), [](const auto& e) { return e.name == kBenchMarker; });
+  if (!entries.empty() && !marked)
+    throw UsageError(fmt::format("bench {}: {} is not empty and not a bench's scratch folder (no {}): the bench "
+                                 "overwrites what it finds there, so name a new or empty folder",
+                                 what, dir, kBenchMarker));
+  fs::create_directories(dir);
+  std::ofstream(dir + "/" + kBenchMarker) << "written by medsam bench " << what << "; safe to delete\n";
+  return dir;
 }
 
 // ---- prep ----

@@ -50,6 +50,7 @@ void DataConfig::visit(ConfigVisitor& v) {
   v.field("drop_last", drop_last);
   v.field("uneven", uneven);
   v.field("skip_corrupt", skip_corrupt);
+  v.field("allow_incomplete", allow_incomplete);
 }
 
 namespace {

@@ -64,6 +64,7 @@ struct DataConfig {
   bool drop_last = true;               // drop a last partial batch (else yield it smaller)
   std::string uneven = "pad";          // ranks' shares when the epoch is not divisible: pad | drop
   bool skip_corrupt = false;           // a sample that fails to decode: error (false) or logged skip
+  bool allow_incomplete = false;       // train on a folder whose `medsam prep` has not finished (else an error)
   bool pin_memory = false;             // not a YAML key: the trainer sets it when it trains on CUDA
 
   void visit(ConfigVisitor& v);

@@ -42,6 +42,7 @@ class DistributedSampler {
   // Samples per rank per epoch: equal on every rank.
   std::int64_t num_samples() const;
   const SamplerOptions& options() const { return options_; }
+  std::int64_t dataset_size() const { return size_; }
 
   SamplerPosition start_of(std::int64_t epoch) const;
   // Throws Error when `p` was saved under another seed, world size or rank, or lies past the epoch.

@@ -1,6 +1,13 @@
 #include "medsam/data/pipeline.h"
 
+#include <fmt/format.h>
+
+#include <string>
+
+#include "medsam/core/error.h"
+#include "medsam/core/log.h"
 #include "medsam/data/balance.h"
+#include "medsam/data/dataset.h"
 
 namespace medsam::data {
 
@@ -19,6 +26,17 @@ SamplerOptions sampler_options(const DataConfig& config, const TrainingDataset& 
 DataPipeline::DataPipeline(const DataConfig& config, int rank, int world_size) {
   config.validate();
   dataset_ = std::make_unique<TrainingDataset>(config.shards, config.split, config.min_object_pixels);
+  // A folder `medsam prep` is still writing (or that an interrupted prep left): training would see only the
+  // shards committed so far, and a resume after the prep finished would meet another dataset.
+  if (!dataset_->manifest().complete) {
+    const std::string what = fmt::format("data.shards {}: its manifest says medsam prep has not finished "
+                                         "(complete: false, {} shards so far)", config.shards,
+                                         dataset_->manifest().shards.size());
+    if (!config.allow_incomplete)
+      throw ConfigError(what + "; finish the prep (rerun it: it resumes), or set data.allow_incomplete: true to "
+                               "train on what is there");
+    log_warn("{}: training on those (data.allow_incomplete)", what);
+  }
   sampler_ = std::make_unique<DistributedSampler>(static_cast<std::int64_t>(dataset_->size()),
                                                   sampler_options(config, *dataset_, rank, world_size));
   loader_ = std::make_unique<Loader>(*dataset_, *sampler_, config);

@@ -34,6 +34,31 @@ void commit_file(const std::string& tmp_path, const std::string& path) {
 
 std::string temporary_path_for(const std::string& path) { return fmt::format("{}.tmp.{}", path, ::getpid()); }
 
+std::string temporary_path_keeping_extension(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  const auto name_start = slash == std::string::npos ? 0 : slash + 1;
+  auto dot = path.find_last_of('.');
+  if (dot == std::string::npos || dot <= name_start) return temporary_path_for(path);  // no extension
+  for (const char* compressed : {".gz", ".bz2", ".zst"}) {
+    if (path.compare(dot, std::string::npos, compressed) != 0) continue;
+    const auto inner = path.find_last_of('.', dot - 1);
+    if (inner != std::string::npos && inner > name_start) dot = inner;
+  }
+  return fmt::format("{}.tmp.{}{}", path.substr(0, dot), ::getpid(), path.substr(dot));
+}
+
+void write_atomically_keeping_extension(const std::string& path,
+                                        const std::function<void(const std::string& tmp_path)>& write) {
+  const std::string tmp = temporary_path_keeping_extension(path);
+  try {
+    write(tmp);
+    commit_file(tmp, path);
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+}
+
 void write_atomically(const std::string& path, const std::function<void(const std::string& tmp_path)>& write) {
   const std::string tmp = temporary_path_for(path);
   try {

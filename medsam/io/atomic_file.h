@@ -14,6 +14,14 @@ std::string temporary_path_for(const std::string& path);
 // exception the temporary is removed and the exception propagates (path is left as it was).
 void write_atomically(const std::string& path, const std::function<void(const std::string& tmp_path)>& write);
 
+// PATH with ".tmp.<pid>" before its extension (mask.tmp.123.png, ct.tmp.123.nii.gz; a compression suffix
+// .gz/.bz2/.zst keeps the extension before it): for writers that choose the format by the file name.
+std::string temporary_path_keeping_extension(const std::string& path);
+
+// write_atomically with that temporary name (OpenCV's imwrite, ITK's image writers).
+void write_atomically_keeping_extension(const std::string& path,
+                                        const std::function<void(const std::string& tmp_path)>& write);
+
 // write_atomically for in-memory content.
 void write_file_atomically(const std::string& path, const std::string& content);
 

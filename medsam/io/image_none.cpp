@@ -16,6 +16,7 @@
 #include <iterator>
 
 #include "medsam/core/error.h"
+#include "medsam/io/atomic_file.h"
 #include "medsam/io/image.h"
 
 namespace medsam::io {
@@ -253,9 +254,7 @@ at::Tensor read_image(const std::string& path) {
 void write_image(const std::string& path, const at::Tensor& image) {
   if (!is_png_name(path)) no_opencv(path);
   const auto bytes = png_bytes(image, 3, path);
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
-  if (!f) throw Error(fmt::format("{}: cannot write image (bad directory?)", path));
+  write_file_atomically(path, std::string(bytes.begin(), bytes.end()));
 }
 
 std::vector<std::uint8_t> encode_png(const at::Tensor& image, int compression) {

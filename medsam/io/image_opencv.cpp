@@ -10,6 +10,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "medsam/core/error.h"
+#include "medsam/io/atomic_file.h"
 
 namespace medsam::io {
 namespace {
@@ -81,13 +82,16 @@ at::Tensor read_image(const std::string& path) {
 
 void write_image(const std::string& path, const at::Tensor& image) {
   const cv::Mat m = tensor_to_mat(image, path);
-  bool ok = false;
-  try {
-    ok = cv::imwrite(path, m);
-  } catch (const cv::Exception& e) {
-    throw Error(fmt::format("{}: cannot write image: {}", path, e.what()));
-  }
-  if (!ok) throw Error(fmt::format("{}: cannot write image (bad extension or directory?)", path));
+  // Atomically: a kill or a full disk mid-write never leaves half a mask under the final name.
+  write_atomically_keeping_extension(path, [&](const std::string& tmp) {
+    bool ok = false;
+    try {
+      ok = cv::imwrite(tmp, m);
+    } catch (const cv::Exception& e) {
+      throw Error(fmt::format("{}: cannot write image: {}", path, e.what()));
+    }
+    if (!ok) throw Error(fmt::format("{}: cannot write image (bad extension or directory?)", path));
+  });
 }
 
 std::vector<std::uint8_t> encode_png(const at::Tensor& image, int compression) {

@@ -19,14 +19,23 @@ std::optional<data::Batch> LoaderSource::next() { return loader_.next(); }
 
 std::string LoaderSource::state() const {
   const data::SamplerPosition p = loader_.position();
-  return fmt::format("{} {} {} {} {}", p.epoch, p.index, p.seed, p.world_size, p.rank);
+  return fmt::format("{} {} {} {} {} {}", p.epoch, p.index, p.seed, p.world_size, p.rank, sampler_.dataset_size());
 }
 
 void LoaderSource::restore(const std::string& state) {
   data::SamplerPosition p;
   std::istringstream in(state);
   if (!(in >> p.epoch >> p.index >> p.seed >> p.world_size >> p.rank))
-    throw Error("checkpoint: data position '" + state + "' is not 'epoch index seed world_size rank'");
+    throw Error("checkpoint: data position '" + state + "' is not 'epoch index seed world_size rank [samples]'");
+  // The dataset's size when the checkpoint was written (absent before 2026-12-07): the same position in
+  // an epoch over another set of samples would repeat some and skip others.
+  std::int64_t saved_size = 0;
+  if (in >> saved_size && saved_size != sampler_.dataset_size())
+    throw Error(fmt::format(
+        "checkpoint: the run was training on {} samples, data.shards now holds {} (the dataset changed: a prep "
+        "finished or was redone, or another folder); an exact resume would repeat or skip samples. Start a new "
+        "run from its weights instead: --set train.init_checkpoint=<the checkpoint>",
+        saved_size, sampler_.dataset_size()));
   // Rank 0 writes the checkpoint for all ranks; they stand at the same rank-local index (equal shares),
   // so each takes rank 0's position as its own. Seed and world size are still checked.
   p.rank = sampler_.options().rank;

@@ -19,7 +19,7 @@ class LoaderSource final : public BatchSource {
   LoaderSource(data::Loader& loader, const data::DistributedSampler& sampler);
   void begin_epoch(int64_t epoch) override;
   std::optional<data::Batch> next() override;
-  std::string state() const override;  // "epoch index seed world_size rank"
+  std::string state() const override;  // "epoch index seed world_size rank samples"
   void restore(const std::string& state) override;
 
  private:

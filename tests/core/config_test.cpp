@@ -2,6 +2,8 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "medsam/core/config.h"
 #include "medsam/core/error.h"
@@ -126,4 +128,42 @@ TEST_CASE("a dumped config reads back to the same config", "[config]") {
   Config reread = resolve_config({path}, {});
   CHECK(config_to_yaml(reread) == yaml);
   CHECK(reread.model.image_encoder.mlp_ratio == 2.5);
+}
+
+TEST_CASE("a key said twice is rejected with both lines (yaml-cpp would read the first, silently)", "[config]") {
+  const auto path = write_file("twice.yaml", "train:\n  max_steps: 5\nmodel:\n  arch: tiny\ntrain:\n  max_steps: 9\n");
+  Config c;
+  CHECK_THROWS_WITH(load_config_file(path, c), Catch::Contains(path + ":5:") &&
+                                                   Catch::Contains("key 'train' appears twice (first on line 1)"));
+  const auto nested = write_file("nested.yaml", "train:\n  optimizer:\n    lr: 1\n    lr: 2\n");
+  CHECK_THROWS_WITH(load_config_file(nested, c), Catch::Contains("key 'train.optimizer.lr' appears twice"));
+}
+
+TEST_CASE("a blank or null value is no text and no list, not the string \"null\"", "[config]") {
+  Config c;
+  c.train.init_checkpoint = "weights.pth";
+  c.train.freeze = {"prompt_encoder"};
+  load_config_file(write_file("blank.yaml", "train:\n  init_checkpoint:\n  freeze: ~\n  resume: null\n"), c);
+  CHECK(c.train.init_checkpoint.empty());
+  CHECK(c.train.freeze.empty());
+  CHECK(c.train.resume.empty());
+  apply_config_override("train.output_dir=", c);
+  CHECK(c.train.output_dir.empty());
+  apply_config_override("train.output_dir='null'", c);  // quoted: the text itself
+  CHECK(c.train.output_dir == "null");
+  // A number left blank is still an error naming its key.
+  CHECK_THROWS_WITH(load_config_file(write_file("blank_number.yaml", "train:\n  max_steps:\n"), c),
+                    Catch::Contains("train.max_steps") && Catch::Contains("expects an integer"));
+}
+
+TEST_CASE("config_differences lists each changed, added and removed setting by dotted key", "[config]") {
+  Config a, b;
+  b.train.optimizer.lr = 5e-5;
+  b.train.freeze = {"image_encoder", "prompt_encoder"};
+  const auto diff = config_differences(config_to_yaml(a), config_to_yaml(b));
+  REQUIRE(diff.size() == 2);
+  CHECK(diff[0] == "train.freeze: [prompt_encoder] -> [image_encoder, prompt_encoder]");
+  CHECK(diff[1] == "train.optimizer.lr: 0.0001 -> 5e-05");
+  CHECK(config_differences(config_to_yaml(a), config_to_yaml(a)).empty());
+  CHECK(config_differences("a: 1\n", "b: 1\n") == std::vector<std::string>{"b: (absent) -> 1", "a: 1 -> (absent)"});
 }

@@ -12,6 +12,7 @@
 #include "medsam/data/pipeline.h"
 #include "medsam/data/prompt_sampler.h"
 #include "medsam/data/shard_index.h"
+#include "medsam/train/loader_source.h"
 #include "tests/data/synthetic_shards.h"
 #include "tests/support/run_command.h"
 
@@ -241,6 +242,47 @@ TEST_CASE("the pipeline wires config, balance weights and ranks together", "[dat
   CHECK(std::abs(per_dataset["us_set"] / 300.0 - 0.5) < 0.1);
   cfg.split = "nope";
   CHECK_THROWS_AS(DataPipeline(cfg, 0, 1), medsam::ConfigError);
+}
+
+TEST_CASE("a folder whose prep has not finished is refused unless data.allow_incomplete says otherwise", "[data][loader]") {
+  const auto dir = medsam::test::temp_dir("loader_incomplete");
+  medsam::test::write_synthetic(dir, {{"ct_set", Modality::kCt, 6}});
+  Manifest m = Manifest::load(dir + "/manifest.json");
+  m.complete = false;  // as medsam prep leaves it while it runs, or when it was stopped
+  m.save(dir + "/manifest.json");
+  auto cfg = config_for(dir);
+  CHECK_THROWS_WITH(DataPipeline(cfg, 0, 1), Catch::Contains("data.shards " + dir) &&
+                                                 Catch::Contains("has not finished") &&
+                                                 Catch::Contains("data.allow_incomplete"));
+  cfg.allow_incomplete = true;
+  DataPipeline data(cfg, 0, 1);
+  CHECK(data.sampler().dataset_size() == 6);
+}
+
+TEST_CASE("a training resume refuses a data position saved over a dataset of another size", "[data][loader]") {
+  const auto small = make_set("loader_resize_a", 20), large = make_set("loader_resize_b", 21);
+  const auto cfg = config_for(small);
+  const TrainingDataset ds_small(small, "train"), ds_large(large, "train");
+  REQUIRE(ds_small.size() != ds_large.size());
+  const std::string n_small = std::to_string(ds_small.size()), n_large = std::to_string(ds_large.size());
+  const DistributedSampler sampler_small(static_cast<std::int64_t>(ds_small.size()), sopts(0, 1));
+  const DistributedSampler sampler_large(static_cast<std::int64_t>(ds_large.size()), sopts(0, 1));
+  Loader loader_before(ds_small, sampler_small, cfg), loader_same(ds_small, sampler_small, cfg),
+      loader_old(ds_small, sampler_small, cfg), loader_large(ds_large, sampler_large, cfg);
+  medsam::train::LoaderSource before(loader_before, sampler_small);
+  before.begin_epoch(0);
+  REQUIRE(before.next());
+  const std::string saved = before.state();
+  CHECK(saved == "0 3 9 1 0 " + n_small);  // epoch, index, seed, world size, rank, samples
+  loader_before.stop();
+  medsam::train::LoaderSource after(loader_large, sampler_large);
+  CHECK_THROWS_WITH(after.restore(saved), Catch::Contains("training on " + n_small + " samples, data.shards now holds " + n_large));
+  medsam::train::LoaderSource same(loader_same, sampler_small);
+  CHECK_NOTHROW(same.restore(saved));
+  loader_same.stop();
+  medsam::train::LoaderSource old(loader_old, sampler_small);
+  CHECK_NOTHROW(old.restore("0 3 9 1 0"));  // a checkpoint from before the size was saved
+  loader_old.stop();
 }
 
 TEST_CASE("on CUDA the loader's batches are pinned and copy to the GPU asynchronously, unchanged", "[data][loader][cuda]") {

@@ -3,6 +3,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string>
 
 #include "medsam/data/manifest.h"
 #include "tests/support/run_command.h"
@@ -28,4 +30,27 @@ TEST_CASE("bench prep reports throughput and bytes per sample of a real conversi
   const auto again = medsam::test::run_medsam("bench prep " + dir + "/ds.yaml --output " + dir + "/out");
   REQUIRE(again.exit_code == 0);
   CHECK_THAT(again.out, Catch::Contains("1 cases, " + std::to_string(samples) + " slices"));
+}
+
+TEST_CASE("bench prep and bench index refuse a folder that holds something other than their own scratch",
+          "[data][prep][cli]") {
+  // What `medsam prep` made is not a bench's to overwrite, whatever --output / --dir says.
+  const auto dir = medsam::test::temp_dir("bench_refuses");
+  std::ofstream(dir + "/manifest.json") << "{\"a real\": \"dataset\"}";
+  const auto index = medsam::test::run_medsam("bench index --samples 10 --dir " + dir);
+  CHECK(index.exit_code == 2);
+  CHECK_THAT(index.err, Catch::Contains(dir + " is not empty and not a bench's scratch folder"));
+  const auto config_dir = medsam::test::temp_dir("bench_refuses_config");
+  std::ofstream(config_dir + "/ds.yaml") << "dataset:\n  name: x\n  modality: mr\n  images: a.nii.gz\n  labels: b.nii.gz\n";
+  const auto prep = medsam::test::run_medsam("bench prep " + config_dir + "/ds.yaml --output " + dir);
+  CHECK(prep.exit_code == 2);
+  CHECK_THAT(prep.err, Catch::Contains("not a bench's scratch folder"));
+  std::ifstream kept(dir + "/manifest.json");
+  CHECK(std::string(std::istreambuf_iterator<char>(kept), {}) == "{\"a real\": \"dataset\"}");
+  // A new folder is the bench's; running again into it is allowed.
+  for (int run = 0; run < 2; ++run) {
+    const auto ok = medsam::test::run_medsam("bench index --samples 10 --per-shard 5 --dir " + dir + "/scratch");
+    INFO(ok.err);
+    CHECK(ok.exit_code == 0);
+  }
 }

@@ -195,7 +195,7 @@ TEST_CASE("prep config errors name the file and key, --help explains the format"
   CHECK_THAT(help.out, Catch::Contains("WebDataset") && Catch::Contains("--dry-run"));
 }
 
-TEST_CASE("merge_labels maps every entry at once from the labels as read; a label mapped twice is refused",
+TEST_CASE("merge_labels maps every entry at once from the labels as read and refuses a label mapped twice",
           "[data][prep]") {
   prep::DatasetSection d;
   d.merge_labels = {"1:2", "2:3", "7:0"};

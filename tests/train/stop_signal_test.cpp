@@ -32,7 +32,7 @@ int child_fate(std::initializer_list<int> signals) {
 
 }  // namespace
 
-TEST_CASE("one SIGINT or SIGTERM asks for a stop; a second SIGINT kills", "[train][signal]") {
+TEST_CASE("one SIGINT or SIGTERM asks for a stop and a second SIGINT kills", "[train][signal]") {
   CHECK(child_fate({SIGINT}) == 10 + SIGINT);
   CHECK(child_fate({SIGTERM}) == 10 + SIGTERM);
   CHECK(child_fate({SIGINT, SIGINT}) == -SIGINT);

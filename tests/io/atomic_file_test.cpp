@@ -1,0 +1,40 @@
+// Atomic writes: temporaries beside the target, named so format-by-name writers (OpenCV, ITK) still work,
+// and nothing of them left once a write succeeded or failed.
+#include <catch2/catch.hpp>
+#include <torch/torch.h>
+
+#include <fstream>
+#include <string>
+
+#include <unistd.h>
+
+#include "medsam/core/directory.h"
+#include "medsam/core/error.h"
+#include "medsam/io/atomic_file.h"
+#include "medsam/io/image.h"
+#include "tests/support/run_command.h"
+
+using namespace medsam;
+
+TEST_CASE("temporaries keep the extension a writer chooses its format by", "[io][atomic]") {
+  const std::string pid = std::to_string(::getpid());
+  CHECK(temporary_path_keeping_extension("out/mask.png") == "out/mask.tmp." + pid + ".png");
+  CHECK(temporary_path_keeping_extension("/d/ct.nii.gz") == "/d/ct.tmp." + pid + ".nii.gz");
+  CHECK(temporary_path_keeping_extension("a.b/seg.nrrd") == "a.b/seg.tmp." + pid + ".nrrd");
+  CHECK(temporary_path_keeping_extension("a.b/noext") == "a.b/noext.tmp." + pid);  // the folder's dot is not one
+  CHECK(temporary_path_keeping_extension("x.gz") == "x.tmp." + pid + ".gz");
+  CHECK(temporary_path_for("run/checkpoint.pth") == "run/checkpoint.pth.tmp." + pid);
+}
+
+TEST_CASE("an image write leaves the image and no temporary and a failed one leaves nothing", "[io][atomic]") {
+  const std::string dir = test::temp_dir("atomic_image");
+  const at::Tensor image = torch::arange(64, torch::kUInt8).view({8, 8});
+  io::write_image(dir + "/mask.png", image);
+  auto entries = list_directory(dir);
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0].name == "mask.png");
+  CHECK(torch::equal(io::read_image(dir + "/mask.png").squeeze(), image));
+  CHECK_THROWS_AS(io::write_image(dir + "/mask.unknown_format", image), Error);
+  entries = list_directory(dir);
+  CHECK(entries.size() == 1);
+}
