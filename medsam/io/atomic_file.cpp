@@ -47,9 +47,10 @@ std::string temporary_path_keeping_extension(const std::string& path) {
   return fmt::format("{}.tmp.{}{}", path.substr(0, dot), ::getpid(), path.substr(dot));
 }
 
-void write_atomically_keeping_extension(const std::string& path,
-                                        const std::function<void(const std::string& tmp_path)>& write) {
-  const std::string tmp = temporary_path_keeping_extension(path);
+namespace {
+
+void write_through(const std::string& tmp, const std::string& path,
+                   const std::function<void(const std::string& tmp_path)>& write) {
   try {
     write(tmp);
     commit_file(tmp, path);
@@ -59,15 +60,15 @@ void write_atomically_keeping_extension(const std::string& path,
   }
 }
 
+}  // namespace
+
+void write_atomically_keeping_extension(const std::string& path,
+                                        const std::function<void(const std::string& tmp_path)>& write) {
+  write_through(temporary_path_keeping_extension(path), path, write);
+}
+
 void write_atomically(const std::string& path, const std::function<void(const std::string& tmp_path)>& write) {
-  const std::string tmp = temporary_path_for(path);
-  try {
-    write(tmp);
-    commit_file(tmp, path);
-  } catch (...) {
-    std::remove(tmp.c_str());
-    throw;
-  }
+  write_through(temporary_path_for(path), path, write);
 }
 
 void write_file_atomically(const std::string& path, const std::string& content) {
