@@ -2,11 +2,13 @@
 // `medsam train` run folder: before/after table, training curves, pictures (medsam/eval/run_report.h).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cmath>
 #include <memory>
 
 #include "medsam/core/error.h"
+#include "medsam/core/log.h"
 #include "medsam/eval/run_report.h"
 #include "medsam/io/atomic_file.h"
 #include "tools/command.h"
@@ -31,6 +33,11 @@ int run_report(ReportOptions& o) {
   for (const auto& s : o.images) o.input.images.push_back(split_eq(s, "--image"));
   for (const auto& s : o.facts) o.input.facts.push_back(split_eq(s, "--fact"));
   const eval::RunReport r = eval::make_run_report(o.input);
+  // A gate on a difference that is not the fine-tuning's alone would pass or fail for the wrong reason.
+  if (!r.mismatches.empty() && std::isfinite(o.require_gain))
+    throw UsageError(fmt::format("--require-gain: the two evaluations are not comparable ({}); evaluate both "
+                                 "with the same data, split and settings", fmt::join(r.mismatches, "; ")));
+  for (const auto& m : r.mismatches) log_warn("report: the evaluations differ: {}", m);
   write_file_atomically(o.output, r.html);
   if (!o.markdown.empty()) write_file_atomically(o.markdown, r.markdown);
   const double gain = r.after_mean_dsc - r.before_mean_dsc;

@@ -74,6 +74,14 @@ RunFn add_serve_command(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   sub->add_option("--max-prompts", s.max_prompts, "boxes per segment request")->check(CLI::PositiveNumber)->capture_default_str();
+  sub->add_option("--max-points", s.max_points, "points per segment request")->check(CLI::PositiveNumber)->capture_default_str();
+  sub->add_option("--max-image-pixels", s.max_image_pixels, "largest decoded upload, height x width")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub->add_option("--max-mask-pixels", s.max_mask_pixels,
+                  "most mask pixels one segment answer holds (boxes x masks x height x width)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   sub->add_option("--host", f->http.host, "address to listen on (0.0.0.0: every interface)")->capture_default_str();
   sub->add_option("--port", f->http.port, "TCP port; 0 picks a free one (see --port-file)")
       ->check(CLI::Range(0, 65535))

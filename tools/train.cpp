@@ -8,6 +8,7 @@
 
 #include "medsam/core/config.h"
 #include "medsam/core/log.h"
+#include "medsam/train/checkpoint.h"
 #include "medsam/train/output_folder.h"
 #include "medsam/train/train_job.h"
 #include "tools/command.h"
@@ -74,12 +75,25 @@ RunFn add_train_command(CLI::App& app) {
   options->add_to(*sub);
   auto resume = std::make_shared<std::string>();
   auto output = std::make_shared<std::string>();
-  sub->add_option("--resume", *resume,
-                  "continue a run from a checkpoint file or its output directory (its newest checkpoint), with the "
-                  "run's own config.yaml unless --config is given, into the same directory unless --output is");
+  CLI::Option* resume_option =
+      sub->add_option("--resume", *resume,
+                      "continue a run from a checkpoint file or its output directory (its newest checkpoint), with "
+                      "the run's own config.yaml unless --config is given, into the same directory unless --output "
+                      "is. Without a value: the output directory's newest checkpoint if it has one, else a fresh "
+                      "start (a requeued cluster job)")
+          ->expected(0, 1);
   sub->add_option("--output", *output, "output directory for checkpoints and logs (train.output_dir)");
-  return [options, resume, output]() {
-    Config config = resume->empty() ? options->resolve() : resolve_for_resume(*options, *resume, *output);
+  return [options, resume, output, resume_option]() {
+    std::string from = *resume;
+    if (resume_option->count() > 0 && from.empty()) {  // --resume alone
+      Config fresh = options->resolve();
+      const std::string dir = output->empty() ? fresh.train.output_dir : *output;
+      if (train::list_checkpoints(dir).empty())
+        log_info("--resume: no checkpoint in {} yet, starting fresh", dir);
+      else
+        from = dir;
+    }
+    Config config = from.empty() ? options->resolve() : resolve_for_resume(*options, from, *output);
     if (!output->empty()) config.train.output_dir = *output;
     if (options->dump_if_asked(config)) return 0;
     return train::run_training(config);

@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <set>
 
@@ -46,6 +47,8 @@ class SignalForwarding {
   SignalForwarding() {
     for (int sig : kForwarded) {
       g_pending[sig] = 0;
+      // A signal ignored when we started (nohup's SIGHUP) stays ignored, here and in the ranks.
+      if (sigaction(sig, nullptr, &old_[sig]) == 0 && old_[sig].sa_handler == SIG_IGN) continue;
       struct sigaction action {};
       action.sa_handler = on_signal;
       sigemptyset(&action.sa_mask);
@@ -238,6 +241,11 @@ LaunchOutcome launch_local(const LaunchSpec& spec) {
     throw UsageError(fmt::format("launch: --node-rank {} is outside [0, {})", spec.node_rank, spec.nnodes));
   if (spec.nnodes > 1 && spec.master_port == 0)
     throw UsageError("launch: --master-port is required with --nnodes > 1 (every node must use the same port)");
+  const std::string& addr = spec.master_addr;
+  if (spec.nnodes > 1 && (addr.rfind("127.", 0) == 0 || addr == "localhost" || addr == "::1"))
+    throw UsageError(fmt::format("launch: --master-addr {} with --nnodes {}: every node would look for rank 0's "
+                                 "store on itself; give rank 0's host name (or export MASTER_ADDR)",
+                                 addr, spec.nnodes));
   if (spec.master_port < 0 || spec.master_port > 65535)
     throw UsageError(fmt::format("launch: --master-port {} is outside 1..65535", spec.master_port));
   const int port = spec.master_port != 0 ? spec.master_port : find_free_port();
@@ -255,8 +263,15 @@ LaunchOutcome launch_local(const LaunchSpec& spec) {
     r.outcome.rank = r.rank;
     if (!spec.log_dir.empty()) {
       const auto path = std::filesystem::path(spec.log_dir) / fmt::format("rank_{}.log", r.rank);
-      r.log = std::fopen(path.c_str(), "w");
+      // Appended, each attempt under a header: a rerun (or a Slurm requeue) must not erase the log of the
+      // attempt that failed.
+      r.log = std::fopen(path.c_str(), "a");
       if (!r.log) throw Error(fmt::format("launch: cannot write {}: {}", path.string(), std::strerror(errno)));
+      const std::time_t now = std::time(nullptr);
+      std::tm local_now{};
+      char when[32] = "";
+      if (::localtime_r(&now, &local_now)) std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &local_now);
+      std::fprintf(r.log, "===== medsam launch, rank %d of %d, %s =====\n", r.rank, world, when);
     }
     start(r, program, spec.command, rank_environment(spec, r.rank, local, world, port));
     r.outcome.pid = r.pid;

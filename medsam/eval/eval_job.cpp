@@ -105,6 +105,7 @@ std::string pred_gt_html(const EvalJob& job, const EvalResult& result) {
 EvalResult run_eval_job(const EvalJob& job) {
   EvalResult result;
   const auto pairs = match_cases(job.pred, job.gt);
+  std::set<int64_t> labels_seen;  // --label ids found in some ground truth or prediction
   for (size_t i = 0; i < pairs.size(); ++i) {
     const auto& c = pairs[i];
     log_info("eval [{}/{}] {}", i + 1, pairs.size(), c.name);
@@ -114,11 +115,19 @@ EvalResult run_eval_job(const EvalJob& job) {
       throw Error(fmt::format("case {}: prediction {} is {} but ground truth {} is {}", c.name, c.pred,
                               fmt::join(pred.labels.sizes(), "x"), c.gt, fmt::join(gt.labels.sizes(), "x")));
     const auto labels = job.labels.empty() ? labels_present(gt.labels, pred.labels) : job.labels;
+    if (!job.labels.empty())
+      for (int64_t label : labels_present(gt.labels, pred.labels)) labels_seen.insert(label);
     for (int64_t label : labels) {
       const MaskScores s = score_masks(pred.labels == label, gt.labels == label, gt.spacing, job.metrics);
       result.scores.push_back({c.name, label, s.dsc, s.nsd});
     }
   }
+  // A --label no file holds would score 1.0 in every case (both masks empty) and lift the mean: a typo.
+  for (int64_t label : job.labels)
+    if (!pairs.empty() && !labels_seen.count(label))
+      throw UsageError(fmt::format("--label {}: no ground truth or prediction of the {} case(s) holds it (labels "
+                                   "present: {}); it would score as {} everywhere", label, pairs.size(),
+                                   fmt::join(labels_seen, ", "), "two empty masks"));
   result.summary = summarize(result.scores);
   if (!job.output_dir.empty()) {
     fs::create_directories(job.output_dir);

@@ -1,12 +1,14 @@
 #include "medsam/eval/run_report.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "medsam/core/error.h"
@@ -112,6 +114,32 @@ Curves read_curves(const std::string& run_dir) {
   return c;
 }
 
+// The settings two evaluations must share for their difference to mean anything: everything of the run
+// block but the weights scored and their precision, and the NSD tolerance.
+std::vector<std::string> comparability_mismatches(const Json& before, const Json& after) {
+  std::vector<std::string> out;
+  const auto text = [](const Json& j, const char* key) {
+    if (!j.contains(key)) return std::string("(absent)");
+    return j[key].is_string() ? j[key].get<std::string>() : j[key].dump();
+  };
+  const Json none = Json::object();
+  const Json& run_before = before.contains("run") ? before["run"] : none;
+  const Json& run_after = after.contains("run") ? after["run"] : none;
+  std::vector<std::string> keys;
+  for (const Json* run : {&run_before, &run_after})
+    for (const auto& item : run->items())
+      if (item.key() != "checkpoint" && item.key() != "precision" &&
+          std::find(keys.begin(), keys.end(), item.key()) == keys.end())
+        keys.push_back(item.key());
+  for (const auto& key : keys)
+    if (text(run_before, key.c_str()) != text(run_after, key.c_str()))
+      out.push_back(fmt::format("{}: {} vs {}", key, text(run_before, key.c_str()), text(run_after, key.c_str())));
+  if (text(before, "nsd_tolerance_mm") != text(after, "nsd_tolerance_mm"))
+    out.push_back(fmt::format("nsd_tolerance_mm: {} vs {}", text(before, "nsd_tolerance_mm"),
+                              text(after, "nsd_tolerance_mm")));
+  return out;
+}
+
 }  // namespace
 
 RunReport make_run_report(const RunReportInput& in) {
@@ -119,6 +147,7 @@ RunReport make_run_report(const RunReportInput& in) {
   const std::vector<Row> rows = paired_rows(before, after);
   const double tol = after.value("nsd_tolerance_mm", 2.0);
   RunReport out;
+  out.mismatches = comparability_mismatches(before, after);
   out.before_mean_dsc = stat(before["overall"], "dsc", "mean");
   out.after_mean_dsc = stat(after["overall"], "dsc", "mean");
 
@@ -134,8 +163,25 @@ RunReport make_run_report(const RunReportInput& in) {
     md += "\n";
   }
 
+  if (!out.mismatches.empty()) {
+    const std::string what = "The two evaluations differ in more than the weights; their difference is not the "
+                             "fine-tuning's alone";
+    html += fmt::format("<p style=\"color:#b00020;font-weight:bold\">{}:</p><ul>", html_escape(what));
+    md += fmt::format("**{}:**\n\n", what);
+    for (const auto& m : out.mismatches) {
+      html += fmt::format("<li>{}</li>", html_escape(m));
+      md += fmt::format("- {}\n", m);
+    }
+    html += "</ul>";
+    md += "\n";
+  }
+
   // Before/after table.
-  const std::string heading = fmt::format("Test split: before and after fine-tuning (DSC; NSD at {} mm)", tol);
+  std::string split = after.contains("run") && after["run"].contains("split") && after["run"]["split"].is_string()
+                          ? after["run"]["split"].get<std::string>()
+                          : std::string("test");
+  if (!split.empty()) split[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(split[0])));
+  const std::string heading = fmt::format("{} split: before and after fine-tuning (DSC; NSD at {} mm)", split, tol);
   html += fmt::format("<h2>{}</h2><table><tr><th>structure</th><th>n</th><th>mean DSC before</th><th>after</th>"
                       "<th>change</th><th>mean NSD before</th><th>after</th><th>change</th><th>median DSC before</th>"
                       "<th>after</th></tr>",

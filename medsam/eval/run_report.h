@@ -23,6 +23,9 @@ struct RunReport {
   std::string html;
   std::string markdown;
   double before_mean_dsc = 0, after_mean_dsc = 0;  // overall means, for callers that check the gain
+  // What makes the two evaluations not comparable ("split: val vs test", from their summaries' "run" blocks
+  // and NSD tolerances; the checkpoint and precision may differ). The report shows them at its top.
+  std::vector<std::string> mismatches;
 };
 
 // Throws Error naming the file when a summary.json or metrics.jsonl is missing or malformed.

@@ -18,13 +18,46 @@ namespace {
 
 using nlohmann::json;
 
+// The deepest nesting a request needs is 3 (the body, "boxes", one box).
+constexpr int kMaxNesting = 8;
+
+// What a client sent, for an error message: a short scalar as written, anything else by type and size.
+// Never dump() a client's array or object: dump() recurses once per nesting level.
+std::string describe(const json& v) {
+  if (v.is_primitive()) {
+    const std::string text = v.dump();
+    return text.size() > 40 ? text.substr(0, 40) + "..." : text;
+  }
+  return fmt::format("{} of {} entries", v.type_name(), v.size());
+}
+
+// Refuses a body nested deeper than kMaxNesting before it is parsed (brackets inside strings skipped).
+void check_nesting(const std::string& body) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (const char c : body) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxNesting)
+        throw UsageError(fmt::format("the request body nests deeper than {} levels", kMaxNesting));
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+}
+
 template <size_t N>
 std::array<double, N> numbers(const json& v, const std::string& where, const char* meaning) {
   if (!v.is_array() || v.size() != N)
-    throw UsageError(fmt::format("{}: expected {} numbers {}, got {}", where, N, meaning, v.dump()));
+    throw UsageError(fmt::format("{}: expected {} numbers {}, got {}", where, N, meaning, describe(v)));
   std::array<double, N> out{};
   for (size_t k = 0; k < N; ++k) {
-    if (!v[k].is_number()) throw UsageError(fmt::format("{}[{}]: expected a number, got {}", where, k, v[k].dump()));
+    if (!v[k].is_number()) throw UsageError(fmt::format("{}[{}]: expected a number, got {}", where, k, describe(v[k])));
     out[k] = v[k].get<double>();
     if (!std::isfinite(out[k])) throw UsageError(fmt::format("{}[{}]: not a finite number", where, k));
   }
@@ -40,6 +73,7 @@ const json& array_field(const json& body, const char* key) {
 }  // namespace
 
 SegmentCall parse_segment_call(const std::string& body) {
+  check_nesting(body);
   json j;
   try {
     j = json::parse(body);
@@ -59,7 +93,7 @@ SegmentCall parse_segment_call(const std::string& body) {
   call.request.image_id = j["image_id"].get<std::string>();
   if (!looks_like_image_id(call.request.image_id))
     throw UsageError(fmt::format("'image_id' {} is not an id this server gives out (64 hex digits)",
-                                 json(call.request.image_id).dump()));
+                                 describe(j["image_id"])));
   if (j.contains("boxes")) {
     const json& boxes = array_field(j, "boxes");
     for (size_t i = 0; i < boxes.size(); ++i)
@@ -76,7 +110,7 @@ SegmentCall parse_segment_call(const std::string& body) {
   }
   if (j.contains("multimask")) {
     if (!j["multimask"].is_boolean())
-      throw UsageError(fmt::format("'multimask': expected true or false, got {}", j["multimask"].dump()));
+      throw UsageError(fmt::format("'multimask': expected true or false, got {}", describe(j["multimask"])));
     call.request.multimask = j["multimask"].get<bool>();
   }
   if (j.contains("mask_format")) {
@@ -86,7 +120,7 @@ SegmentCall parse_segment_call(const std::string& body) {
     else if (f == "rle")
       call.format = MaskFormat::kRle;
     else
-      throw UsageError(fmt::format("'mask_format' {}: expected \"png\" or \"rle\"", f.dump()));
+      throw UsageError(fmt::format("'mask_format' {}: expected \"png\" or \"rle\"", describe(f)));
   }
   return call;
 }

@@ -7,6 +7,7 @@
 
 #include "medsam/serve/http_server.h"
 
+#include <c10/util/Exception.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -39,6 +40,10 @@ void guarded(httplib::Response& res, Fn&& fn) {
     answer_error(res, 415, e.what());
   } catch (const UsageError& e) {
     answer_error(res, 400, e.what());
+  } catch (const c10::Error& e) {
+    // The client gets LibTorch's message without its C++ backtrace (library paths, frames); the log keeps it.
+    log_error("serve: internal error: {}", e.what());
+    answer_error(res, 500, std::string("internal error: ") + e.what_without_backtrace());
   } catch (const std::exception& e) {
     log_error("serve: internal error: {}", e.what());
     answer_error(res, 500, std::string("internal error: ") + e.what());

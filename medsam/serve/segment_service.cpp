@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "medsam/core/device.h"
@@ -30,6 +31,9 @@ SegmentService::SegmentService(const ServiceOptions& options)
     : options_(options), store_(options.store_mib * 1024 * 1024) {
   if (options.store_mib < 1) throw UsageError(fmt::format("--store-mib {}: keep at least 1 MiB of embeddings", options.store_mib));
   if (options.max_prompts < 1) throw UsageError(fmt::format("--max-prompts {}: must be at least 1", options.max_prompts));
+  if (options.max_points < 1) throw UsageError(fmt::format("--max-points {}: must be at least 1", options.max_points));
+  if (options.max_image_pixels < 1 || options.max_mask_pixels < 1)
+    throw UsageError("--max-image-pixels and --max-mask-pixels must be at least 1");
   const c10::Device device = parse_device(options.device);
   const Precision precision = parse_precision(options.precision, device);
   LoadedSam loaded = load_sam(options.checkpoint, options.arch);
@@ -53,6 +57,11 @@ ImageInfo SegmentService::add_image(const std::string& bytes, const std::string&
     }
   }
   const at::Tensor raw = decode_upload(bytes, content_type);
+  // A small file can hold a huge image (30000 x 30000 zeros compress to kilobytes); every later step
+  // copies it in float.
+  if (raw.size(0) * raw.size(1) > options_.max_image_pixels)
+    throw UsageError(fmt::format("the image is {}x{} pixels, more than this server takes ({}, --max-image-pixels)",
+                                 raw.size(1), raw.size(0), options_.max_image_pixels));
   const data::NormalizedImage image = data::normalize_for(raw, intensity);
   auto stored = std::make_shared<StoredImage>();
   stored->height = image.data.size(0);
@@ -91,6 +100,15 @@ SegmentResult SegmentService::segment(const SegmentRequest& request) {
                                       request.image_id));
     stored = *hit;
   }
+  if (int64_t(request.points.size()) > options_.max_points)
+    throw UsageError(fmt::format("{} points in one request; this server takes at most {} (--max-points)",
+                                 request.points.size(), options_.max_points));
+  // The answer's masks are full-size, and the steps before them hold them in float.
+  const int64_t masks_wanted = std::max<int64_t>(1, int64_t(request.boxes.size())) * (request.multimask ? 3 : 1);
+  if (masks_wanted * stored->height * stored->width > options_.max_mask_pixels)
+    throw UsageError(fmt::format("{} masks of {}x{} pixels is more than this server answers at once ({} pixels, "
+                                 "--max-mask-pixels): send fewer boxes per request, or no multimask",
+                                 masks_wanted, stored->width, stored->height, options_.max_mask_pixels));
   infer::ImagePrompts prompts;
   if (!request.boxes.empty()) {
     prompts.boxes = torch::empty({int64_t(request.boxes.size()), 4}, at::kFloat);

@@ -28,6 +28,9 @@ struct ServiceOptions {
   std::string precision = "fp32";
   int64_t store_mib = 1024;  // image embeddings kept (ViT-B: 4 MiB each)
   int64_t max_prompts = 256;  // boxes per segment request
+  int64_t max_points = 64;    // points per segment request (the decoder's attention grows with their square)
+  int64_t max_image_pixels = int64_t(1) << 26;  // decoded upload height x width (64 Mi: 8192 x 8192)
+  int64_t max_mask_pixels = int64_t(1) << 30;   // pixels of all masks one answer holds (boxes x masks x H x W)
 };
 
 struct ImageInfo {

@@ -1,11 +1,13 @@
-// Graceful stop on SIGTERM / SIGINT / SIGUSR1 (Slurm sends SIGTERM or SIGUSR1 before killing a job):
-// the handler only records the signal; the trainer finishes its step, writes a checkpoint and returns.
+// Graceful stop on SIGTERM / SIGINT / SIGUSR1 / SIGUSR2 / SIGHUP (Slurm sends one of the first four before
+// killing a job, as --signal chooses; SIGHUP when a terminal goes): the handler only records the signal;
+// the trainer finishes its step, writes a checkpoint and returns. A SIGHUP ignored at start (nohup) stays
+// ignored.
 #pragma once
 
 namespace medsam::train {
 
-// Installs the handlers (idempotent). A second SIGINT while a stop is pending restores the default
-// action, so Ctrl-C twice still kills a stuck process.
+// Installs the handlers (idempotent). A second SIGINT while a stop is pending kills the process at once
+// (the default action, raised again), so Ctrl-C twice still ends a stuck one.
 void install_stop_handlers();
 // The signal number that asked for a stop, 0 when none.
 int stop_requested();

@@ -24,10 +24,29 @@ TEST_CASE("launch writes per-rank logs and passes the same free port to every ra
   const std::string dir = temp_dir("launch_logs");
   const auto r = run_medsam(fmt::format("launch --nproc 2 --log-dir {} -- sh -c 'echo port=$MASTER_PORT'", dir));
   CHECK(r.exit_code == 0);
-  const auto log0 = run_command("cat " + dir + "/rank_0.log").out, log1 = run_command("cat " + dir + "/rank_1.log").out;
-  CHECK_THAT(log0, Catch::StartsWith("port="));
-  CHECK(log0 == log1);
-  CHECK(log0 != "port=0\n");
+  const auto port_of = [&](int rank) { return run_command("grep port= " + dir + "/rank_" + std::to_string(rank) + ".log").out; };
+  CHECK_THAT(port_of(0), Catch::StartsWith("port="));
+  CHECK(port_of(0) == port_of(1));
+  CHECK(port_of(0) != "port=0\n");
+  // A second attempt appends under its own header: the first attempt's log survives.
+  const auto again = run_medsam(fmt::format("launch --nproc 2 --log-dir {} -- sh -c 'echo second'", dir));
+  CHECK(again.exit_code == 0);
+  const std::string log0 = run_command("cat " + dir + "/rank_0.log").out;
+  CHECK_THAT(log0, Catch::StartsWith("===== medsam launch, rank 0 of 2, ") && Catch::Contains("port=") &&
+                       Catch::EndsWith("second\n"));
+  CHECK(run_command("grep -c '===== medsam launch' " + dir + "/rank_1.log").out == "2\n");
+}
+
+TEST_CASE("launch takes MASTER_ADDR and MASTER_PORT from the environment, and refuses a loopback address "
+          "across nodes", "[dist][launch]") {
+  const auto r = run_command("MASTER_ADDR=10.9.8.7 MASTER_PORT=29511 " + std::string(MEDSAM_BIN) +
+                             " launch --nproc 1 -- sh -c 'echo $MASTER_ADDR:$MASTER_PORT'");
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("[rank 0] 10.9.8.7:29511"));
+  const auto loopback = run_medsam("launch --nnodes 2 --node-rank 1 --master-port 29500 -- true");
+  CHECK(loopback.exit_code == 2);
+  CHECK_THAT(loopback.err, Catch::Contains("--master-addr 127.0.0.1 with --nnodes 2"));
 }
 
 TEST_CASE("a failed rank stops the others and its exit code is launch's", "[dist][launch]") {

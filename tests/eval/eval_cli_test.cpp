@@ -54,6 +54,15 @@ TEST_CASE("medsam eval scores folders of PNG label maps per case and label", "[e
   auto wide = run_medsam("eval --pred " + dir + "/pred/b.png --gt " + dir + "/gt/b.png --spacing 10,10 --tolerance 40 --output " + dir + "/wide");
   REQUIRE(wide.exit_code == 0);
   CHECK(slurp(dir + "/wide/metrics.csv") == "case,label,dsc,nsd\nb,1,0.500000,1.000000\n");
+  // --label 2 is in case a only: scored there, and b's empty pair counts (a label some case holds).
+  auto two = run_medsam("eval --pred " + dir + "/pred --gt " + dir + "/gt --label 2 --output " + dir + "/two");
+  CHECK(two.exit_code == 0);
+  // --label 5 is nowhere: a typo that would score 1.0 everywhere is refused, naming what is there.
+  auto typo = run_medsam("eval --pred " + dir + "/pred --gt " + dir + "/gt --label 1,5 --output " + dir + "/typo");
+  CHECK(typo.exit_code == 2);
+  CHECK_THAT(typo.err, Catch::Contains("--label 5: no ground truth or prediction of the 2 case(s) holds it (labels "
+                                       "present: 1, 2)"));
+  CHECK_FALSE(std::filesystem::exists(dir + "/typo/summary.json"));
 }
 
 TEST_CASE("medsam eval reads spacing from NIfTI headers", "[eval][cli]") {

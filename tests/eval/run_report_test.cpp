@@ -4,6 +4,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "medsam/core/error.h"
 #include "medsam/eval/line_chart_svg.h"
@@ -21,12 +23,14 @@ void write(const fs::path& p, const std::string& text) {
 }
 
 // A summary.json as `medsam eval --checkpoint` writes it (object_summary_json), two labels.
-std::string summary(double all_dsc, double a_dsc, double b_dsc, double all_nsd) {
+std::string summary(double all_dsc, double a_dsc, double b_dsc, double all_nsd,
+                    const std::string& run = R"({"checkpoint": "c.pth", "split": "test", "samples": "30"})",
+                    double tolerance = 2.0) {
   const auto stats = [](double mean, int n) {
     return "{\"n\": " + std::to_string(n) + ", \"nan\": 0, \"median\": " + std::to_string(mean) +
            ", \"q1\": 0, \"q3\": 1, \"iqr\": 1, \"mean\": " + std::to_string(mean) + "}";
   };
-  return "{\"run\": {}, \"nsd_tolerance_mm\": 2.0, \"overall\": {\"group\": \"all\", \"dsc\": " + stats(all_dsc, 30) +
+  return "{\"run\": " + run + ", \"nsd_tolerance_mm\": " + std::to_string(tolerance) + ", \"overall\": {\"group\": \"all\", \"dsc\": " + stats(all_dsc, 30) +
          ", \"nsd\": " + stats(all_nsd, 30) + "}, \"modality\": [], \"dataset\": [], \"label\": [" +
          "{\"group\": \"d:1 A\", \"dsc\": " + stats(a_dsc, 10) + ", \"nsd\": " + stats(0.5, 10) + "}, " +
          "{\"group\": \"d:2 B\", \"dsc\": " + stats(b_dsc, 20) + ", \"nsd\": " + stats(0.5, 20) + "}]}";
@@ -83,6 +87,32 @@ TEST_CASE("medsam report writes the page and fails loudly when fine-tuning did n
                                 " --require-gain 0");
   CHECK(worse.exit_code == 1);
   CHECK_THAT(worse.err, Catch::Contains("mean DSC changed by -0.500"));
+}
+
+TEST_CASE("a report over two evaluations of different data or settings says so, and --require-gain refuses it",
+          "[eval][report][cli]") {
+  const fs::path dir = test::temp_dir("run_report_mismatch");
+  write(dir / "before/summary.json",
+        summary(0.25, 0.2, 0.3, 0.1, R"({"checkpoint": "base.pth", "split": "val", "samples": "200"})", 1.0));
+  write(dir / "after/summary.json",
+        summary(0.75, 0.8, 0.7, 0.6, R"({"checkpoint": "tuned.pth", "split": "test", "samples": "30"})"));
+  eval::RunReportInput in;
+  in.before_dir = (dir / "before").string();
+  in.after_dir = (dir / "after").string();
+  const auto r = eval::make_run_report(in);
+  // The checkpoints differ by design; the split, the sample count and the tolerance must not.
+  CHECK(r.mismatches == std::vector<std::string>{"samples: 200 vs 30", "split: val vs test",
+                                                  "nsd_tolerance_mm: 1.0 vs 2.0"});
+  CHECK_THAT(r.markdown, Catch::Contains("not the fine-tuning's alone") && Catch::Contains("- split: val vs test"));
+  CHECK_THAT(r.markdown, Catch::Contains("## Test split: before and after"));
+  const std::string base = "report --before " + (dir / "before").string() + " --after " + (dir / "after").string() +
+                           " --output " + (dir / "r.html").string();
+  const auto gate = test::run_medsam(base + " --require-gain 0.1");
+  CHECK(gate.exit_code == 2);
+  CHECK_THAT(gate.err, Catch::Contains("not comparable (samples: 200 vs 30; split: val vs test;"));
+  const auto plain = test::run_medsam(base);
+  CHECK(plain.exit_code == 0);
+  CHECK_THAT(plain.err, Catch::Contains("the evaluations differ: split: val vs test"));
 }
 
 TEST_CASE("line chart: no finite points says so, points map into the plot area", "[eval][report]") {

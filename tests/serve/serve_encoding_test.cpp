@@ -99,4 +99,12 @@ TEST_CASE("segment requests are parsed strictly, errors naming the key", "[serve
   CHECK_THROWS_WITH(parse_segment_call(with(R"("points": [[1, 2, 2]])")), Catch::Contains("points[0]: label 2"));
   CHECK_THROWS_WITH(parse_segment_call(with(R"("points": [[1, 2, 1]], "multimask": 1)")), Catch::Contains("'multimask': expected true or false"));
   CHECK_THROWS_WITH(parse_segment_call(with(R"("boxes": [[1, 2, 3, 4]], "mask_format": "jpeg")")), Catch::Contains("'mask_format' \"jpeg\""));
+  // A client's arrays are described, never echoed: a nested one of 200,000 levels would have overflowed the
+  // stack in json::dump. Bodies nested deeper than a request needs are refused before parsing.
+  CHECK_THROWS_WITH(parse_segment_call(with(R"("boxes": [[[1], 2, 3, 4, 5]])")), Catch::Contains("got array of 5 entries"));
+  const std::string deep = with(R"("boxes": )" + std::string(200000, '[') + std::string(200000, ']'));
+  CHECK_THROWS_WITH(parse_segment_call(deep), Catch::Contains("nests deeper than 8 levels"));
+  CHECK_NOTHROW(parse_segment_call(with(R"("boxes": [[1, 2, 3, 4]], "mask_format": "rle", "points": [[1, 1, 0]])")));
+  CHECK_THROWS_WITH(parse_segment_call(with(R"("boxes": [[1, 2, 3, 4]], "mask_format": ")" + std::string(100, 'x') + "\"")),
+                    Catch::Contains("xxx...") && !Catch::Contains(std::string(60, 'x')));
 }

@@ -129,6 +129,27 @@ TEST_CASE("the service answers a box exactly as the Predictor does, encoding eac
   CHECK_THROWS_AS(service.segment(request), serve::NotFoundError);
 }
 
+TEST_CASE("the service refuses more points, a larger image and more mask pixels than its limits, naming the option",
+          "[serve]") {
+  serve::ServiceOptions o = tiny_options();
+  o.max_points = 2;
+  o.max_image_pixels = 256 * 256;     // the fixture image exactly
+  o.max_mask_pixels = 2 * 256 * 256;  // two full-size masks
+  serve::SegmentService service(o);
+  const std::string png = file_bytes(kCase + "/image.png");
+  const serve::ImageInfo info = service.add_image(png, "image/png", {});
+  CHECK(service.segment({info.id, {kBox, kBox}, {}}).masks.size() == 2);
+  CHECK_THROWS_WITH(service.segment({info.id, {kBox, kBox, kBox}, {}}),
+                    Catch::Contains("3 masks of 256x256 pixels") && Catch::Contains("--max-mask-pixels"));
+  CHECK_THROWS_WITH(service.segment({info.id, {kBox}, {}, /*multimask=*/true}), Catch::Contains("--max-mask-pixels"));
+  CHECK_THROWS_WITH(service.segment({info.id, {}, {{5, 5, 1}, {6, 6, 1}, {7, 7, 0}}}),
+                    Catch::Contains("3 points") && Catch::Contains("at most 2 (--max-points)"));
+  o.max_image_pixels = 256 * 256 - 1;
+  serve::SegmentService smaller(o);
+  CHECK_THROWS_WITH(smaller.add_image(png, "image/png", {}),
+                    Catch::Contains("256x256 pixels") && Catch::Contains("--max-image-pixels"));
+}
+
 TEST_CASE("a CT slice sent as .npy is windowed by the query's rule, and the rule is part of the id", "[serve]") {
   serve::SegmentService service(tiny_options());
   // Hounsfield units: the fixture slice's grey levels stretched to -1000..1000.

@@ -16,10 +16,11 @@ namespace {
 // The child's fate after it installs the handlers and raises `signals` (each delivered before raise returns):
 // its exit code 10 + stop_requested() if it lives, or -(the signal) that ended it. Only async-signal-safe
 // calls in the child.
-int child_fate(std::initializer_list<int> signals) {
+int child_fate(std::initializer_list<int> signals, bool hup_ignored_at_start = false) {
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
+    if (hup_ignored_at_start) std::signal(SIGHUP, SIG_IGN);  // as nohup leaves it
     install_stop_handlers();
     for (int sig : signals) std::raise(sig);
     ::_exit(10 + stop_requested());
@@ -38,4 +39,10 @@ TEST_CASE("one SIGINT or SIGTERM asks for a stop and a second SIGINT kills", "[t
   CHECK(child_fate({SIGINT, SIGINT}) == -SIGINT);
   CHECK(child_fate({SIGTERM, SIGINT}) == -SIGINT);
   CHECK(child_fate({SIGTERM, SIGTERM}) == 10 + SIGTERM);  // a scheduler's repeated TERM stays graceful
+  // Slurm's --signal may be USR1 or USR2; a lost terminal sends HUP: all graceful.
+  CHECK(child_fate({SIGUSR1}) == 10 + SIGUSR1);
+  CHECK(child_fate({SIGUSR2}) == 10 + SIGUSR2);
+  CHECK(child_fate({SIGHUP}) == 10 + SIGHUP);
+  // Under nohup a HUP is ignored: no stop asked (exit 10 + 0).
+  CHECK(child_fate({SIGHUP}, /*hup_ignored_at_start=*/true) == 10);
 }

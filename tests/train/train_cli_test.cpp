@@ -72,13 +72,22 @@ TEST_CASE("medsam train keeps runs apart: a fresh run refuses a folder with chec
   CHECK_THAT(again.err, Catch::Contains("already holds 3 step checkpoint(s)") && Catch::Contains("--resume " + dir));
   CHECK(train::list_checkpoints(dir).size() == 3);
 
+  // --resume without a value (a requeued job): a folder with no checkpoint starts fresh; this one resumes
+  // below (the same rule as --resume DIR).
+  const std::string empty_dir = temp_dir("train_cli_auto_resume");
+  const auto auto_fresh = run_medsam("train --config " + smoke_config() + " --set train.init_checkpoint=" + tiny_checkpoint() +
+                                     " --set train.source=synthetic --set train.max_steps=1 --output " + empty_dir + " --resume");
+  INFO(auto_fresh.err);
+  CHECK(auto_fresh.exit_code == 0);
+  CHECK_THAT(auto_fresh.err, Catch::Contains("no checkpoint in " + empty_dir + " yet, starting fresh"));
+
   // A checkpoint write killed mid-way, by a process long gone: removed at the next start.
   const std::string stale = dir + "/checkpoint_step_00000009.pth.tmp.2147483";
   std::ofstream(stale) << "half a checkpoint";
   REQUIRE(run_command("touch -d '2 hours ago' " + stale).exit_code == 0);
 
   // --resume with neither --config nor --output: the run's config.yaml, its folder; a changed lr is listed.
-  const auto resumed = run_medsam("train --resume " + dir + " --set train.max_steps=4 --set train.optimizer.lr=5e-5");
+  const auto resumed = run_medsam("train --set train.max_steps=4 --set train.optimizer.lr=5e-5 --resume " + dir);
   INFO(resumed.err);
   REQUIRE(resumed.exit_code == 0);
   CHECK_THAT(resumed.err, Catch::Contains("resuming with the run's own settings") &&
