@@ -8,7 +8,9 @@
 #include "data_prep/prep_config.h"
 #include "medsam/data/modality.h"
 #include "medsam/data/resize.h"
+#include "medsam/core/error.h"
 #include "medsam/io/image.h"
+#include "medsam/io/tar_writer.h"
 
 namespace medsam::prep {
 
@@ -24,6 +26,11 @@ data::EncodedSample encode_slice(const at::Tensor& image, const at::Tensor& labe
   s.case_name = meta.case_name;
   s.key = meta.axis == '2' ? fmt::format("{}/{}", cfg.dataset.name, meta.case_name)
                            : fmt::format("{}/{}/{}{:04d}", cfg.dataset.name, meta.case_name, meta.axis, meta.slice);
+  // Checked here, in the worker, so that a long case name skips its case (logged) rather than failing the
+  // shard writer and with it the whole run, at the same case on every resume.
+  if (const char* problem = io::ustar_name_problem(s.key + ".img.png"))
+    throw Error(fmt::format("sample key '{}' (dataset.name/case/slice) {}: shorten the case's file name or "
+                            "dataset.name", s.key, problem));
   s.objects = data::describe_objects(lab);
   s.img_png = io::encode_png(img, cfg.output.png_compression);
   s.seg_png = io::encode_png(lab, cfg.output.png_compression);

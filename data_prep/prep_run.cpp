@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -52,14 +53,13 @@ struct Result {
   std::string error;  // non-empty: skipped with this reason
 };
 
+// Only the names prep itself writes: an output folder may also hold the user's own .tar files (the Medical
+// Segmentation Decathlon ships its datasets as Task03_Liver.tar), which are never prep's to delete.
 bool is_prep_output(const fs::path& p) {
+  static const std::regex shard(R"((train|val|test)-\d{6}\.(tar|idx)(\.tmp)?)");
   const auto name = p.filename().string();
-  auto ends = [&](const char* e) {
-    const std::string s(e);
-    return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
-  };
-  return ends(".tar") || ends(".idx") || ends(".tar.tmp") || ends(".idx.tmp") || name == "manifest.json" ||
-         name == "manifest.json.tmp" || name == "prep_config.yaml" || name == "prep_config.yaml.tmp";
+  return std::regex_match(name, shard) || name == "manifest.json" || name == "manifest.json.tmp" ||
+         name == "prep_config.yaml" || name == "prep_config.yaml.tmp";
 }
 
 // Removes files a run did not commit (or, with `all`, every prep output) from `dir`.

@@ -12,7 +12,21 @@ namespace {
 
 // (x - min) / (max - min) * 255 on float64 (numpy's promotion for integer input), truncated to uint8.
 // ref: MedSAM pre_CT_MR.py image_data_pre = (x - min) / (max - min) * 255.0; np.uint8(...)
-at::Tensor minmax_to_uint8(const at::Tensor& clipped) {
+// Non-finite voxels (NaN outside a resampled field of view, +-inf in parameter maps) must neither set the
+// range nor turn the whole image black through a NaN minimum: NaN and -inf become the finite minimum, +inf
+// the maximum. All zero when nothing is finite.
+at::Tensor finite_values(const at::Tensor& values) {
+  if (!values.is_floating_point()) return values;
+  const at::Tensor finite = torch::isfinite(values);
+  if (finite.all().item<bool>()) return values;
+  if (!finite.any().item<bool>()) return torch::zeros_like(values);
+  const at::Tensor kept = values.masked_select(finite);
+  const double min = kept.min().item<double>(), max = kept.max().item<double>();
+  return at::nan_to_num(values, min, max, min);
+}
+
+at::Tensor minmax_to_uint8(const at::Tensor& values) {
+  const at::Tensor clipped = finite_values(values);
   const double lo = clipped.min().item<double>();
   const double hi = clipped.max().item<double>();
   if (!(hi > lo)) return torch::zeros(clipped.sizes(), torch::kByte);
@@ -69,7 +83,7 @@ at::Tensor normalize_percentile(const at::Tensor& volume, double low_percent, do
   if (!(low_percent >= 0 && low_percent < high_percent && high_percent <= 100))
     throw UsageError(fmt::format("percentiles must satisfy 0 <= low < high <= 100, got {} and {}", low_percent,
                                  high_percent));
-  const auto positive = volume.masked_select(volume > 0);
+  const auto positive = volume.masked_select((volume > 0).logical_and(torch::isfinite(volume)));
   if (positive.numel() == 0) return torch::zeros(volume.sizes(), torch::kByte);
   const double lower = percentile(positive, low_percent);
   const double upper = percentile(positive, high_percent);
@@ -79,8 +93,9 @@ at::Tensor normalize_percentile(const at::Tensor& volume, double low_percent, do
   return out;
 }
 
-at::Tensor normalize_2d_image(const at::Tensor& image) {
-  if (image.scalar_type() == torch::kByte) return image;
+at::Tensor normalize_2d_image(const at::Tensor& raw) {
+  if (raw.scalar_type() == torch::kByte) return raw;
+  const at::Tensor image = finite_values(raw);
   const double lo = image.min().item<double>(), hi = image.max().item<double>();
   // ref: MedSAM pre_grey_rgb2D.py: images with values > 255 are min-max scaled to uint8
   if (hi > 255.0 || lo < 0.0) return minmax_to_uint8(image.to(torch::kDouble));

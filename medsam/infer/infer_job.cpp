@@ -199,6 +199,11 @@ void run_infer_job(const InferJob& job) {
   if (job.output.empty() && job.save_logits.empty() && job.save_prob.empty() && job.overlay.empty() &&
       job.save_embedding.empty())
     throw UsageError("nothing to write: give --output, --overlay, --save-logits, --save-prob or --save-embedding");
+  // Label maps need exact values: JPEG changes them near every edge and BMP/JPEG hold 8 bits (labels above
+  // 255 would all become 255). Pictures for people (--overlay) may be JPEG.
+  if (io::has_extension(job.output, {".jpg", ".jpeg", ".bmp"}))
+    throw UsageError(fmt::format("--output '{}': a label map needs a lossless format that keeps its values (.png, "
+                                 ".tif, or a volume format such as .nii.gz); JPEG and BMP do not", job.output));
   const c10::Device device = parse_device(job.device);
   const Precision precision = parse_precision(job.precision, device);  // before the (slow) checkpoint load
   const auto t0 = Clock::now();

@@ -62,17 +62,36 @@ std::vector<LabeledBox> read_json_boxes(const std::string& path, const std::stri
   return boxes;
 }
 
+// Excel's "CSV UTF-8" starts the file with a byte-order mark, which would make the first line look like a
+// header and drop its box.
+std::string without_bom(const std::string& text) { return text.rfind("\xEF\xBB\xBF", 0) == 0 ? text.substr(3) : text; }
+
+// A header names its columns: its first field is not a number (" 10", "-5" and ".5" are data).
+bool is_header(const std::string& line) {
+  const std::string first = line.substr(0, line.find(','));
+  const auto begin = first.find_first_not_of(" \t"), end = first.find_last_not_of(" \t");
+  if (begin == std::string::npos) return false;  // an empty field: a malformed data line, reported as such
+  const std::string trimmed = first.substr(begin, end - begin + 1);
+  try {
+    size_t used = 0;
+    std::stod(trimmed, &used);
+    return used != trimmed.size();
+  } catch (const std::exception&) {
+    return true;
+  }
+}
+
 std::vector<LabeledBox> read_csv_boxes(const std::string& path, const std::string& text) {
   std::vector<LabeledBox> boxes;
-  std::stringstream ss(text);
+  std::stringstream ss(without_bom(text));
   std::string line;
-  int line_no = 0;
+  int line_no = 0, first_line = 0;  // the first line that is no comment: the only one a header may be
   while (std::getline(ss, line)) {
     ++line_no;
     if (line.empty() || line[0] == '#' || line.find_first_not_of(" \t\r") == std::string::npos) continue;
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    const bool header = line.find_first_of("0123456789") != 0 && line[0] != '-' && line[0] != '.';
-    if (header && boxes.empty()) continue;
+    if (first_line == 0) first_line = line_no;
+    if (line_no == first_line && is_header(line)) continue;
     const size_t fields = std::count(line.begin(), line.end(), ',') + 1;
     if (fields != 4 && fields != 5)
       throw UsageError(fmt::format("{}:{}: expected x0,y0,x1,y1[,label], got '{}'", path, line_no, line));
@@ -148,15 +167,15 @@ std::vector<SliceBox> read_json_slice_boxes(const std::string& path, const std::
 
 std::vector<SliceBox> read_csv_slice_boxes(const std::string& path, const std::string& text) {
   std::vector<SliceBox> boxes;
-  std::stringstream ss(text);
+  std::stringstream ss(without_bom(text));
   std::string line;
-  int line_no = 0;
+  int line_no = 0, first_line = 0;  // as read_csv_boxes
   while (std::getline(ss, line)) {
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty() || line[0] == '#' || line.find_first_not_of(" \t") == std::string::npos) continue;
-    const bool header = line.find_first_of("0123456789") != 0 && line[0] != '-' && line[0] != '.';
-    if (header && boxes.empty()) continue;
+    if (first_line == 0) first_line = line_no;
+    if (line_no == first_line && is_header(line)) continue;
     const size_t fields = std::count(line.begin(), line.end(), ',') + 1;
     const std::string where = fmt::format("{}:{}", path, line_no);
     if (fields != 5 && fields != 6)

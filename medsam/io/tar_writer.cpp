@@ -23,6 +23,14 @@ void put_octal(char* field, int width, std::uint64_t value) {
 
 }  // namespace
 
+const char* ustar_name_problem(const std::string& name) {
+  if (name.size() <= 100) return nullptr;
+  const auto slash = name.rfind('/', 155);
+  if (slash == std::string::npos || name.size() - slash - 1 > 100)
+    return "is too long for ustar (a name of up to 100 bytes after a prefix of up to 155, split at a '/')";
+  return nullptr;
+}
+
 TarWriter::TarWriter(const std::string& path) : path_(path) {
   fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) throw Error(fmt::format("{}: cannot create: {}", path, std::strerror(errno)));
@@ -51,11 +59,11 @@ std::uint64_t TarWriter::append(const std::string& name, const void* data, std::
   char header[512] = {};
   // ref: POSIX ustar header: name[100] mode[8] uid[8] gid[8] size[12] mtime[12] chksum[8] typeflag[1]
   //      linkname[100] magic[6] version[2] uname[32] gname[32] devmajor[8] devminor[8] prefix[155]
+  if (const char* problem = ustar_name_problem(name))
+    throw Error(fmt::format("{}: member name '{}' {}", path_, name, problem));
   std::string prefix, base = name;
   if (name.size() > 100) {
     const auto slash = name.rfind('/', 155);
-    if (slash == std::string::npos || name.size() - slash - 1 > 100 || slash > 155)
-      throw Error(fmt::format("{}: member name '{}' is too long for ustar (100 + 155 bytes)", path_, name));
     prefix = name.substr(0, slash);
     base = name.substr(slash + 1);
   }

@@ -7,6 +7,10 @@
 
 namespace medsam::io {
 
+// Whether a member name fits ustar's fields (a name of up to 100 bytes, or a prefix of up to 155 and a name
+// of up to 100 split at a '/'): nullptr, or what is wrong.
+const char* ustar_name_problem(const std::string& name);
+
 class TarWriter {
  public:
   // Creates (truncates) `path`. Throws Error naming the path on failure.

@@ -28,6 +28,7 @@
 #include <unistd.h>  // getpid
 
 #include "medsam/core/error.h"
+#include "medsam/core/log.h"
 #include "medsam/io/atomic_file.h"
 #include "medsam/io/file_name.h"
 #include "medsam/io/nifti_xform.h"
@@ -98,15 +99,30 @@ Volume read_as(const std::string& path, at::ScalarType dtype, bool nifti) {
   return v;
 }
 
+// The folder's largest series. Two of the largest size (a soft-tissue and a bone reconstruction of one scan)
+// are refused: which one is meant is the user's to say, by giving each its own folder.
 std::vector<std::string> dicom_series_files(const std::string& dir) {
   auto names = itk::GDCMSeriesFileNames::New();
   names->SetUseSeriesDetails(true);
   names->SetDirectory(dir);
   std::vector<std::string> best;
+  std::string best_uid, tied_uid;
   for (const auto& uid : names->GetSeriesUIDs()) {
     auto files = names->GetFileNames(uid);
-    if (files.size() > best.size()) best = files;
+    if (files.size() > best.size()) {
+      best = files;
+      best_uid = uid;
+      tied_uid.clear();
+    } else if (!files.empty() && files.size() == best.size()) {
+      tied_uid = uid;
+    }
   }
+  if (!tied_uid.empty())
+    throw Error(fmt::format("{}: holds several DICOM series of {} files ({} and {}); give each series its own folder",
+                            dir, best.size(), best_uid, tied_uid));
+  if (names->GetSeriesUIDs().size() > 1)
+    log_info("{}: {} DICOM series; reading the largest, {} ({} files)", dir, names->GetSeriesUIDs().size(), best_uid,
+             best.size());
   return best;
 }
 
@@ -117,6 +133,16 @@ Volume read_dicom_series(const std::string& dir) {
   reader->SetImageIO(itk::GDCMImageIO::New());  // applies rescale slope/intercept (CT -> HU)
   reader->SetFileNames(files);
   reader->Update();
+  // ITK spaces the slices evenly from the first to the last position and records how far any slice is off:
+  // a missing slice (an incomplete export) would put every slice after the gap in the wrong place.
+  double deviation = 0;
+  const double z_spacing = reader->GetOutput()->GetSpacing()[2];
+  if (itk::ExposeMetaData<double>(reader->GetOutput()->GetMetaDataDictionary(), "ITK_non_uniform_sampling_deviation",
+                                  deviation) &&
+      deviation > 0.01 * z_spacing)
+    throw Error(fmt::format("{}: the {} slices are not evenly spaced (a slice off by {:.3g} mm at a spacing of {:.3g} "
+                            "mm): a missing slice or a mixed series; export the complete series",
+                            dir, files.size(), deviation, z_spacing));
   return to_volume<float>(reader->GetOutput(), at::kFloat);
 }
 
@@ -125,6 +151,12 @@ Volume read_file(const std::string& path) {
   if (!io) throw Error(fmt::format("{}: no ITK reader recognises this file (NIfTI, MHA/MHD, NRRD, DICOM)", path));
   io->SetFileName(path);
   io->ReadImageInformation();
+  // ITK reads a 4D file's first volume and, past 3 dimensions, drops its direction cosines: refuse it.
+  for (unsigned d = 3; d < io->GetNumberOfDimensions(); ++d)
+    if (io->GetDimensions(d) > 1)
+      throw Error(fmt::format("{}: a {}-D image ({} volumes along dimension {}); medsam reads 3D volumes: split it "
+                              "first, one file per sequence or time point", path, io->GetNumberOfDimensions(),
+                              io->GetDimensions(d), d + 1));
   if (io->GetNumberOfComponents() != 1)
     throw Error(fmt::format("{}: {} components per voxel; only scalar volumes are supported", path,
                             io->GetNumberOfComponents()));

@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
 
+#include <limits>
+
 #include "medsam/core/error.h"
 #include "medsam/data/intensity.h"
 
@@ -62,4 +64,21 @@ TEST_CASE("2D images above 255 are min-maxed, 8-bit images pass unchanged", "[da
   CHECK(normalize_2d_image(img16).to(torch::kInt).equal(torch::tensor({0, 63, 255}, torch::kInt)));
   auto img8 = torch::tensor({0, 7, 255}, torch::kByte);
   CHECK(normalize_2d_image(img8).equal(img8));
+}
+
+TEST_CASE("NaN and inf voxels neither blacken the image nor set its range", "[data][intensity]") {
+  // A float map with NaN outside the field of view (as resampling writes) and an inf: the finite voxels
+  // are normalised as if those were the finite minimum / maximum.
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  const at::Tensor with = torch::tensor({nan, 10.f, 20.f, 30.f, 40.f, inf, -inf});
+  const at::Tensor plain = torch::tensor({10.f, 10.f, 20.f, 30.f, 40.f, 40.f, 10.f});
+  CHECK(torch::equal(normalize_2d_image(with), normalize_2d_image(plain)));
+  CHECK(normalize_2d_image(with).max().item<int>() == 40);  // within 0..255: kept as is, as the plain image
+  // A window clips +-inf to its ends first (-25, 75 here); NaN then takes the lowest value.
+  const at::Tensor clipped = torch::tensor({-25.f, 10.f, 20.f, 30.f, 40.f, 75.f, -25.f});
+  CHECK(torch::equal(normalize_ct_window(with, {25, 100}), normalize_ct_window(clipped, {25, 100})));
+  CHECK(torch::equal(normalize_percentile(with, 0.0, 100.0), normalize_percentile(plain, 0.0, 100.0)));
+  CHECK(normalize_percentile(with, 0.0, 100.0).max().item<int>() == 255);
+  // Nothing finite: all zero, not an exception.
+  CHECK(normalize_2d_image(torch::full({4}, nan)).sum().item<int>() == 0);
 }

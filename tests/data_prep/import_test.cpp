@@ -137,12 +137,17 @@ TEST_CASE("prep pairs 2D image and mask folders by name (ITK example brain slice
   fs::copy_file(kItkData + "/BrainProtonDensitySliceShifted13x17y.png", dir + "/images/orphan.png");
   fs::copy_file(mask, dir + "/masks/pd_mask.png");
   fs::copy_file(mask, dir + "/masks/t1_mask.png");
+  // A case name too long for the shards' tar member names: skipped with its reason, the run goes on.
+  const std::string long_name(120, 'n');
+  fs::copy_file(image, dir + "/images/" + long_name + ".png");
+  fs::copy_file(mask, dir + "/masks/" + long_name + "_mask.png");
   const auto cfg = write_config(dir, "dataset:\n  name: itk\n  kind: images_2d\n  modality: mr\n  images: images\n"
                                      "  labels: masks\n  label_suffix: _mask\n  binary_masks: true\n");
   const auto res = test::run_medsam("prep " + cfg + " --output " + dir + "/out");
   INFO(res.err);
   REQUIRE(res.exit_code == 0);
   CHECK_THAT(res.out, Catch::Contains("skipped itk/orphan: ") && Catch::Contains("no matching mask file"));
+  CHECK_THAT(res.out, Catch::Contains("skipped itk/" + long_name) && Catch::Contains("too long for ustar"));
 
   auto expected_labels = (io::read_image(mask).select(2, 0) > 0).to(torch::kInt).contiguous();
   data::remove_small_components_2d(expected_labels, 100);

@@ -70,10 +70,14 @@ TEST_CASE("prep converts the Colin27 crop: (slice, label) pairs match an indepen
   MEDSAM_NEEDS_ITK("the Colin27 NIfTI crop");
   const auto dir = test::temp_dir("prep_colin");
   const auto cfg = write_config(dir, test::colin27_crop_dir() + "/image.nii.gz", test::colin27_crop_dir() + "/labels.nii.gz");
+  // The user's own archive in the output folder (MSD ships Task03_Liver.tar): not prep's to delete.
+  fs::create_directories(dir + "/out");
+  std::ofstream(dir + "/out/Task03_Liver.tar") << "the user's download";
   const auto res = test::run_medsam("prep " + cfg + " --output " + dir + "/out --workers 2");
   INFO(res.err);
   REQUIRE(res.exit_code == 0);
   CHECK_THAT(res.out, Catch::Contains("prep summary"));
+  CHECK(fs::exists(dir + "/out/Task03_Liver.tar"));
 
   // Independent count from the NIfTI arrays: 3D dust (26-conn, < 1000), then 2D per slice (8-conn, < 100).
   const auto img = io::read_volume(test::colin27_crop_dir() + "/image.nii.gz").data;

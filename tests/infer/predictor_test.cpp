@@ -138,6 +138,16 @@ TEST_CASE("box files: JSON with labels and CSV with a header", "[infer]") {
   auto csv = infer::read_box_file(dir + "/b.csv");
   REQUIRE(csv.size() == 2);
   CHECK(csv[1].label == 3);
+  // Excel's "CSV UTF-8" (a byte-order mark) and a leading space: the first line is data, not a header.
+  std::ofstream(dir + "/bom.csv") << "\xEF\xBB\xBF" << "10,20,30,40\n 11,21,31,41\n";
+  auto bom = infer::read_box_file(dir + "/bom.csv");
+  REQUIRE(bom.size() == 2);
+  CHECK(bom[0].x0 == 10);
+  std::ofstream(dir + "/spaced.csv") << " 10,20,30,40\n";
+  CHECK(infer::read_box_file(dir + "/spaced.csv").size() == 1);
+  // A header only as the first line: a word later is an error, not a skipped box.
+  std::ofstream(dir + "/late.csv") << "1,2,3,4\nx0,y0,x1,y1\n";
+  CHECK_THROWS_WITH(infer::read_box_file(dir + "/late.csv"), Catch::Contains("late.csv:2"));
   std::ofstream(dir + "/bad.csv") << "1,2,3\n";
   CHECK_THROWS_WITH(infer::read_box_file(dir + "/bad.csv"), Catch::Contains("bad.csv:1: expected x0,y0,x1,y1"));
   std::ofstream(dir + "/bad.json") << R"([[1, 2, 3]])";

@@ -1,8 +1,11 @@
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
 
+#include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "medsam/core/directory.h"
 #include "medsam/core/error.h"
@@ -141,4 +144,55 @@ TEST_CASE("a DICOM series folder reads in slice-position order, rescaled to HU, 
   }
   for (int i = 0; i < 9; ++i) CHECK(v.geometry.direction[i] == Approx(medsam::test::kDicomDirection[i]).margin(1e-5));
   CHECK(v.geometry.nifti_sform_code == -1);
+}
+
+namespace {
+// A minimal NIfTI-1 file (.nii) of uint8 voxels with the given dims (dim[0] = their count), all zero.
+void write_raw_nifti(const std::string& path, const std::vector<int16_t>& dims) {
+  std::vector<char> header(352, 0);
+  const auto put = [&](size_t at, const auto& value) { std::memcpy(header.data() + at, &value, sizeof value); };
+  put(0, int32_t{348});
+  put(40, static_cast<int16_t>(dims.size()));
+  int64_t voxels = 1;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    put(42 + 2 * i, dims[i]);
+    voxels *= dims[i];
+  }
+  put(70, int16_t{2});  // DT_UNSIGNED_CHAR
+  put(72, int16_t{8});
+  for (int i = 0; i < 8; ++i) put(76 + 4 * i, 1.0f);
+  put(108, 352.0f);
+  std::memcpy(header.data() + 344, "n+1", 4);
+  std::ofstream out(path, std::ios::binary);
+  out.write(header.data(), static_cast<std::streamsize>(header.size()));
+  out.write(std::vector<char>(static_cast<size_t>(voxels), 0).data(), voxels);
+}
+}  // namespace
+
+TEST_CASE("a 4-D NIfTI is refused naming its volumes (ITK would read the first and drop its orientation)",
+          "[data][io][volume]") {
+  MEDSAM_NEEDS_ITK("NIfTI through ITK");
+  const auto dir = medsam::test::temp_dir("volume_4d");
+  write_raw_nifti(dir + "/brats_like.nii", {6, 5, 4, 2});
+  CHECK_THROWS_WITH(read_volume(dir + "/brats_like.nii"),
+                    Catch::Contains("brats_like.nii: a 4-D image (2 volumes along dimension 4)"));
+  write_raw_nifti(dir + "/single.nii", {6, 5, 4, 1});  // a 4th dimension of 1 is a 3D volume
+  CHECK(read_volume(dir + "/single.nii").data.sizes() == at::IntArrayRef({4, 5, 6}));
+}
+
+TEST_CASE("a DICOM series with a missing slice is refused, naming the gap", "[data][io][volume][dicom]") {
+  MEDSAM_NEEDS_ITK("DICOM series (GDCM)");
+  const auto& series = medsam::test::dicom_series();
+  if (!series.error.empty()) FAIL(series.error);
+  if (series.dir.empty()) MEDSAM_SKIP("needs python3 with pydicom and numpy (scripts/setup-deps)");
+  // The same series without physical slice 5 of 10: IM0004.dcm holds it (make_dicom_series.py's file_order).
+  const auto dir = medsam::test::temp_dir("dicom_gap");
+  int copied = 0;
+  for (const auto& e : medsam::list_directory(series.dir)) {
+    if (e.name == "IM0004.dcm") continue;
+    std::filesystem::copy_file(e.path, dir + "/" + e.name);
+    ++copied;
+  }
+  REQUIRE(copied == 9);
+  CHECK_THROWS_WITH(read_volume(dir), Catch::Contains("not evenly spaced") && Catch::Contains("missing slice"));
 }

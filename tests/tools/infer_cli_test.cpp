@@ -57,6 +57,10 @@ TEST_CASE("medsam infer rejects malformed and out-of-image boxes with exit 2", "
   auto malformed = run_medsam(base + "--box 1,2,3");
   CHECK(malformed.exit_code == 2);
   CHECK_THAT(malformed.err, Catch::Contains("--box '1,2,3': expected 4"));
+  auto lossy = run_medsam("infer --checkpoint " + test::tiny_dir() + "/weights.pth --image " + test::tiny_dir() +
+                          "/case_z70/image.png --box 46,50,86,90 --output " + out + "/m.jpg");
+  CHECK(lossy.exit_code == 2);
+  CHECK_THAT(lossy.err, Catch::Contains("m.jpg': a label map needs a lossless format"));
   auto not_finite = run_medsam(base + "--box 1,2,nan,4");
   CHECK(not_finite.exit_code == 2);
   CHECK_THAT(not_finite.err, Catch::Contains("'nan' is not a number"));
