@@ -31,6 +31,11 @@ at::Tensor read_array(const ByteSource& source) {
   at::Tensor t = torch::empty(stored, torch::TensorOptions().dtype(h.dtype));
   source.read(h.data_offset, t.data_ptr(), h.data_bytes);
   if (h.byte_swap) swap_bytes(t);
+  // LibTorch 1.13 has no uint16/32/64: widened as the image and volume readers widen uint16.
+  if (h.unsigned_bits == 16) t = t.to(torch::kInt).bitwise_and(0xFFFF);
+  else if (h.unsigned_bits == 32) t = t.to(torch::kLong).bitwise_and(int64_t(0xFFFFFFFF));
+  else if (h.unsigned_bits == 64 && t.numel() > 0 && t.min().item<int64_t>() < 0)
+    throw Error(fmt::format("{}: uint64 .npy data holds values above int64's range", source.name()));
   if (h.dtype == c10::ScalarType::Bool) {
     const auto* p = static_cast<const unsigned char*>(t.data_ptr());
     if (std::any_of(p, p + t.numel(), [](unsigned char b) { return b > 1; }))

@@ -24,6 +24,9 @@ constexpr Descr kDescrs[] = {
     {"f2", c10::ScalarType::Half},  {"f4", c10::ScalarType::Float}, {"f8", c10::ScalarType::Double},
     {"i1", c10::ScalarType::Char},  {"i2", c10::ScalarType::Short}, {"i4", c10::ScalarType::Int},
     {"i8", c10::ScalarType::Long},  {"u1", c10::ScalarType::Byte},  {"b1", c10::ScalarType::Bool},
+    // Unsigned types LibTorch 1.13 lacks: read into the signed type of their size, then widened
+    // (NpyHeader::unsigned_bits). After the signed ones, so that writing int16 stays '<i2'.
+    {"u2", c10::ScalarType::Short}, {"u4", c10::ScalarType::Int},   {"u8", c10::ScalarType::Long},
 };
 
 // A just-big-enough parser for the header's dict literal: string keys; values that are strings,
@@ -164,11 +167,13 @@ NpyHeader read_npy_header(const ByteSource& source) {
   for (const Descr& d : kDescrs) {
     if (descr.compare(1, 2, d.code) == 0) {
       h.dtype = d.dtype;
+      h.unsigned_bits = d.code[0] == 'u' && d.dtype != c10::ScalarType::Byte ? 8 * (d.code[1] - '0') : 0;
       found = true;
     }
   }
   if (!found || (order != '<' && order != '>' && order != '|' && order != '='))
-    throw Error(fmt::format("{}: unsupported .npy dtype '{}' (supported: f2 f4 f8 i1 i2 i4 i8 u1 b1)", file, descr));
+    throw Error(fmt::format("{}: unsupported .npy dtype '{}' (supported: f2 f4 f8 i1 i2 i4 i8 u1 u2 u4 u8 b1)", file,
+                            descr));
   h.byte_swap = order == '>' && c10::elementSize(h.dtype) > 1;
   h.data_offset = header_at + header_len;
 
@@ -188,7 +193,7 @@ NpyHeader read_npy_header(const ByteSource& source) {
 std::string npy_header_bytes(c10::ScalarType dtype, const std::vector<int64_t>& shape, const std::string& name) {
   const Descr* descr = nullptr;
   for (const Descr& d : kDescrs)
-    if (d.dtype == dtype) descr = &d;
+    if (d.dtype == dtype && !descr) descr = &d;  // the first: int16 is '<i2', never the widened '<u2' entry
   if (!descr) throw Error(fmt::format("{}: cannot write dtype {} to .npy", name, c10::toString(dtype)));
   const char order = c10::elementSize(dtype) == 1 ? '|' : '<';
   std::string shape_text = "(";

@@ -13,7 +13,8 @@ namespace medsam {
 class ByteSource;
 
 struct NpyHeader {
-  c10::ScalarType dtype = c10::ScalarType::Float;
+  c10::ScalarType dtype = c10::ScalarType::Float;  // how the data is stored (u2/u4/u8: as i2/i4/i8)
+  int unsigned_bits = 0;  // 16, 32 or 64 for u2/u4/u8: widened on reading (u2 -> int32, u4 -> int64)
   bool byte_swap = false;       // data is big-endian
   bool fortran_order = false;
   std::vector<int64_t> shape;

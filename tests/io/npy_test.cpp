@@ -74,6 +74,25 @@ TEST_CASE("read_npy transposes fortran_order data and swaps big-endian data", "[
   CHECK(t.is_contiguous());
 }
 
+TEST_CASE("read_npy widens uint16 and uint32 (LibTorch 1.13 has neither) and keeps their values", "[io][npy]") {
+  // 65535 and 40000 as little-endian uint16; a uint16 label map of many organs, or 16-bit MR intensities.
+  std::string u2 = v1_header("{'descr': '<u2', 'fortran_order': False, 'shape': (2,), }");
+  u2 += std::string("\xff\xff\x40\x9c", 4);
+  const at::Tensor t2 = parse_npy(u2, "gts.npy");
+  CHECK(t2.scalar_type() == at::kInt);
+  CHECK(torch::equal(t2, torch::tensor({65535, 40000}, at::kInt)));
+  std::string u4 = v1_header("{'descr': '>u4', 'fortran_order': False, 'shape': (1,), }");  // big-endian too
+  u4 += std::string("\xff\xff\xff\xfe", 4);
+  const at::Tensor t4 = parse_npy(u4, "u4.npy");
+  CHECK(t4.scalar_type() == at::kLong);
+  CHECK(t4.item<int64_t>() == 4294967294LL);
+  std::string u8 = v1_header("{'descr': '<u8', 'fortran_order': False, 'shape': (1,), }");
+  u8 += std::string(8, '\xff');
+  CHECK_THROWS_WITH(parse_npy(u8, "u8.npy"), Catch::Contains("u8.npy: uint64 .npy data holds values above int64"));
+  // Writing int16 still says '<i2'.
+  CHECK(format_npy(torch::zeros({1}, at::kShort)).find("'descr': '<i2'") != std::string::npos);
+}
+
 TEST_CASE("read_npy accepts format versions 2.0 and 3.0", "[io][npy]") {
   for (char major : {char(2), char(3)}) {
     std::string dict = "{'descr': '<i2', 'fortran_order': False, 'shape': (2,), }";
