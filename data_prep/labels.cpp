@@ -42,7 +42,17 @@ std::map<int, std::string> load_label_names(const DatasetSection& d, const std::
         if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
         throw Error(fmt::format("{}:{}: expected '<id> <name>'", resolved_file, lineno));
       }
-      ls >> name;
+      // ITK-SNAP's label description files: `1 255 0 0 1 1 1 "Liver"` (id, RGB, alpha, visibility, mesh,
+      // then the quoted label); mricron's: `1 Precentral_L ...`. A quoted name is the name, spaces included.
+      const auto open = line.find('"');
+      const auto close = open == std::string::npos ? std::string::npos : line.find('"', open + 1);
+      if (open != std::string::npos) {
+        if (close == std::string::npos)
+          throw Error(fmt::format("{}:{}: a label name's closing '\"' is missing", resolved_file, lineno));
+        name = line.substr(open + 1, close - open - 1);
+      } else {
+        ls >> name;
+      }
       names[id] = name;
     }
   }

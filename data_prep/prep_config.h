@@ -25,7 +25,7 @@ struct DatasetSection {
   std::string labels;            // same form as images; paired by file name (see suffixes)
   std::string image_suffix;      // stripped from image names before pairing, e.g. "_0000"
   std::string label_suffix;      // stripped from label names before pairing, e.g. "_seg"
-  std::string label_names_file;  // lines "<id> <name> [...]" (ITK-SNAP/mricron style); '#' comments
+  std::string label_names_file;  // lines "<id> <name> [...]" (mricron) or ITK-SNAP's `<id> R G B A V M "name"`; '#' comments
   std::vector<std::string> label_names;   // "id:name" entries (added to / override the file)
   std::vector<int> keep_labels;            // empty: keep all
   std::vector<int> drop_labels;            // set to background (MedSAM drops e.g. the duodenum)

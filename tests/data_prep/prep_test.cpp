@@ -209,3 +209,20 @@ TEST_CASE("merge_labels maps every entry at once from the labels as read and ref
   CHECK_THROWS_WITH(prep::parse_label_merges({"1:2", "1:4"}), Catch::Contains("maps label 1 a second time"));
   CHECK_THROWS_WITH(prep::parse_label_merges({"4:5x"}), Catch::Contains("'4:5x' is not 'from:to'"));
 }
+
+TEST_CASE("label names files: mricron's '<id> <name>' lines and ITK-SNAP's quoted names", "[data][prep]") {
+  const auto dir = test::temp_dir("label_names");
+  std::ofstream(dir + "/itksnap.txt") << "# ITK-SnAP Label Description File\n"
+                                         "    0     0    0    0        0  0  0    \"Clear Label\"\n"
+                                         "    1   255    0    0        1  1  1    \"Liver\"\n"
+                                         "    2     0  255    0        1  1  1    \"Portal vein\"\n";
+  std::ofstream(dir + "/mricron.txt") << "1 Precentral_L 2001\n2 Precentral_R 2002\n";
+  prep::DatasetSection d;
+  const auto snap = prep::load_label_names(d, dir + "/itksnap.txt");
+  CHECK(snap.at(1) == "Liver");
+  CHECK(snap.at(2) == "Portal vein");
+  const auto cron = prep::load_label_names(d, dir + "/mricron.txt");
+  CHECK(cron.at(2) == "Precentral_R");
+  std::ofstream(dir + "/open.txt") << "3 0 0 255 1 1 1 \"Kidney\n";
+  CHECK_THROWS_WITH(prep::load_label_names(d, dir + "/open.txt"), Catch::Contains("open.txt:1") && Catch::Contains("closing"));
+}
