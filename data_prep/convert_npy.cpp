@@ -80,7 +80,7 @@ CaseOutput convert_npy_case(const CaseSource& src, const CaseContext& ctx) {
 
 CaseOutput convert_npz_case(const CaseSource& src, const CaseContext& ctx) {
   at::Tensor imgs, gts;
-  for (auto& [name, array] : read_npz(src.image)) {
+  for (auto& [name, array] : read_npz(src.image, {"imgs", "gts"})) {
     if (name == "imgs") imgs = array;
     if (name == "gts") gts = array;
   }

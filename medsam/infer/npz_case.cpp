@@ -14,7 +14,7 @@ namespace medsam::infer {
 NpzCase read_npz_case(const std::string& path) {
   NpzCase c;
   c.path = path;
-  for (auto& [name, tensor] : read_npz(path)) {
+  for (auto& [name, tensor] : read_npz(path, {"imgs", "boxes"})) {
     if (name == "imgs") c.imgs = tensor;
     if (name == "boxes") c.boxes = tensor;
   }

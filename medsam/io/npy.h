@@ -26,6 +26,9 @@ std::string format_npy(const at::Tensor& tensor);
 // .npz: a zip of NAME.npy members (stored or deflated, as np.savez / np.savez_compressed write).
 // Names come back without ".npy", in archive order.
 NamedTensors read_npz(const std::string& path);
+// Only the members named in `wanted` (the others are neither inflated nor parsed: a case file may carry
+// arrays of types we do not read, such as the object arrays of text prompts); in archive order.
+NamedTensors read_npz(const std::string& path, const std::vector<std::string>& wanted);
 // Writes stored (uncompressed) members, like np.savez, atomically.
 void write_npz(const std::string& path, const NamedTensors& arrays);
 

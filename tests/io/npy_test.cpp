@@ -7,6 +7,7 @@
 
 #include "medsam/core/error.h"
 #include "medsam/io/npy.h"
+#include "medsam/io/zip.h"
 #include "tests/io/python_helper.h"
 #include "tests/support/run_command.h"
 
@@ -127,6 +128,28 @@ TEST_CASE("npz round trip keeps names, order and values", "[io][npy]") {
     CHECK(back[i].first == arrays[i].first);
     CHECK(torch::equal(back[i].second, arrays[i].second));
   }
+}
+
+TEST_CASE("read_npz with wanted names parses only those, so an unreadable member elsewhere does no harm",
+          "[io][npy]") {
+  // A CVPR-style case with an object array of text prompts beside imgs and boxes.
+  const std::string path = test::temp_dir("npz_wanted") + "/case.npz";
+  {
+    ZipWriter zip(path, 64);
+    for (const auto& [name, tensor] : NamedTensors{{"imgs", torch::ones({4, 4}, at::kByte)},
+                                                  {"boxes", torch::tensor({{0.0, 0.0, 2.0, 2.0}})}}) {
+      const std::string bytes = format_npy(tensor);
+      zip.add(name + ".npy", bytes.data(), bytes.size());
+    }
+    const std::string object = v1_header("{'descr': '|O', 'fortran_order': False, 'shape': (1,), }") + "pickled";
+    zip.add("text_prompts.npy", object.data(), object.size());
+    zip.finish();
+  }
+  CHECK_THROWS_WITH(read_npz(path), Catch::Contains("text_prompts.npy") && Catch::Contains("'|O'"));
+  const NamedTensors wanted = read_npz(path, {"boxes", "imgs"});
+  REQUIRE(wanted.size() == 2);
+  CHECK(wanted[0].first == "imgs");  // archive order
+  CHECK(torch::equal(wanted[1].second, torch::tensor({{0.0, 0.0, 2.0, 2.0}})));
 }
 
 TEST_CASE("numpy reads our .npy/.npz and we read numpy's compressed .npz", "[io][npy][python]") {
