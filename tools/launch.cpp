@@ -1,16 +1,13 @@
 // `medsam launch`: start the local ranks of a distributed job (torchrun's job, for one node of many).
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
-#include "medsam/core/error.h"
 #include "medsam/dist/launcher.h"
 #include "tools/command.h"
 
@@ -60,29 +57,21 @@ RunFn add_launch_command(CLI::App& app) {
       ->capture_default_str()->check(CLI::PositiveNumber);
   sub->add_option("--nnodes", s.nnodes, "Number of nodes")->capture_default_str()->check(CLI::PositiveNumber);
   sub->add_option("--node-rank", s.node_rank, "Index of this node")->capture_default_str()->check(CLI::NonNegativeNumber);
-  auto* addr = sub->add_option("--master-addr", s.master_addr,
-                               "Host of global rank 0 (runs the TCPStore; default: $MASTER_ADDR, else 127.0.0.1)")
-                   ->capture_default_str();
-  auto* port = sub->add_option("--master-port", s.master_port,
-                               "TCPStore port (default: $MASTER_PORT, else 0: pick a free one; required with --nnodes > 1)")
-                   ->capture_default_str()
-                   ->check(CLI::Range(0, 65535));
+  // Not given, an exported MASTER_ADDR / MASTER_PORT (as Slurm scripts set them) stands in (CLI11's envname).
+  sub->add_option("--master-addr", s.master_addr, "Host of global rank 0 (runs the TCPStore)")
+      ->envname("MASTER_ADDR")
+      ->capture_default_str();
+  sub->add_option("--master-port", s.master_port, "TCPStore port (0: pick a free one; required with --nnodes > 1)")
+      ->envname("MASTER_PORT")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
   sub->add_option("--log-dir", s.log_dir, "Also write each rank's output to DIR/rank_<r>.log");
   sub->add_option("--grace", opts->grace_s, "Seconds between SIGTERM and SIGKILL when stopping ranks")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   sub->add_option("command", s.command, "After --: the command each rank runs ('train ...', 'medsam train ...' or any program)")
       ->required();
-  return [opts, addr, port]() {
+  return [opts]() {
     dist::LaunchSpec spec = opts->spec;
-    // An exported MASTER_ADDR / MASTER_PORT (as Slurm scripts set them) stands where the option is not given.
-    if (const char* env = std::getenv("MASTER_ADDR"); env && *env && addr->count() == 0) spec.master_addr = env;
-    if (const char* env = std::getenv("MASTER_PORT"); env && *env && port->count() == 0) {
-      try {
-        spec.master_port = std::stoi(env);
-      } catch (const std::exception&) {
-        throw UsageError(fmt::format("launch: MASTER_PORT '{}' is not a port number", env));
-      }
-    }
     spec.grace = std::chrono::milliseconds(static_cast<long long>(opts->grace_s * 1000));
     resolve_medsam(spec);
     return dist::launch_local(spec).exit_code;

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <sstream>
 
 #include "medsam/core/config.h"
 #include "medsam/core/log.h"
@@ -28,13 +27,6 @@ bool is_run_control(const std::string& difference) {
   return false;
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // `--resume PATH`: the run it continues is configured as it was. Without --config its config.yaml (saved
 // beside its checkpoints) is the base, --set on top; checkpoints go on into its folder unless --output or
 // --set train.output_dir says otherwise; and settings that differ from the run's are listed.
@@ -56,9 +48,10 @@ Config resolve_for_resume(const ConfigOptions& options, const std::string& resum
              "choose another)", folder, config.train.output_dir);
     config.train.output_dir = folder;
   }
-  if (!output.empty()) config.train.output_dir = output;
   if (have_stored) {
-    std::vector<std::string> changed = config_differences(read_text(stored), config_to_yaml(config));
+    Config run_config;  // as the run saved it, emitted the same way as this one (config_to_yaml)
+    load_config_file(stored, run_config);
+    std::vector<std::string> changed = config_differences(config_to_yaml(run_config), config_to_yaml(config));
     changed.erase(std::remove_if(changed.begin(), changed.end(), is_run_control), changed.end());
     if (!changed.empty())
       log_warn("resuming with {} setting(s) other than the run's ({}): {}", changed.size(), stored,

@@ -34,6 +34,14 @@ void commit_file(const std::string& tmp_path, const std::string& path) {
 
 std::string temporary_path_for(const std::string& path) { return fmt::format("{}.tmp.{}", path, ::getpid()); }
 
+long temporary_writer_pid(const std::string& name) {
+  const auto at = name.rfind(".tmp.");
+  if (at == std::string::npos || at == 0) return -1;
+  const std::string digits = name.substr(at + 5);
+  if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) return -1;
+  return std::stol(digits);
+}
+
 std::string temporary_path_keeping_extension(const std::string& path) {
   const auto slash = path.find_last_of('/');
   const auto name_start = slash == std::string::npos ? 0 : slash + 1;

@@ -9,6 +9,8 @@ namespace medsam {
 
 // PATH.tmp.<pid>: where a writer puts what becomes PATH.
 std::string temporary_path_for(const std::string& path);
+// The <pid> of a file name temporary_path_for made; -1 for any other name.
+long temporary_writer_pid(const std::string& name);
 
 // Calls write(tmp_path) (tmp_path = temporary_path_for(PATH)), fsyncs it and renames it onto path; on any
 // exception the temporary is removed and the exception propagates (path is left as it was).

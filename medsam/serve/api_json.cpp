@@ -31,26 +31,6 @@ std::string describe(const json& v) {
   return fmt::format("{} of {} entries", v.type_name(), v.size());
 }
 
-// Refuses a body nested deeper than kMaxNesting before it is parsed (brackets inside strings skipped).
-void check_nesting(const std::string& body) {
-  int depth = 0;
-  bool in_string = false, escaped = false;
-  for (const char c : body) {
-    if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxNesting)
-        throw UsageError(fmt::format("the request body nests deeper than {} levels", kMaxNesting));
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-}
-
 template <size_t N>
 std::array<double, N> numbers(const json& v, const std::string& where, const char* meaning) {
   if (!v.is_array() || v.size() != N)
@@ -73,10 +53,17 @@ const json& array_field(const json& body, const char* key) {
 }  // namespace
 
 SegmentCall parse_segment_call(const std::string& body) {
-  check_nesting(body);
+  // The parser tells its callback each array's and object's depth (0: the body): deeper than a request
+  // needs is refused at once, before anything that deep exists.
+  const json::parser_callback_t refuse_deep = [](int depth, json::parse_event_t event, json&) {
+    if ((event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) &&
+        depth >= kMaxNesting)
+      throw UsageError(fmt::format("the request body nests deeper than {} levels", kMaxNesting));
+    return true;
+  };
   json j;
   try {
-    j = json::parse(body);
+    j = json::parse(body, refuse_deep);
   } catch (const json::parse_error& e) {
     throw UsageError(fmt::format("the request body is not JSON: {}", e.what()));
   }

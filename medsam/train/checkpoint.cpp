@@ -48,13 +48,19 @@ std::string checkpoint_path(const std::string& dir, int64_t step) {
   return (fs::path(dir) / fmt::format("checkpoint_step_{:08d}.pth", step)).string();
 }
 
-std::vector<std::string> list_checkpoints(const std::string& dir) {
+int64_t checkpoint_step(const std::string& path) {
   static const std::regex pattern(R"(checkpoint_step_(\d+)\.pth)");
+  const std::string name = path.substr(path.find_last_of('/') + 1);  // npos + 1 == 0: the whole path
+  std::smatch m;
+  return std::regex_match(name, m, pattern) ? std::stoll(m[1]) : -1;
+}
+
+std::vector<std::string> list_checkpoints(const std::string& dir) {
   std::vector<std::pair<int64_t, std::string>> found;
   std::error_code ec;  // a folder that cannot be listed holds no checkpoint to resume from or prune
   for (const auto& e : list_directory(dir, ec)) {
-    std::smatch m;
-    if (e.is_regular_file && std::regex_match(e.name, m, pattern)) found.emplace_back(std::stoll(m[1]), e.path);
+    const int64_t step = e.is_regular_file ? checkpoint_step(e.name) : -1;
+    if (step >= 0) found.emplace_back(step, e.path);
   }
   std::sort(found.begin(), found.end());
   std::vector<std::string> out;

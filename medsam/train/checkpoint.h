@@ -3,6 +3,7 @@
 // config). Written atomically; the last K are kept; the resolved config is saved beside as config.yaml.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,8 @@ class AdamW;
 
 // DIR/checkpoint_step_00000120.pth
 std::string checkpoint_path(const std::string& dir, int64_t step);
+// N of a DIR/checkpoint_step_N.pth path (or file name); -1 for any other name.
+int64_t checkpoint_step(const std::string& path);
 // The step checkpoints in dir, oldest first (by step).
 std::vector<std::string> list_checkpoints(const std::string& dir);
 

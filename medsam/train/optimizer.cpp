@@ -212,37 +212,35 @@ void AdamW::load_state_dict(const PickleValue& root) {
     log_info("optimizer state in one parameter group (MedSAM's train_one_gpu.py): moments matched to the {} "
              "trainable parameters in model order; weight decay from here on per optimizer.no_weight_decay",
              model_order_.size());
-  } else if (groups->items.size() != groups_.size()) {
-    throw Error(fmt::format("optimizer state: {} parameter groups, this run has {} (frozen parts or "
-                            "no_weight_decay changed?)", groups->items.size(), groups_.size()));
+  } else {
+    if (groups->items.size() != groups_.size())
+      throw Error(fmt::format("optimizer state: {} parameter groups, this run has {} (frozen parts or "
+                              "no_weight_decay changed?)", groups->items.size(), groups_.size()));
+    for (size_t gi = 0; gi < groups_.size(); ++gi) {
+      const PickleValue* params = groups->items[gi]->get("params");
+      if (!params || params->items.size() != groups_[gi].params.size())
+        throw Error(fmt::format("optimizer state: group {} holds {} parameters, this run has {} (frozen parts or "
+                                "no_weight_decay changed?)", gi, params ? params->items.size() : 0,
+                                groups_[gi].params.size()));
+      if (const PickleValue* lr = groups->items[gi]->get("lr")) groups_[gi].lr = lr->real;
+    }
   }
-  for (size_t gi = 0; gi < groups_.size() && !one_group; ++gi) {
-    const PickleValue* params = groups->items[gi]->get("params");
-    if (!params || params->items.size() != groups_[gi].params.size())
-      throw Error(fmt::format("optimizer state: group {} holds {} parameters, this run has {} (frozen parts or "
-                              "no_weight_decay changed?)", gi, params ? params->items.size() : 0,
-                              groups_[gi].params.size()));
-    if (const PickleValue* lr = groups->items[gi]->get("lr")) groups_[gi].lr = lr->real;
+  // The state's parameter index i -> (group, index in group): model order for MedSAM's one group, else our
+  // groups one after the other, as state_dict() numbers them.
+  std::vector<std::pair<size_t, size_t>> slot_of = model_order_;
+  if (!one_group) {
+    slot_of.clear();
+    for (size_t gi = 0; gi < groups_.size(); ++gi)
+      for (size_t i = 0; i < groups_[gi].params.size(); ++i) slot_of.emplace_back(gi, i);
   }
   std::vector<std::vector<Slot>> slots(groups_.size());
   for (size_t gi = 0; gi < groups_.size(); ++gi) slots[gi].resize(groups_[gi].params.size());
   for (const auto& [key, entry] : state->entries) {
-    if (key->kind != PickleValue::Kind::Int || key->integer < 0)
+    if (key->kind != PickleValue::Kind::Int || key->integer < 0 ||
+        key->integer >= static_cast<int64_t>(slot_of.size()))
       throw Error(fmt::format("optimizer state: parameter index {} out of range", key->repr()));
-    int64_t index = key->integer;
-    size_t gi = 0;
-    if (one_group) {
-      if (index >= static_cast<int64_t>(model_order_.size()))
-        throw Error(fmt::format("optimizer state: parameter index {} out of range", key->repr()));
-      const auto [group, in_group] = model_order_[static_cast<size_t>(index)];
-      gi = group;
-      index = static_cast<int64_t>(in_group);
-    } else {
-      while (gi < groups_.size() && index >= static_cast<int64_t>(groups_[gi].params.size()))
-        index -= static_cast<int64_t>(groups_[gi++].params.size());
-      if (gi == groups_.size()) throw Error(fmt::format("optimizer state: parameter index {} out of range", key->repr()));
-    }
-    const at::Tensor& p = groups_[gi].params[static_cast<size_t>(index)];
+    const auto [gi, index] = slot_of[static_cast<size_t>(key->integer)];
+    const at::Tensor& p = groups_[gi].params[index];
     const PickleValue* step = entry->get("step");
     const PickleValue* m = entry->get("exp_avg");
     const PickleValue* v = entry->get("exp_avg_sq");
@@ -250,9 +248,9 @@ void AdamW::load_state_dict(const PickleValue& root) {
       throw Error(fmt::format("optimizer state: parameter {} lacks step/exp_avg/exp_avg_sq", key->integer));
     if (m->tensor.sizes() != p.sizes() || v->tensor.sizes() != p.sizes())
       throw Error(fmt::format("optimizer state: parameter {} ({}) has moments of shape [{}], parameter is [{}]",
-                              key->integer, groups_[gi].names[static_cast<size_t>(index)],
+                              key->integer, groups_[gi].names[index],
                               fmt::join(m->tensor.sizes().vec(), ", "), fmt::join(p.sizes().vec(), ", ")));
-    Slot& s = slots[gi][static_cast<size_t>(index)];
+    Slot& s = slots[gi][index];
     s.step = step->is_tensor() ? static_cast<int64_t>(step->tensor.item<double>())
                                : (step->kind == PickleValue::Kind::Float ? static_cast<int64_t>(step->real) : step->integer);
     s.exp_avg = m->tensor.to(p.options()).clone();

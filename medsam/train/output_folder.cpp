@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <regex>
 #include <system_error>
 
 #include <signal.h>
@@ -16,16 +15,11 @@
 #include "medsam/core/directory.h"
 #include "medsam/core/error.h"
 #include "medsam/core/log.h"
+#include "medsam/io/atomic_file.h"
 #include "medsam/train/checkpoint.h"
 
 namespace medsam::train {
 namespace {
-
-int64_t step_of(const std::string& checkpoint) {
-  static const std::regex pattern(R"(checkpoint_step_(\d+)\.pth$)");
-  std::smatch m;
-  return std::regex_search(checkpoint, m, pattern) ? std::stoll(m[1]) : -1;
-}
 
 bool process_exists(long pid) {
   // kill(pid, 0) checks without signalling; EPERM means it exists under another user.
@@ -55,7 +49,8 @@ void check_no_earlier_run(const std::string& dir) {
 std::vector<std::string> set_aside_later_checkpoints(const std::string& dir, int64_t step) {
   std::vector<std::string> moved;
   for (const std::string& path : list_checkpoints(dir)) {
-    if (step_of(path) <= step) continue;
+    const int64_t later = checkpoint_step(path);
+    if (later <= step) continue;
     const std::string aside_dir = dir + "/superseded";
     if (::mkdir(aside_dir.c_str(), 0755) != 0 && errno != EEXIST)
       throw Error(fmt::format("cannot create {}: {}", aside_dir, std::strerror(errno)));
@@ -63,21 +58,20 @@ std::vector<std::string> set_aside_later_checkpoints(const std::string& dir, int
     if (std::rename(path.c_str(), target.c_str()) != 0)
       throw Error(fmt::format("cannot move {} to {}: {}", path, target, std::strerror(errno)));
     log_warn("{} is from a later step ({}) than this resume ({}): moved to {}, so that pruning and --resume "
-             "see this run's checkpoints only", path, step_of(path), step, target);
+             "see this run's checkpoints only", path, later, step, target);
     moved.push_back(target);
   }
   return moved;
 }
 
 std::vector<std::string> remove_stale_temporaries(const std::string& dir) {
-  static const std::regex pattern(R"(.+\.tmp\.(\d+))");
   std::vector<std::string> removed;
   std::error_code ec;  // an unreadable folder has nothing to clean; check_output_dir reports it
   for (const DirectoryEntry& e : list_directory(dir, ec)) {
-    std::smatch m;
-    if (!e.is_regular_file || !std::regex_match(e.name, m, pattern)) continue;
+    const long writer = e.is_regular_file ? temporary_writer_pid(e.name) : -1;
+    if (writer < 0) continue;
     struct stat st {};
-    if (process_exists(std::stol(m[1])) || ::stat(e.path.c_str(), &st) != 0 ||
+    if (process_exists(writer) || ::stat(e.path.c_str(), &st) != 0 ||
         std::difftime(std::time(nullptr), st.st_mtime) < 60)
       continue;
     if (std::remove(e.path.c_str()) != 0) {

@@ -24,6 +24,12 @@ TEST_CASE("temporaries keep the extension a writer chooses its format by", "[io]
   CHECK(temporary_path_keeping_extension("a.b/noext") == "a.b/noext.tmp." + pid);  // the folder's dot is not one
   CHECK(temporary_path_keeping_extension("x.gz") == "x.tmp." + pid + ".gz");
   CHECK(temporary_path_for("run/checkpoint.pth") == "run/checkpoint.pth.tmp." + pid);
+  // ... and back: the writer's pid of such a name, -1 for any other.
+  CHECK(temporary_writer_pid("checkpoint.pth.tmp." + pid) == ::getpid());
+  CHECK(temporary_writer_pid("checkpoint.pth") == -1);
+  CHECK(temporary_writer_pid(".tmp.12") == -1);
+  CHECK(temporary_writer_pid("a.tmp.12x") == -1);
+  CHECK(temporary_writer_pid("a.tmp.99999999999999999999") == -1);  // no pid that long
 }
 
 TEST_CASE("an image write leaves the image and no temporary and a failed one leaves nothing", "[io][atomic]") {
