@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -18,12 +19,14 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <regex>
 #include <set>
 #include <thread>
 
 #include "data_prep/cases.h"
 #include "data_prep/convert_case.h"
+#include "data_prep/input_record.h"
 #include "data_prep/labels.h"
 #include "data_prep/progress.h"
 #include "data_prep/split.h"
@@ -51,7 +54,10 @@ struct Job {
 struct Result {
   CaseOutput output;
   std::string error;  // non-empty: skipped with this reason
+  CaseInputs inputs;  // stamped before conversion
 };
+
+constexpr const char* kInputRecords = "inputs.tsv";
 
 // Only the names prep itself writes: an output folder may also hold the user's own .tar files (the Medical
 // Segmentation Decathlon ships its datasets as Task03_Liver.tar), which are never prep's to delete.
@@ -59,12 +65,12 @@ bool is_prep_output(const fs::path& p) {
   static const std::regex shard(R"((train|val|test)-\d{6}\.(tar|idx)(\.tmp)?)");
   const auto name = p.filename().string();
   return std::regex_match(name, shard) || name == "manifest.json" || name == "manifest.json.tmp" ||
-         name == "prep_config.yaml" || name == "prep_config.yaml.tmp";
+         name == "prep_config.yaml" || name == "prep_config.yaml.tmp" || name == kInputRecords;
 }
 
 // Removes files a run did not commit (or, with `all`, every prep output) from `dir`.
 void clean_output(const std::string& dir, const data::Manifest* keep, bool all) {
-  std::set<std::string> listed = {"manifest.json", "prep_config.yaml"};
+  std::set<std::string> listed = {"manifest.json", "prep_config.yaml", kInputRecords};
   if (keep)
     for (const auto& s : keep->shards) {
       listed.insert(s.info.name + ".tar");
@@ -73,9 +79,66 @@ void clean_output(const std::string& dir, const data::Manifest* keep, bool all) 
   for (const auto& e : list_directory(dir)) {
     if (!e.is_regular_file || !is_prep_output(e.path)) continue;
     if (!all && listed.count(e.name)) continue;
-    log_info("prep: removing uncommitted {}", e.path);
+    log_info("prep: removing {} {}", all ? "earlier" : "uncommitted", e.path);
     fs::remove(e.path);
   }
+}
+
+// A crash between appending input records and saving the manifest leaves records the manifest does not
+// count; they are cut off so the next commit appends after the committed ones.
+void cut_uncommitted_input_records(const std::string& dir, std::uint64_t committed) {
+  const auto path = dir + "/" + kInputRecords;
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  if (ec || size <= committed) return;  // absent, or short (read_input_records reports that)
+  log_info("prep: cutting {} uncommitted bytes from {}", size - committed, path);
+  fs::resize_file(path, committed);
+}
+
+struct InputChanges {
+  std::vector<std::pair<std::string, std::string>> converted;  // committed cases whose files changed: id, how
+  std::set<std::string> retry;                                  // skipped cases to convert again
+  std::size_t unrecorded = 0;                                   // committed cases without a record
+};
+
+// Compares the files of every committed and skipped case with what inputs.tsv recorded of them.
+InputChanges find_input_changes(const std::string& dir, const data::Manifest& old, const std::vector<Job>& jobs,
+                                bool retry_all_skipped) {
+  const auto records = read_input_records(dir + "/" + kInputRecords, old.input_record_bytes);
+  std::map<std::string, const Job*> by_id;
+  for (const auto& j : jobs) by_id[j.id] = &j;
+  InputChanges out;
+  auto change = [&](const std::string& id) -> std::optional<std::string> {
+    const auto r = records.find(id);
+    const auto j = by_id.find(id);
+    if (r == records.end() || j == by_id.end()) return std::nullopt;
+    auto why = describe_input_change(r->second, j->second->source.image, j->second->source.labels);
+    return why.empty() ? std::nullopt : std::optional<std::string>(why);
+  };
+  for (const auto& id : old.done_cases) {
+    if (!records.count(id)) ++out.unrecorded;
+    if (auto why = change(id)) out.converted.emplace_back(id, *why);
+  }
+  for (const auto& [id, reason] : old.skipped) {
+    if (retry_all_skipped) {
+      out.retry.insert(id);
+    } else if (auto why = change(id)) {
+      log_info("prep: trying {} again ({}; skipped before: {})", id, *why, reason);
+      out.retry.insert(id);
+    }
+  }
+  return out;
+}
+
+std::string changed_inputs_message(const std::string& dir, const InputChanges& c) {
+  std::string list;
+  const std::size_t shown = std::min<std::size_t>(c.converted.size(), 10);
+  for (std::size_t i = 0; i < shown; ++i) list += fmt::format("\n  {}: {}", c.converted[i].first, c.converted[i].second);
+  if (c.converted.size() > shown) list += fmt::format("\n  ... and {} more", c.converted.size() - shown);
+  return fmt::format("{}: the input files of {} converted case(s) changed after they were converted, so their "
+                     "samples in the committed shards are stale:{}\nrestore those files, or rerun with --overwrite "
+                     "to prepare the folder again from the files as they are now",
+                     dir, c.converted.size(), list);
 }
 
 void check_committed_shards(const std::string& dir, const data::Manifest& m) {
@@ -109,7 +172,11 @@ PrepSummary run_prep(std::vector<PrepConfig> configs, const PrepOptions& opt) {
   // Cases, splits, label names, and the hash that ties an output folder to this exact config.
   std::vector<std::map<int, std::string>> label_names;
   std::vector<Job> jobs;
-  std::string hash_text = fmt::format("medsam-shards v{}\n", data::kShardFormatVersion);
+  // The hash covers the config, the case list and the label names. Label file paths and contents are in
+  // inputs.tsv instead (find_input_changes), so an edited or newly paired label file is named, not
+  // reported as another config. Folders made before inputs.tsv carry the legacy hash (paths of both files).
+  std::string hash_text = fmt::format("medsam-shards v{}\ninputs recorded\n", data::kShardFormatVersion);
+  std::string legacy_hash_text = fmt::format("medsam-shards v{}\n", data::kShardFormatVersion);
   data::Manifest m;
   m.created_by = "medsam " + version_string();
   m.image_size = out_cfg.image_size;
@@ -123,14 +190,19 @@ PrepSummary run_prep(std::vector<PrepConfig> configs, const PrepOptions& opt) {
                                                : std::vector<data::Split>(ids.size(), data::Split::kTrain);
     for (std::size_t i = 0; i < cases.size(); ++i) {
       jobs.push_back({d, cases[i], splits[i], ids[i]});
-      hash_text += fmt::format("{}|{}|{}\n", ids[i], cases[i].image, cases[i].labels);
+      hash_text += fmt::format("{}|{}\n", ids[i], cases[i].image);
+      legacy_hash_text += fmt::format("{}|{}|{}\n", ids[i], cases[i].image, cases[i].labels);
     }
+    for (const auto& [id, name] : label_names.back()) hash_text += fmt::format("label {}={}\n", id, name);
     hash_text += prep_config_yaml(c);
+    legacy_hash_text += prep_config_yaml(c);
     data::ManifestDataset md{c.dataset.name, data::modality_name(data::parse_modality(c.dataset.modality)),
                              c.dataset.anatomy, label_names.back()};
     m.datasets.push_back(md);
   }
   m.config_hash = fmt::format("{:08x}", data::crc32_update(0, hash_text.data(), hash_text.size()));
+  const auto legacy_hash =
+      fmt::format("{:08x}", data::crc32_update(0, legacy_hash_text.data(), legacy_hash_text.size()));
 
   PrepSummary summary;
   summary.cases_total = static_cast<std::int64_t>(jobs.size());
@@ -140,7 +212,7 @@ PrepSummary run_prep(std::vector<PrepConfig> configs, const PrepOptions& opt) {
     fs::create_directories(dir);
     if (fs::exists(manifest_path)) {
       auto old = data::Manifest::load(manifest_path);
-      if (old.config_hash != m.config_hash) {
+      if (old.config_hash != m.config_hash && old.config_hash != legacy_hash) {
         if (!opt.overwrite)
           throw UsageError(fmt::format("{}: holds a prep made from another config or input list (config_hash {} here, "
                                        "{} now); pass --overwrite to replace it or choose another --output",
@@ -148,14 +220,35 @@ PrepSummary run_prep(std::vector<PrepConfig> configs, const PrepOptions& opt) {
         clean_output(dir, nullptr, true);
       } else {
         check_committed_shards(dir, old);
-        if (old.complete) {
-          summary.already_complete = true;
-          m = old;
+        cut_uncommitted_input_records(dir, old.input_record_bytes);
+        const auto changes = find_input_changes(dir, old, jobs, opt.retry_skipped);
+        if (changes.unrecorded > 0)
+          log_warn("prep: {} converted cases in {} have no input record (prepared by an earlier medsam); edits to "
+                   "their files cannot be noticed",
+                   changes.unrecorded, dir);
+        if (!changes.converted.empty()) {
+          if (!opt.overwrite) throw UsageError(changed_inputs_message(dir, changes));
+          log_warn("prep: --overwrite: preparing {} again, {} converted cases' inputs changed", dir,
+                   changes.converted.size());
+          clean_output(dir, nullptr, true);
         } else {
-          log_info("prep: resuming in {}: {} cases and {} shards already committed", dir, old.done_cases.size(),
-                   old.shards.size());
+          const std::string hash = m.config_hash;
           m = old;
-          m.complete = false;
+          m.config_hash = hash;
+          if (!changes.retry.empty()) {
+            m.skipped.erase(std::remove_if(m.skipped.begin(), m.skipped.end(),
+                                           [&](const auto& s) { return changes.retry.count(s.first) > 0; }),
+                            m.skipped.end());
+            summary.cases_retried = static_cast<std::int64_t>(changes.retry.size());
+          }
+          if (old.complete && changes.retry.empty()) {
+            summary.already_complete = true;
+          } else {
+            log_info("prep: resuming in {}: {} cases and {} shards already committed{}", dir, old.done_cases.size(),
+                     old.shards.size(),
+                     changes.retry.empty() ? "" : fmt::format(", {} skipped cases to try again", changes.retry.size()));
+            m.complete = false;
+          }
         }
       }
     }
@@ -181,6 +274,7 @@ PrepSummary run_prep(std::vector<PrepConfig> configs, const PrepOptions& opt) {
   std::array<std::uint64_t, 3> dry_bytes{0, 0, 0};
   std::vector<std::string> pending_done;
   std::vector<std::pair<std::string, std::string>> pending_skipped;
+  std::string pending_inputs;  // inputs.tsv lines of the cases since the last commit
   data::Manifest pending_counts;
 
   auto commit = [&](bool final) {
@@ -219,10 +313,15 @@ PrepSummary run_prep(std::vector<PrepConfig> configs, const PrepOptions& opt) {
     pending_skipped.clear();
     pending_counts = data::Manifest{};
     m.complete = final;
-    if (!opt.dry_run) m.save(manifest_path);
+    if (!opt.dry_run) {
+      if (!pending_inputs.empty()) m.input_record_bytes = append_input_records(dir + "/" + kInputRecords, pending_inputs);
+      m.save(manifest_path);
+    }
+    pending_inputs.clear();
   };
 
   auto write_result = [&](const Job& job, Result& r) {
+    if (!opt.dry_run) pending_inputs += format_input_record(r.inputs);
     if (!r.error.empty()) {
       log_warn("prep: skipping {}: {}", job.id, r.error);
       pending_skipped.emplace_back(job.id, r.error);
@@ -284,6 +383,7 @@ PrepSummary run_prep(std::vector<PrepConfig> configs, const PrepOptions& opt) {
         }
         Result r;
         const Job& job = *todo[i];
+        if (!opt.dry_run) r.inputs = stamp_case_inputs(job.id, job.source.image, job.source.labels);
         try {
           CaseContext ctx{&configs[job.dataset], static_cast<std::uint16_t>(job.dataset), &label_names[job.dataset],
                           job.split};
@@ -365,6 +465,9 @@ std::string format_summary(const PrepSummary& s, bool dry_run) {
   if (s.already_complete) out += "  output was already complete for this config; nothing to do\n";
   out += fmt::format("  cases: {} total, {} converted now, {} from an earlier run, {} skipped\n", s.cases_total,
                      s.cases_converted, s.cases_resumed, s.skipped.size());
+  if (s.cases_retried)
+    out += fmt::format("    {} skipped before and tried again (their files changed, or --retry-skipped)\n",
+                       s.cases_retried);
   for (const auto& [c, why] : s.skipped) out += fmt::format("    skipped {}: {}\n", c, why);
   out += fmt::format("  samples (slices): {}, objects (slice, label) pairs: {}\n", s.samples, s.objects);
   for (const auto& [k, n] : s.samples_by_split)

@@ -46,7 +46,7 @@ RunFn add_launch_command(CLI::App& app) {
   auto* sub = app.add_subcommand(
       "launch", "Start N local training processes with a rendezvous (Gloo/NCCL), like torchrun");
   sub->footer(
-      "Example: medsam launch --nproc-per-node 4 -- train --config configs/train/medsam.yaml\n"
+      "Example: medsam launch --nproc-per-node 4 -- train --config configs/train/medsam_vit_b.yaml\n"
       "Each rank gets RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, GROUP_RANK, MASTER_ADDR, MASTER_PORT.\n"
       "Signals (INT, TERM, HUP, USR1, USR2) are forwarded; if one rank fails the others get SIGTERM,\n"
       "then SIGKILL after --grace seconds, and launch exits with the failed rank's code.\n"

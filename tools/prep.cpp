@@ -24,9 +24,11 @@ Each DATASET.yaml describes one dataset (see configs/prep/colin27_aal.yaml and d
   output:    image_size (1024), shard_bytes (300 MB), png_compression (3)
   split:     mode case|slice|none, fractions [train, val, test], block, gap (slice mode)
 
-Output folder: manifest.json, <split>-NNNNNN.tar (WebDataset: <key>.img.png, <key>.seg.png,
-<key>.json) and <split>-NNNNNN.idx (binary index). A rerun with the same config resumes; a folder
-made with another config is refused unless --overwrite. Output is identical for any --workers.
+Output folder: manifest.json, prep_config.yaml (the resolved configs), <split>-NNNNNN.tar (WebDataset: <key>.img.png, <key>.seg.png,
+<key>.json), <split>-NNNNNN.idx (binary index) and inputs.tsv (size, time and CRC-32 of each case's
+files). A rerun with the same config resumes; a folder made with another config, or whose converted
+cases' files changed since, is refused unless --overwrite. Skipped cases whose files changed are
+tried again. Output is identical for any --workers.
 
 Example:
   medsam prep configs/prep/colin27_aal.yaml --output data/colin27 --set output.image_size=256)";
@@ -53,7 +55,10 @@ RunFn add_prep_command(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   sub->add_flag("--dry-run", opts->run.dry_run, "convert in memory and report what would be written; write nothing");
-  sub->add_flag("--overwrite", opts->run.overwrite, "replace an output folder prepared from another config");
+  sub->add_flag("--overwrite", opts->run.overwrite,
+                "replace an output folder prepared from another config or from input files changed since");
+  sub->add_flag("--retry-skipped", opts->run.retry_skipped,
+                "convert the cases an earlier run skipped again, even where their files did not change");
   sub->footer(kFooter);
   return [opts] {
     if (opts->run.output.empty() && !opts->run.dry_run) throw UsageError("prep: --output is required (or --dry-run)");

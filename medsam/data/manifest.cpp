@@ -76,6 +76,7 @@ std::string Manifest::to_json() const {
   ordered_json sk = ordered_json::array();
   for (const auto& [c, why] : skipped) sk.push_back({{"case", c}, {"reason", why}});
   j["skipped"] = sk;
+  j["input_record_bytes"] = input_record_bytes;
   return j.dump(1) + "\n";
 }
 
@@ -116,6 +117,7 @@ Manifest Manifest::from_json(const std::string& text, const std::string& source)
     m.objects_by_label = c.at("objects_by_label").get<std::map<std::string, std::uint64_t>>();
     m.done_cases = j.at("done_cases").get<std::vector<std::string>>();
     for (const auto& s : j.at("skipped")) m.skipped.emplace_back(s.at("case"), s.at("reason"));
+    m.input_record_bytes = j.value("input_record_bytes", std::uint64_t{0});  // absent before input records
   } catch (const nlohmann::json::exception& e) {
     throw Error(fmt::format("{}: malformed manifest: {}", source, e.what()));
   }

@@ -36,6 +36,7 @@ struct Manifest {
   std::vector<ManifestShard> shards;
   std::vector<std::string> done_cases;                        // committed, in processing order
   std::vector<std::pair<std::string, std::string>> skipped;   // case, reason
+  std::uint64_t input_record_bytes = 0;  // committed length of inputs.tsv (what prep saw of each case's files)
   std::map<std::string, Count> by_split, by_modality, by_dataset;
   std::map<std::string, std::uint64_t> objects_by_label;      // "<dataset>:<id> <name>" -> objects
 

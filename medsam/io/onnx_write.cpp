@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "medsam/core/error.h"
+#include "medsam/core/log.h"
 #include "medsam/io/atomic_file.h"
 #include "medsam/io/onnx_model.h"
 
@@ -312,6 +313,10 @@ bool write_onnx(const std::string& path, const Model& model, ExternalData extern
     const Message m = model_message(model);
     if (m.size() < kLimit) {
       write_atomically(path, [&](const std::string& tmp) { write_stream(tmp, [&](std::ostream& out) { m.write_to(out); }); });
+      // An earlier export to this name with external data left PATH.data; the model that read it is gone.
+      std::error_code ec;
+      if (std::filesystem::is_regular_file(path + ".data", ec) && std::filesystem::remove(path + ".data", ec))
+        log_info("{}: removed {}.data, the weights file of the model this export replaced", path, path);
       return false;
     }
     if (external == ExternalData::kNever) {
@@ -340,8 +345,19 @@ bool write_onnx(const std::string& path, const Model& model, ExternalData extern
     std::remove(data_tmp.c_str());
     throw;
   }
-  commit_file(data_tmp, path + ".data");
-  commit_file(model_tmp, path);
+  try {
+    commit_file(data_tmp, path + ".data");
+  } catch (...) {
+    std::remove(data_tmp.c_str());
+    std::remove(model_tmp.c_str());
+    throw;
+  }
+  try {
+    commit_file(model_tmp, path);
+  } catch (...) {
+    std::remove(model_tmp.c_str());
+    throw;
+  }
   return true;
 }
 

@@ -167,12 +167,16 @@ class Machine {
     if (t.empty() || t.size() > 19) fail(fmt::format("bad or out-of-range integer '{}'", text.substr(0, 40)));
     size_t i = (t[0] == '-' || t[0] == '+') ? 1 : 0;
     if (i == t.size()) fail("bad integer");
-    int64_t v = 0;
+    uint64_t magnitude = 0;
     for (; i < t.size(); ++i) {
       if (t[i] < '0' || t[i] > '9') fail(fmt::format("bad integer '{}'", text.substr(0, 40)));
-      v = v * 10 + (t[i] - '0');
+      magnitude = magnitude * 10 + uint64_t(t[i] - '0');  // 19 digits fit 64 unsigned bits
     }
-    return t[0] == '-' ? -v : v;
+    // The binary LONG1 path refuses what does not fit int64; the text path agrees.
+    const bool negative = t[0] == '-';
+    if (magnitude > uint64_t(INT64_MAX) + (negative ? 1 : 0))
+      fail(fmt::format("integer '{}' does not fit 64 bits", text.substr(0, 40)));
+    return negative ? int64_t(~magnitude + 1) : int64_t(magnitude);
   }
   // Two's-complement little-endian integer of n bytes (LONG1/LONG4); more than 64 bits is refused.
   int64_t long_bytes(uint64_t n) {

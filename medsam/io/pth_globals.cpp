@@ -76,8 +76,8 @@ const std::map<std::string, Allowed>& table() {
       {"builtins.set", {Role::kSet}},
       {"builtins.frozenset", {Role::kSet}},
       {"__builtin__.set", {Role::kSet}},
-      // LibTorch's torch::pickle_save (our .pth writer) tags typed containers; Python's torch.load
-      // accepts these too.
+      // LibTorch's torch::pickle_save tags typed containers (files of LibTorch programs, and ours
+      // before the writer turned tags off); Python's torch.load accepts them unless weights_only.
       {"torch.jit._pickle.restore_type_tag", {Role::kIdentity}},
       {"torch.jit._pickle.build_intlist", {Role::kIdentity}},
       {"torch.jit._pickle.build_doublelist", {Role::kIdentity}},

@@ -1,11 +1,18 @@
-// Writing a state dict Python's torch.load reads: LibTorch's own pickler (torch::pickle_save of a
-// c10::Dict<str, Tensor>) emits the zip archive with data.pkl and one record per storage.
+// Writing a state dict Python's torch.load reads, with weights_only=True as well (the default since
+// PyTorch 2.6): LibTorch's pickler with type tags off, so the pickle names only globals PyTorch's
+// weights-only unpickler allows (torch._utils._rebuild_tensor_v2, torch.*Storage,
+// collections.OrderedDict). torch::pickle_save tags every dict and list with
+// torch.jit._pickle.restore_type_tag, which that unpickler refuses. The zip archive is streamed to the
+// file (data.pkl, then one record per storage) instead of being built in memory first.
 // ref: torch/csrc/jit/serialization/pickle.cpp pickle_save; torch/serialization.py _save
+#include <caffe2/serialize/inline_container.h>
 #include <fmt/format.h>
-#include <torch/csrc/jit/serialization/pickle.h>
+#include <torch/csrc/jit/serialization/pickler.h>
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 
 #include "medsam/core/error.h"
@@ -23,12 +30,36 @@ at::Tensor compact(const at::Tensor& tensor) {
   return t;
 }
 
-void write_bytes(const std::string& path, const std::vector<char>& bytes) {
+// ref: torch/csrc/jit/serialization/export_module.cpp writeArchiveAndTensors (record names "data/<i>")
+void write_archive(const std::string& path, const c10::IValue& value) {
+  std::vector<char> pickle;  // the pickle program only; tensor bytes are written from their storages
+  torch::jit::Pickler pickler([&](const char* bytes, size_t n) { pickle.insert(pickle.end(), bytes, bytes + n); },
+                              nullptr, nullptr, nullptr, nullptr, /*tag_aggregates=*/false);
+  pickler.protocol();
+  pickler.pushIValue(value);
+  pickler.stop();
   write_atomically(path, [&](const std::string& tmp) {
     std::ofstream out(tmp, std::ios::binary);
-    out.write(bytes.data(), std::streamsize(bytes.size()));
+    if (!out) throw Error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+    int write_errno = 0;
+    {
+      // The writer never reports a short write to LibTorch: its destructor finishes the archive and an
+      // error thrown there would terminate. The stream's state is checked once the archive is complete.
+      caffe2::serialize::PyTorchStreamWriter zip([&](const void* data, size_t n) -> size_t {
+        if (out && !out.write(static_cast<const char*>(data), static_cast<std::streamsize>(n))) write_errno = errno;
+        return n;
+      });
+      zip.writeRecord("data.pkl", pickle.data(), pickle.size());
+      const auto& tensors = pickler.tensorData();
+      for (size_t i = 0; i < tensors.size(); ++i) {
+        const auto td = torch::jit::getWriteableTensorData(tensors[i]);
+        zip.writeRecord("data/" + std::to_string(i), td.data(), td.sizeInBytes());
+      }
+      zip.writeEndOfFile();
+    }
     out.close();
-    if (!out) throw Error(fmt::format("cannot write {}", path));
+    if (!out || write_errno != 0)
+      throw Error(fmt::format("cannot write {}: {}", path, std::strerror(write_errno ? write_errno : errno)));
   });
 }
 
@@ -74,7 +105,7 @@ c10::IValue to_ivalue(const PickleValue& v, const std::string& path, int depth) 
 }  // namespace
 
 void write_pth(const std::string& path, const PickleValue& value) {
-  write_bytes(path, torch::pickle_save(to_ivalue(value, path, 0)));
+  write_archive(path, to_ivalue(value, path, 0));
 }
 
 void write_pth(const std::string& path, const NamedTensors& tensors) {
@@ -84,7 +115,7 @@ void write_pth(const std::string& path, const NamedTensors& tensors) {
     if (dict.contains(name)) throw Error(fmt::format("cannot write {}: key '{}' appears twice", path, name));
     dict.insert(name, compact(tensor));
   }
-  write_bytes(path, torch::pickle_save(c10::IValue(dict)));
+  write_archive(path, c10::IValue(dict));
 }
 
 }  // namespace medsam

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <fstream>
+#include <set>
+#include <tuple>
 #include <nlohmann/json.hpp>
 
 #include "medsam/core/error.h"
@@ -15,7 +17,7 @@
 namespace medsam {
 namespace {
 
-constexpr uint64_t kMaxHeader = 100u << 20;  // the reference library's limit (100 MB)
+constexpr uint64_t kMaxHeader = 100'000'000;  // the reference library's MAX_HEADER_SIZE
 
 struct Info {
   std::string name;
@@ -42,11 +44,22 @@ SafetensorsFile read_from(const ByteSource& src) {
   src.read(8, text.data(), n);
   if (text.empty() || text[0] != '{') throw Error(fmt::format("{}: safetensors header does not start with '{{'", file));
   nlohmann::ordered_json header;
+  // A tensor name given twice would keep one entry silently (and surface as an offset gap): refused,
+  // as the reference's serde map refuses it.
+  std::set<std::string> names;
+  std::string duplicate;
+  const auto note_duplicates = [&](int depth, nlohmann::ordered_json::parse_event_t event, nlohmann::ordered_json& parsed) {
+    if (event == nlohmann::ordered_json::parse_event_t::key && depth == 1 && duplicate.empty() &&
+        !names.insert(parsed.get<std::string>()).second)
+      duplicate = parsed.get<std::string>();
+    return true;
+  };
   try {
-    header = nlohmann::ordered_json::parse(text);
+    header = nlohmann::ordered_json::parse(text, note_duplicates);
   } catch (const nlohmann::json::exception& e) {
     throw Error(fmt::format("{}: safetensors header is not valid JSON: {}", file, e.what()));
   }
+  if (!duplicate.empty()) throw Error(fmt::format("{}: safetensors header names '{}' twice", file, duplicate));
   if (!header.is_object()) throw Error(fmt::format("{}: safetensors header is not a JSON object", file));
 
   SafetensorsFile out;
@@ -93,8 +106,10 @@ SafetensorsFile read_from(const ByteSource& src) {
                             count * c10::elementSize(info.dtype)));
     infos.push_back(std::move(info));
   }
-  // ref: tensor.rs Metadata::validate: sorted by offset, the ranges tile the data with no gap or overlap.
-  std::stable_sort(infos.begin(), infos.end(), [](const Info& a, const Info& b) { return a.begin < b.begin; });
+  // ref: tensor.rs Metadata::validate: sorted by (begin, end), the ranges tile the data with no gap or
+  // overlap (an empty tensor's [k, k] sorts before the tensor starting at k).
+  std::stable_sort(infos.begin(), infos.end(),
+                   [](const Info& a, const Info& b) { return std::tie(a.begin, a.end) < std::tie(b.begin, b.end); });
   const uint64_t data_at = 8 + n, data_len = src.size() - data_at;
   uint64_t expect = 0;
   for (const Info& info : infos) {

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -53,7 +55,7 @@ void write_safetensors(const std::string& path, const NamedTensors& tensors, con
     for (const auto& [name, t] : items)
       out.write(static_cast<const char*>(t.data_ptr()), std::streamsize(t.numel() * t.element_size()));
     out.close();
-    if (!out) throw Error(fmt::format("cannot write {}", path));
+    if (!out) throw Error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
   });
 }
 

@@ -58,17 +58,23 @@ NamedTensors unwrap(const PickleValue& root, const std::string& path, std::strin
   throw Error(fmt::format("checkpoint {}: holds a {}, not a state dict", path, root.type_name()));
 }
 
+// Wrappers nest (DDP around torch.compile saves "module._orig_mod.*"), so prefixes are stripped for
+// as long as every key carries one; the result is what was stripped, outermost first.
 std::string strip_prefix(NamedTensors& tensors) {
   if (tensors.empty()) return "";
-  for (const std::string prefix : kPrefixes) {
-    const bool all = std::all_of(tensors.begin(), tensors.end(),
-                                 [&](const auto& kv) { return kv.first.compare(0, prefix.size(), prefix) == 0; });
-    if (all) {
+  std::string stripped;
+  for (bool again = true; again;) {
+    again = false;
+    for (const std::string prefix : kPrefixes) {
+      const bool all = std::all_of(tensors.begin(), tensors.end(),
+                                   [&](const auto& kv) { return kv.first.compare(0, prefix.size(), prefix) == 0; });
+      if (!all) continue;
       for (auto& kv : tensors) kv.first.erase(0, prefix.size());
-      return prefix;
+      stripped += prefix;
+      again = true;
     }
   }
-  return "";
+  return stripped;
 }
 
 std::string shape_text(const std::vector<int64_t>& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
@@ -175,7 +181,8 @@ WeightsReport load_weights(torch::nn::Module& model, const Checkpoint& checkpoin
   const Checkpoint& ck = resized.empty() ? checkpoint : adapted;
   WeightsReport r = compare_weights(targets, ck);
   r.resized = resized;
-  if (strict && !r.exact()) throw Error(r.describe());
+  // ref: torch/nn/modules/module.py Module._load_from_state_dict (size mismatch is an error in both modes)
+  if ((strict && !r.exact()) || !r.mismatched.empty()) throw Error(r.describe());
   std::unordered_map<std::string, const at::Tensor*> in_file;
   for (const auto& [k, t] : ck.tensors) in_file.emplace(k, &t);
   torch::NoGradGuard no_grad;

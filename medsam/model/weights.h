@@ -27,7 +27,7 @@ struct Checkpoint {
   std::string path;
   std::string format;           // "pth" (torch.save zip) or "safetensors"
   std::string wrapper;          // "" for a bare state dict, else the key it sat under ("model", "state_dict")
-  std::string stripped_prefix;  // "module." when every key carried it (DDP), else ""
+  std::string stripped_prefix;  // "module." when every key carried it (DDP), "module._orig_mod." (DDP + compile), else ""
   NamedTensors tensors;
   PickleRef root;                                            // pth: the whole value tree (epoch, optimizer, ...)
   std::vector<std::pair<std::string, std::string>> metadata;  // safetensors: __metadata__
@@ -64,9 +64,9 @@ struct WeightsReport {
 // Copies the checkpoint's tensors into model.named_parameters() and named_buffers() (no autograd,
 // converting dtype to the model's). A checkpoint of another input size than the model's has its
 // position embedding and global rel-pos tables resized first (resize_to_model_resolution; logged and
-// listed in `resized`). strict: any missing, unexpected or shape-mismatched key throws
-// Error with describe() and nothing is copied; otherwise matching tensors are copied and the
-// report lists the rest.
+// listed in `resized`). A shape mismatch always throws Error with describe() and copies nothing (as
+// PyTorch's load_state_dict raises "size mismatch" whatever `strict` says); strict: a missing or
+// unexpected key does too, otherwise the matching tensors are copied and the report lists the rest.
 WeightsReport load_weights(torch::nn::Module& model, const std::string& path, bool strict = true);
 WeightsReport load_weights(torch::nn::Module& model, const Checkpoint& checkpoint, bool strict = true);
 

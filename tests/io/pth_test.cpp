@@ -4,10 +4,13 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <regex>
+#include <set>
 
 #include "medsam/core/error.h"
 #include "medsam/io/npy.h"
 #include "medsam/io/pth.h"
+#include "medsam/io/zip.h"
 #include "tests/io/pickle_bytes.h"
 #include "tests/io/python_helper.h"
 #include "tests/io/sam_keys.h"
@@ -164,6 +167,15 @@ TEST_CASE("hostile or broken files give one Error naming the file and the fault"
     CHECK_THROWS_WITH(parse_pth(test::torch_archive(evil4, {}, "pth_evil4"), "e4.pth"),
                       Catch::Contains("builtins.eval") && Catch::Contains("STACK_GLOBAL"));
   }
+  SECTION("a text-form integer beyond 64 bits is refused, not wrapped") {
+    const auto dict_of = [](const std::string& number) {
+      return test::torch_archive("\x80\x02}(" + test::pk_str("epoch") + "I" + number + "\nu.", {}, "pth_int");
+    };
+    CHECK(parse_pth(dict_of("9223372036854775807"), "max.pth")->get("epoch")->integer == INT64_MAX);
+    CHECK(parse_pth(dict_of("-42"), "neg.pth")->get("epoch")->integer == -42);
+    CHECK_THROWS_WITH(parse_pth(dict_of("9999999999999999999"), "big.pth"),
+                      Catch::Contains("big.pth") && Catch::Contains("does not fit 64 bits"));
+  }
   SECTION("a tensor whose storage is too small for its size and stride") {
     const std::string data(16, '\0');  // 4 floats
     CHECK_NOTHROW(parse_pth(test::torch_archive(test::pk_state_dict_1d(4, 0, 4, 1), {{"0", data}}, "pth_ok"), "ok.pth"));
@@ -265,7 +277,7 @@ torch.save({'model': m.state_dict(), 'optimizer': opt.state_dict(), 'epoch': 7, 
   write_npz(dir + "/ours_ref.npz", ref);
   std::ofstream(dir + "/check.py") << R"(import sys, torch, numpy as np
 d = sys.argv[1]
-sd = torch.load(d + '/ours.pth')
+sd = torch.load(d + '/ours.pth', weights_only=True)  # PyTorch >= 2.6 loads so by default
 ref = np.load(d + '/ours_ref.npz')
 assert isinstance(sd, dict) and list(sd.keys()) == list(ref.keys()), (list(sd.keys()), list(ref.keys()))
 for k, v in sd.items():
@@ -311,6 +323,21 @@ TEST_CASE("a training checkpoint value tree round-trips through write_pth, also 
   root->set_item(str("epoch"), PickleValue::of_int(3));
   write_pth(dir + "/ckpt.pth", *root);
 
+  // Only globals PyTorch's weights-only unpickler allows (torch.load's default since 2.6): no
+  // torch.jit._pickle type tags, which LibTorch's pickle_save puts around every dict and list.
+  ZipReader zip(open_file_source(dir + "/ckpt.pth"));
+  const ZipEntry* pkl = nullptr;
+  for (const auto& e : zip.entries())
+    if (e.name.size() >= 8 && e.name.compare(e.name.size() - 8, 8, "data.pkl") == 0) pkl = &e;
+  REQUIRE(pkl != nullptr);
+  const std::string program = zip.read_string(*pkl);
+  CHECK(program.find("torch.jit") == std::string::npos);
+  const std::regex global("c([A-Za-z_][A-Za-z0-9_.]*)\n([A-Za-z_][A-Za-z0-9_]*)\n");
+  std::set<std::string> globals;
+  for (std::sregex_iterator it(program.begin(), program.end(), global), end; it != end; ++it)
+    globals.insert((*it)[1].str() + "." + (*it)[2].str());
+  CHECK(globals == std::set<std::string>{"collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch.FloatStorage"});
+
   const PickleRef back = read_pth(dir + "/ckpt.pth");
   CHECK(back->get("epoch")->integer == 3);
   CHECK(torch::equal(back->get("model")->get("w")->tensor, torch::arange(6, at::kFloat).reshape({2, 3})));
@@ -331,8 +358,10 @@ TEST_CASE("a training checkpoint value tree round-trips through write_pth, also 
   const std::string python = test::python_with("torch");
   if (python.empty()) return;
   const auto r = test::run_command(
-      python + " -c \"import torch; c = torch.load('" + dir +
-      "/ckpt.pth'); g = c['optimizer']['param_groups'][0]; "
+      // weights_only as PyTorch >= 2.6 loads by default; 1.13's weights-only unpickler lacks BINFLOAT, so any
+      // float (Python's own optimizer state too) needs the full unpickler there. The globals are checked above.
+      python + " -c \"import torch; w = int(torch.__version__.split('.')[0]) >= 2; c = torch.load('" + dir +
+      "/ckpt.pth', weights_only=w); g = c['optimizer']['param_groups'][0]; "
       "assert c['epoch'] == 3 and g['betas'] == (0.9, 0.999) and g['foreach'] is None and g['params'] == [0]; "
       "assert c['optimizer']['state'][0]['exp_avg'].sum().item() == 3.0; "
       "m = torch.nn.Linear(3, 2, bias=False); m.load_state_dict({'weight': c['model']['w']}); print('ok')\"");

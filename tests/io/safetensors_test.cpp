@@ -98,6 +98,18 @@ TEST_CASE("safetensors headers that lie are refused with the tensor and fault na
   CHECK_THAT(error_of(file_bytes(R"({"__metadata__":{"n":3}})", "")), Catch::Contains("not a string"));
 }
 
+TEST_CASE("safetensors: an empty tensor at another's offset loads, a name given twice is refused",
+          "[io][safetensors]") {
+  // The reference orders entries by (begin, end), so "a" ([0, 0]) comes before "b" ([0, 16]).
+  CHECK(error_of(file_bytes(R"({"b":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},)"
+                            R"("a":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}})",
+                            std::string(16, '\0'))) == "no error");
+  CHECK_THAT(error_of(file_bytes(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                                 R"("a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                                 std::string(8, '\0'))),
+             Catch::Contains("x.safetensors: safetensors header names 'a' twice"));
+}
+
 TEST_CASE("mutated safetensors files load or throw medsam::Error", "[io][safetensors][fuzz]") {
   const std::string path = test::temp_dir("st_fuzz") + "/seed.safetensors";
   write_safetensors(path, {{"w", torch::randn({4, 4})}, {"b", torch::tensor({true, false})}, {"h", torch::ones({3}, at::kHalf)}},

@@ -283,6 +283,26 @@ TEST_CASE("medsam export writes ONNX graphs and rejects what ONNX export cannot 
   CHECK(ext.err.find(".onnx") != std::string::npos);
 }
 
+TEST_CASE("ONNX export with external data: a failed rename leaves no temporaries, an inline re-export no stale .data",
+          "[tools][onnx]") {
+  const std::string dir = test::temp_dir("onnx_cli_external");
+  const std::string export_cmd = "export --checkpoint " + test::tiny_checkpoint() + " --part encoder --output ";
+  std::filesystem::create_directories(dir + "/blocked.onnx.data");  // the data file cannot be renamed onto this
+  const auto blocked = test::run_medsam(export_cmd + dir + "/blocked.onnx --external-data");
+  CHECK(blocked.exit_code != 0);
+  CHECK_THAT(blocked.err, Catch::Contains("blocked.onnx.data"));
+  for (const auto& e : medsam::list_directory(dir)) {
+    INFO(e.name);
+    CHECK(e.name.find(".tmp.") == std::string::npos);
+  }
+  REQUIRE(test::run_medsam(export_cmd + dir + "/enc.onnx --external-data").exit_code == 0);
+  REQUIRE(std::filesystem::exists(dir + "/enc.onnx.data"));
+  const auto inline_again = test::run_medsam(export_cmd + dir + "/enc.onnx");
+  CHECK(inline_again.exit_code == 0);
+  CHECK_FALSE(std::filesystem::exists(dir + "/enc.onnx.data"));
+  CHECK(std::filesystem::file_size(dir + "/enc.onnx") > 2'000'000);
+}
+
 TEST_CASE("an exported ONNX file reads back: inputs, symbolic axes, metadata, weights, and medsam info prints it",
           "[model][onnx]") {
   torch::NoGradGuard ng;

@@ -77,6 +77,11 @@ TEST_CASE("load_weights accepts module. prefixes and {\"model\": ...} wrappers, 
   const WeightsReport r = load_weights(*a, dir + "/ddp.pth");
   CHECK(r.stripped_prefix == "module.");
   CHECK(torch::equal(a->norm->weight, torch::full({4}, 2.0f)));
+  // DDP around torch.compile: the wrappers' prefixes stack.
+  write_pth(dir + "/ddp_compiled.pth", tiny_net_weights("module._orig_mod."));
+  TinyNet c;
+  CHECK(load_weights(*c, dir + "/ddp_compiled.pth").stripped_prefix == "module._orig_mod.");
+  CHECK(torch::equal(c->norm->weight, torch::full({4}, 2.0f)));
 
   write_safetensors(dir + "/w.safetensors", tiny_net_weights());
   TinyNet b;
@@ -106,6 +111,9 @@ TEST_CASE("strict loading reports missing, unexpected and mismatched keys in one
   CHECK(error_of([&] { load_weights(*net, dir + "/shape.pth"); }) ==
         "checkpoint " + dir + "/shape.pth: key proj.weight has shape [5, 3], model expects [4, 3] (try --arch auto)");
   CHECK(torch::equal(net->norm->weight, torch::ones({4})));  // strict failure copies nothing
+  CHECK_THAT(error_of([&] { load_weights(*net, dir + "/shape.pth", /*strict=*/false); }),
+             Catch::Contains("proj.weight has shape [5, 3]"));  // as PyTorch: a size mismatch is never skipped
+  CHECK(torch::equal(net->norm->weight, torch::ones({4})));
 
   NamedTensors w2 = tiny_net_weights();
   w2.erase(w2.begin() + 1);                               // proj.bias missing

@@ -69,7 +69,7 @@ TEST_CASE("medsam export unwraps a MedSAM training checkpoint into a .pth Python
     return;
   }
   std::ofstream(dir + "/check.py") << R"(import sys, torch, zlib
-sd = torch.load(sys.argv[1])
+sd = torch.load(sys.argv[1], weights_only=True)
 keys = [l.split('\t')[0] for l in open(sys.argv[2]) if not l.startswith('#')]
 assert list(sd.keys()) == keys, 'key order'
 for k, v in sd.items():
