@@ -2,12 +2,16 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <system_error>
+#include <vector>
 
+#include "medsam/core/directory.h"
 #include "medsam/core/error.h"
 
 namespace medsam {
@@ -69,6 +73,35 @@ void write_through(const std::string& tmp, const std::string& path,
 }
 
 }  // namespace
+
+void write_atomically_as_file_set(const std::string& path,
+                                  const std::function<void(const std::string& tmp_path)>& write) {
+  const auto slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  const std::string staging = fmt::format("{}/.{}.tmp.{}", dir, name, ::getpid());
+  std::error_code ec;
+  remove_tree(staging, ec);  // a leftover of a crashed writer with our pid
+  if (::mkdir(staging.c_str(), 0755) != 0)
+    throw Error(fmt::format("cannot write {}: cannot create {}: {}", path, staging, std::strerror(errno)));
+  try {
+    write(staging + "/" + name);
+    std::vector<std::string> data_files;
+    bool header = false;
+    for (const auto& e : list_directory(staging)) {
+      if (!e.is_regular_file) continue;
+      if (e.name == name) header = true;
+      else data_files.push_back(e.name);
+    }
+    if (!header) throw Error(fmt::format("cannot write {}: the writer did not create it", path));
+    for (const auto& f : data_files) commit_file(staging + "/" + f, dir + "/" + f);
+    commit_file(staging + "/" + name, path);
+    remove_tree(staging);
+  } catch (...) {
+    remove_tree(staging, ec);
+    throw;
+  }
+}
 
 void write_atomically_keeping_extension(const std::string& path,
                                         const std::function<void(const std::string& tmp_path)>& write) {

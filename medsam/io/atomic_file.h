@@ -24,6 +24,14 @@ std::string temporary_path_keeping_extension(const std::string& path);
 void write_atomically_keeping_extension(const std::string& path,
                                         const std::function<void(const std::string& tmp_path)>& write);
 
+// For formats whose header names a data file beside it (MetaImage .mhd + .raw, NRRD .nhdr + .raw,
+// Analyze .hdr + .img): write(tmp_path) writes PATH's file name into a private folder beside PATH
+// (.<name>.tmp.<pid>/, so every file the writer adds keeps the name the header refers to); then each
+// file is fsynced and renamed beside PATH, the data files first and the header last, and the folder is
+// removed. A crash before the renames leaves the old set; between them, at most new data beside the old
+// header. On an exception the folder is removed and PATH is left as it was.
+void write_atomically_as_file_set(const std::string& path, const std::function<void(const std::string& tmp_path)>& write);
+
 // write_atomically for in-memory content.
 void write_file_atomically(const std::string& path, const std::string& content);
 

@@ -262,8 +262,9 @@ void write_volume(const std::string& path, const Volume& volume) {
   const bool itk_codes = g.nifti_qform_code == 1 && g.nifti_sform_code == 1;  // what ITK writes anyway
   try {
     if (has_extension(path, {".nii", ".nii.gz"}) && codes_known && !itk_codes) write_nifti_keeping_codes(path, data, g);
-    // Two-file formats (a header naming its data file) are written in place; the rest atomically.
-    else if (has_extension(path, {".mhd", ".hdr", ".nhdr"})) write_any(path, data, g);
+    // Two-file formats (a header naming its data file) are staged as a set; the rest atomically.
+    else if (has_extension(path, {".mhd", ".hdr", ".nhdr"}))
+      write_atomically_as_file_set(path, [&](const std::string& tmp) { write_any(tmp, data, g); });
     else write_atomically_keeping_extension(path, [&](const std::string& tmp) { write_any(tmp, data, g); });
   } catch (const itk::ExceptionObject& e) {
     throw Error(fmt::format("{}: cannot write volume: {}", path, e.GetDescription()));

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include <unistd.h>
@@ -43,4 +44,38 @@ TEST_CASE("an image write leaves the image and no temporary and a failed one lea
   CHECK_THROWS_AS(io::write_image(dir + "/mask.unknown_format", image), Error);
   entries = list_directory(dir);
   CHECK(entries.size() == 1);
+}
+
+namespace {
+std::string file_text(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+}  // namespace
+
+TEST_CASE("a file set (a header and its data file) is renamed into place together, or not at all", "[io][atomic]") {
+  const std::string dir = test::temp_dir("atomic_file_set");
+  const auto write_pair = [](const std::string& tmp, const std::string& text) {
+    const auto base = tmp.substr(0, tmp.size() - 4);  // x.mhd -> x
+    std::ofstream(base + ".raw") << text;
+    std::ofstream(tmp) << "ElementDataFile = x.raw\n";
+  };
+  write_atomically_as_file_set(dir + "/x.mhd", [&](const std::string& tmp) {
+    CHECK(tmp != dir + "/x.mhd");  // staged elsewhere
+    CHECK(tmp.substr(tmp.size() - 6) == "/x.mhd");  // under the same file name
+    write_pair(tmp, "first");
+  });
+  CHECK(file_text(dir + "/x.raw") == "first");
+  CHECK(list_directory(dir).size() == 2);
+  CHECK_THROWS_WITH(write_atomically_as_file_set(dir + "/x.mhd",
+                                                 [&](const std::string& tmp) {
+                                                   write_pair(tmp, "second");
+                                                   throw Error("writer failed");
+                                                 }),
+                    "writer failed");
+  CHECK(file_text(dir + "/x.raw") == "first");  // the old set stands
+  CHECK(list_directory(dir).size() == 2);              // and no staging folder is left
+  CHECK_THROWS_WITH(write_atomically_as_file_set(dir + "/y.mhd", [](const std::string&) {}),
+                    Catch::Contains("y.mhd") && Catch::Contains("did not create it"));
+  CHECK(list_directory(dir).size() == 2);
 }

@@ -60,6 +60,31 @@ TEST_CASE("volumes round-trip data and geometry through NIfTI, MHA and NRRD", "[
   }
 }
 
+TEST_CASE("two-file volumes (.mhd, .nhdr, .hdr) are staged as a set, replace an old set, and read back",
+          "[data][io][volume]") {
+  MEDSAM_NEEDS_ITK("MetaImage, NRRD and Analyze pairs");
+  const auto dir = medsam::test::temp_dir("volume_two_file");
+  for (const char* ext : {".mhd", ".nhdr", ".hdr"}) {
+    INFO(ext);
+    auto v = oblique_volume(torch::kShort);
+    write_volume(dir + "/v" + ext, v);
+    v.data.add_(7);  // a second write replaces both files
+    write_volume(dir + "/v" + ext, v);
+    const auto back = read_volume(dir + "/v" + ext);
+    CHECK(back.data.equal(v.data));
+    CHECK(back.geometry.spacing[2] == Approx(v.geometry.spacing[2]).margin(1e-5));
+  }
+  // The header and its data file for each (mhd+raw, nhdr+raw(.gz), hdr+img), no staging folder left.
+  std::vector<std::string> names;
+  for (const auto& e : medsam::list_directory(dir)) names.push_back(e.name);
+  INFO(names.size());
+  for (const auto& n : names) CHECK(n.find(".tmp.") == std::string::npos);
+  CHECK(names.size() == 6);
+  // A writer that fails leaves nothing of its set behind.
+  CHECK_THROWS_AS(write_volume(dir + "/no_such_folder/v.mhd", oblique_volume(torch::kShort)), medsam::Error);
+  CHECK(medsam::list_directory(dir).size() == 6);
+}
+
 TEST_CASE("the Colin27 crop fixture reads as (z, y, x) uint8 with its sform placement", "[data][io][volume]") {
   MEDSAM_NEEDS_ITK("NIfTI");
   const auto v = read_volume(std::string(MEDSAM_FIXTURES_DIR) + "/colin27_crop/image.nii.gz");
