@@ -39,7 +39,7 @@ data::EncodedSample encode_slice(const at::Tensor& image, const at::Tensor& labe
   s.dataset = ctx.dataset_id;
   s.modality = data::parse_modality(cfg.dataset.modality);
   s.split = meta.split;
-  s.axis = meta.axis == 'z' ? 0 : meta.axis == 'y' ? 1 : meta.axis == 'x' ? 2 : 255;
+  s.axis = meta.axis == 'z' ? 0 : meta.axis == 'y' ? 1 : meta.axis == 'x' ? 2 : data::kAxis2dImage;
   s.channels = static_cast<std::uint8_t>(img.dim() == 3 ? img.size(2) : 1);
 
   nlohmann::ordered_json j;

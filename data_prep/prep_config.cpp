@@ -148,6 +148,9 @@ PrepConfig load_prep_config(const std::string& path, const std::vector<std::stri
   PrepConfig c;
   load_yaml_file(path, visit_root(c));
   for (const auto& o : overrides) apply_yaml_override(o, visit_root(c));
+  const bool volume = c.dataset.kind == "volume";
+  if (c.cleanup.min_component_3d == -1) c.cleanup.min_component_3d = volume ? 1000 : 0;
+  if (c.cleanup.min_component_2d == -1) c.cleanup.min_component_2d = volume ? 100 : 0;
   c.source_dir = std::filesystem::absolute(path).parent_path().string();
   c.validate(path);
   return c;

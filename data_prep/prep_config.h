@@ -47,9 +47,12 @@ struct IntensitySection {
   void visit(ConfigVisitor& v);
 };
 
+// Defaults follow MedSAM's scripts for each kind: volumes 1000 and 100 (pre_CT_MR.py), 2D images none
+// (pre_grey_rgb.py removes nothing), npy/npz none (already MedSAM-preprocessed). -1 = that default,
+// resolved by load_prep_config (so prep_config.yaml and the config hash hold the number used).
 struct CleanupSection {
-  long long min_component_3d = 1000;  // voxels, 26-connected; 0 disables
-  long long min_component_2d = 100;   // pixels per slice, 8-connected; 0 disables
+  long long min_component_3d = -1;  // voxels, 26-connected; 0 disables
+  long long min_component_2d = -1;  // pixels per slice (or per 2D image), 8-connected; 0 disables
   void visit(ConfigVisitor& v);
 };
 

@@ -53,7 +53,7 @@ RunFn add_infer_command(CLI::App& app) {
   sub->add_option("--slice-boxes", f->slice_boxes_file,
                   "volumes: CSV (slice,x0,y0,x1,y1[,label]) or JSON ([{\"slice\":z,\"box\":[...],\"label\":k}]) of "
                   "boxes on given slices");
-  sub->add_option("--margin", j.propagation.margin, "3D: px a neighbour's mask box grows by")->capture_default_str();
+  sub->add_option("--margin", j.propagation.margin, "3D: px a neighbour's mask box grows by, in the encoder's input (1024²) as MedSAM's 3D script")->capture_default_str();
   sub->add_option("--embedding-cache-mib", j.propagation.embedding_cache_mib,
                   "3D .npz cases: MiB of slice embeddings kept across the case's boxes (0: re-encode per box)")
       ->check(CLI::NonNegativeNumber)
@@ -65,7 +65,7 @@ RunFn add_infer_command(CLI::App& app) {
                   "auto, ct, mr, pet, us, xray, endoscopy, ... (intensity mapping shared with medsam prep)")
       ->capture_default_str();
   sub->add_option("--window", j.intensity.window, "CT window L,W or preset: soft-tissue, lung, brain, bone, ...");
-  sub->add_flag("--multimask", j.multimask, "three masks per prompt (SAM's multimask output); the first is written");
+  sub->add_flag("--multimask", j.multimask, "three masks per prompt (SAM's multimask output); the one of highest predicted IoU is written");
   sub->add_option("--device", j.device, "cpu or cuda[:N]")->capture_default_str();
   sub->add_option("--precision", j.precision, "fp32, bf16 (autocast: the whole model on CUDA, the image encoder on the CPU, where it pays on CPUs with AVX512-BF16/AMX; the encoder's residual stream in bf16) or bf16-autocast (that stream in fp32: exactly torch.autocast, a little slower)")
       ->capture_default_str();

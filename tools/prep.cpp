@@ -19,7 +19,8 @@ Each DATASET.yaml describes one dataset (see configs/prep/colin27_aal.yaml and d
              keep_labels / drop_labels / merge_labels
   intensity: mode auto|window|percentile|none; CT window preset (soft_tissue, lung, brain, bone,
              mediastinum, liver) or window: custom with level/width; percentile_low/high (0.5/99.5)
-  cleanup:   min_component_3d (1000 voxels, 26-conn), min_component_2d (100 px, 8-conn); 0 disables
+  cleanup:   min_component_3d (26-conn voxels), min_component_2d (8-conn px); 0 disables; defaults as
+             MedSAM's scripts: volume 1000 and 100, images_2d/npy/npz 0 (none)
   slicing:   axis z|y|x
   output:    image_size (1024), shard_bytes (300 MB), png_compression (3)
   split:     mode case|slice|none, fractions [train, val, test], block, gap (slice mode)

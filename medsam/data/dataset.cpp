@@ -8,6 +8,7 @@
 
 #include "medsam/core/error.h"
 #include "medsam/data/resize.h"
+#include "medsam/data/shard_format.h"
 #include "medsam/data/shard_reader.h"
 
 namespace medsam::data {
@@ -27,6 +28,7 @@ TrainingDataset::TrainingDataset(const std::string& dir, const std::string& spli
       item.first_label = static_cast<std::uint32_t>(labels_.size());
       item.dataset = rec.dataset;
       item.modality = rec.modality;
+      item.axis = rec.axis;
       for (std::uint32_t o = 0; o < rec.object_count; ++o) {
         const auto& obj = index.objects.at(rec.first_object + o);
         if (obj.label == 0 || static_cast<std::int64_t>(obj.pixels) < min_object_pixels) continue;
@@ -81,6 +83,8 @@ DecodedSample TrainingDataset::load(std::size_t i, std::int64_t image_size) cons
   // (H, W, C) uint8 -> (C, S, S), one plane per channel; >3 channels keep the first 3, 2 keep the first.
   image = image.permute({2, 0, 1});
   image = image.slice(0, 0, image.size(0) >= 3 ? 3 : 1).contiguous();
+  // ref: MedSAM utils/pre_grey_rgb.py (resize_img / 255.0), utils/pre_CT_MR.py (min-max after resize)
+  if (it.axis == kAxis2dImage) return {image, labels.to(at::kInt).contiguous(), 0, 255};
   const auto extrema = at::aminmax(image);
   return {image, labels.to(at::kInt).contiguous(), std::get<0>(extrema).item<std::uint8_t>(),
           std::get<1>(extrema).item<std::uint8_t>()};

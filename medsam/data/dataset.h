@@ -23,6 +23,7 @@ struct DatasetItem {
   std::uint16_t label_count = 0;
   std::uint16_t dataset = 0;       // manifest dataset index
   std::uint8_t modality = 0;       // Modality id
+  std::uint8_t axis = 0;           // SampleRecord::axis (kAxis2dImage for a 2D image)
 };
 
 // A sample decoded to the model frame, still in its stored uint8 form: augmentation moves it as
@@ -30,7 +31,10 @@ struct DatasetItem {
 struct DecodedSample {
   at::Tensor image;   // (C, S, S) uint8, C = 1 (grey) or 3 (colour; a 4th channel is dropped)
   at::Tensor labels;  // (S, S) int32 label map (nearest-neighbour resized when stored size != S)
-  std::uint8_t lo = 0, hi = 0;  // the image's minimum and maximum: MedSAM's min-max maps them to 0 and 1
+  // What maps to 0 and 1: a slice of a volume its own minimum and maximum (the min-max of MedSAM's
+  // pre_CT_MR.py after resizing); a 2D image 0 and 255 (pre_grey_rgb.py divides by 255). MedSAM's
+  // train_one_gpu.py trains on those arrays as they are.
+  std::uint8_t lo = 0, hi = 0;
 };
 
 class TrainingDataset {

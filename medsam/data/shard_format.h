@@ -30,6 +30,9 @@ static_assert(sizeof(IndexHeader) == 64, "index header layout");
 
 // One sample (48 bytes). Member data offsets in the tar follow from img_offset and the sizes:
 // seg data at img_offset + pad512(img_bytes) + 512, json data at seg + pad512(seg_bytes) + 512.
+// SampleRecord::axis of a sample that is a 2D image of its own (not a slice of a volume).
+constexpr std::uint8_t kAxis2dImage = 255;
+
 struct SampleRecord {
   std::uint64_t img_offset;      // byte offset of the <key>.img.png data in the .tar
   std::uint32_t img_bytes;
@@ -44,7 +47,7 @@ struct SampleRecord {
   std::uint16_t dataset;         // index into manifest "datasets"
   std::uint8_t modality;         // Modality id (medsam/data/modality.h)
   std::uint8_t split;            // 0 train, 1 val, 2 test
-  std::uint8_t axis;             // 0 z (axial), 1 y (coronal), 2 x (sagittal), 255 = 2D image
+  std::uint8_t axis;             // 0 z (axial), 1 y (coronal), 2 x (sagittal), kAxis2dImage = 2D image
   std::uint8_t channels;         // 1 grey or 3 RGB in img.png
   std::uint32_t reserved;
 };

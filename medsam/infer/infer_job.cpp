@@ -95,8 +95,15 @@ void run_2d(const InferJob& job, Predictor& predictor) {
   const ImagePrediction pred = predictor.predict(prompts, job.multimask);
   log_info("decoder: {} prompt(s) -> masks in {:.3f} s", pred.low_res_logits.size(0), seconds_since(t1));
 
-  // Output channel 0 of each prompt (with --multimask all three go to the .npy files).
-  const at::Tensor prob = pred.probabilities.select(1, 0);  // (N, H, W)
+  // One mask per prompt: the only one, or with --multimask the one of highest predicted IoU (as SAM's
+  // demos and `medsam serve` choose; all three go to the .npy files).
+  // ref: segment_anything/utils/onnx.py SamOnnxModel.select_masks (argmax of the IoU predictions)
+  const at::Tensor best = pred.iou.argmax(1);                                     // (N)
+  const at::Tensor prob = pred.probabilities.index({torch::arange(best.size(0)), best});  // (N, H, W)
+  if (job.multimask)
+    for (int64_t i = 0; i < best.size(0); ++i)
+      log_info("prompt {}: mask {} of 3 written (predicted IoU {:.3f})", i + 1, best[i].item<int64_t>() + 1,
+               pred.iou[i][best[i]].item<float>());
   if (!job.save_logits.empty()) {
     write_npy(job.save_logits, pred.low_res_logits.contiguous());
     log_info("wrote {} {}", job.save_logits, pred.low_res_logits.sizes());

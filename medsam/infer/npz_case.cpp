@@ -65,8 +65,9 @@ at::Tensor segment_npz_case(Predictor& predictor, const NpzCase& c, const at::Te
     total += std::min<int64_t>(depth - 1, int64_t(b[6 * k + 5])) - std::max<int64_t>(0, int64_t(b[6 * k + 2])) + 1;
   for (int64_t k = 0; k < n; ++k) {
     const double* r = b + 6 * k;
-    // The reference's range(z_middle, z_max) / range(z_middle - 1, z_min, -1) skips both end slices;
-    // here z0..z1 are inclusive like --box3d (tight boxes of the ground truth include them).
+    // z0..z1 inclusive, as in the reference (it widens both ends by one before its exclusive ranges,
+    // z_max = min(z_max + 1, D) and z_min = max(-1, z_min - 1)) and as --box3d.
+    // ref: LiteMedSAM CVPR24_LiteMedSAM_infer.py MedSAM_infer_npz_3D
     Box3d box{r[0], r[1], std::max(0.0, r[2]), r[3], r[4], std::min(double(depth - 1), r[5])};
     try {
       const at::Tensor mask = segment_volume(

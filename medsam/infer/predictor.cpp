@@ -22,8 +22,10 @@ void check_boxes(const at::Tensor& boxes, int64_t height, int64_t width) {
   for (int64_t i = 0; i < b.size(0); ++i) {
     const double x0 = p[4 * i], y0 = p[4 * i + 1], x1 = p[4 * i + 2], y1 = p[4 * i + 3];
     const std::string name = fmt::format("box {} ({},{},{},{})", i + 1, x0, y0, x1, y1);
-    if (!(x0 < x1) || !(y0 < y1))
-      throw UsageError(fmt::format("{} is empty or inverted: need x0 < x1 and y0 < y1", name));
+    // A box one pixel wide has x0 == x1 in files with inclusive corners (MedSAM's npz cases, the
+    // CVPR 2024 challenge); the reference encodes it like any box. Only inverted (or NaN) boxes are refused.
+    if (!(x0 <= x1) || !(y0 <= y1))
+      throw UsageError(fmt::format("{} is inverted: need x0 <= x1 and y0 <= y1", name));
     if (x0 < 0 || y0 < 0 || x1 > width || y1 > height)
       throw UsageError(fmt::format("{} lies outside the {}x{} image (width x height)", name, width, height));
   }
@@ -54,6 +56,13 @@ Predictor::Predictor(Sam model, c10::Device device, Precision precision)
   model_->eval();
   // bf16: the encoder's residual stream in bf16; bf16-autocast: in fp32, as torch.autocast keeps it.
   model_->image_encoder->inference_stream = residual_stream_for(precision_);
+  // Only SAM ships vit_l/vit_h weights, and SAM was trained on another preprocessing than MedSAM's.
+  const int64_t width = model_->image_encoder->config.embed_dim;
+  if (width == 1024 || width == 1280)
+    log_warn("a {} model: medsam preprocesses images as MedSAM does (stretched to {}², min-max to [0, 1]); SAM's "
+             "own checkpoints expect SAM's (longest side resized, pixel mean/std, padding), which medsam does not "
+             "implement, so their masks will be off",
+             width == 1024 ? "vit_l" : "vit_h", model_->image_encoder->config.img_size);
 }
 
 // ref: segment_anything/predictor.py SamPredictor.set_image; MedSAM_Inference.py (resize, min-max)

@@ -11,14 +11,23 @@
 
 namespace medsam::infer {
 
-at::Tensor mask_box(const at::Tensor& mask, int margin) {
+// ref: MedSAM extensions/seg_3dnii_sparse_marker/medsam_infer_3Dbox_adrenal.py: get_bbox(bbox_shift=5) of
+// the previous slice's mask after cv2.resize to 1024² with INTER_NEAREST (frame pixel x' shows source
+// pixel floor(x'·W/1024)); inclusive maxima; clamped to 0..1024; the box then used in that frame.
+at::Tensor mask_box(const at::Tensor& mask, int margin, int64_t frame) {
   const at::Tensor nz = mask.nonzero();  // (K, 2) rows of (y, x)
   if (nz.size(0) == 0) return {};
   const int64_t h = mask.size(0), w = mask.size(1);
-  const int64_t y0 = nz.select(1, 0).min().item<int64_t>(), y1 = nz.select(1, 0).max().item<int64_t>() + 1;
-  const int64_t x0 = nz.select(1, 1).min().item<int64_t>(), x1 = nz.select(1, 1).max().item<int64_t>() + 1;
-  return torch::tensor({double(std::max<int64_t>(0, x0 - margin)), double(std::max<int64_t>(0, y0 - margin)),
-                        double(std::min<int64_t>(w, x1 + margin)), double(std::min<int64_t>(h, y1 + margin))},
+  const int64_t y0 = nz.select(1, 0).min().item<int64_t>(), y1 = nz.select(1, 0).max().item<int64_t>();
+  const int64_t x0 = nz.select(1, 1).min().item<int64_t>(), x1 = nz.select(1, 1).max().item<int64_t>();
+  // The first and last frame pixels whose nearest source pixel lies in [c0, c1].
+  const auto first = [&](int64_t c, int64_t n) { return (c * frame + n - 1) / n; };
+  const auto last = [&](int64_t c, int64_t n) { return ((c + 1) * frame + n - 1) / n - 1; };
+  const int64_t fx0 = first(x0, w), fx1 = last(x1, w), fy0 = first(y0, h), fy1 = last(y1, h);
+  if (fx0 > fx1 || fy0 > fy1) return {};  // thinner than a frame pixel: gone at the frame's resolution
+  const double sx = double(w) / double(frame), sy = double(h) / double(frame);
+  return torch::tensor({std::max<int64_t>(0, fx0 - margin) * sx, std::max<int64_t>(0, fy0 - margin) * sy,
+                        std::min<int64_t>(frame, fx1 + margin) * sx, std::min<int64_t>(frame, fy1 + margin) * sy},
                        at::kFloat)
       .unsqueeze(0);
 }
@@ -87,7 +96,8 @@ at::Tensor segment_volume(Predictor& predictor, const at::Tensor& volume, const 
   for_each_encoded(predictor, volume, order, options.encode_batch, cache, [&](int64_t z) {
     at::Tensor slice_box = given;
     if (z != mid) {
-      const at::Tensor b = mask_box(out[z > mid ? z - 1 : z + 1], options.margin);
+      const at::Tensor b = mask_box(out[z > mid ? z - 1 : z + 1], options.margin,
+                                    predictor.model()->image_encoder->config.img_size);
       if (b.defined()) slice_box = b;
     }
     ImagePrompts prompts;

@@ -19,7 +19,7 @@ struct Box3d {
 };
 
 struct PropagationOptions {
-  int margin = 5;            // px the neighbour's mask box grows by on each side
+  int margin = 5;            // encoder-input px (of 1024 for MedSAM) the neighbour's mask box grows by on each side
   double threshold = 0.5;
   int encode_batch = 1;      // slices per encoder call (K); the masks do not depend on it
   // .npz cases: slice embeddings kept across the case's 3D boxes (SliceEmbeddingCache), 0 = off.
@@ -49,8 +49,10 @@ at::Tensor segment_volume(Predictor& predictor, const at::Tensor& volume, const 
 at::Tensor segment_slices(Predictor& predictor, const at::Tensor& volume, const std::vector<SliceBox>& boxes,
                           const PropagationOptions& options = {}, const SliceProgress& on_slice = {});
 
-// Tight bounding box (x0, y0, x1, y1), x1/y1 exclusive, of a (H, W) mask, grown by `margin` and
-// clamped to the image; undefined tensor when the mask is empty.
-at::Tensor mask_box(const at::Tensor& mask, int margin);
+// The box of a (H, W) mask as MedSAM's 3D propagation takes it, in original pixels: the mask resized
+// to frame² by nearest neighbour (the encoder's input, 1024 for MedSAM), its tight box with inclusive
+// maxima, grown by `margin` frame pixels and clamped to the frame. Undefined when the mask is empty
+// (or too thin to show at the frame's resolution).
+at::Tensor mask_box(const at::Tensor& mask, int margin, int64_t frame);
 
 }  // namespace medsam::infer

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <mutex>
+#include <optional>
 
 #include "medsam/core/error.h"
 #include "medsam/core/torch_compat.h"
@@ -18,11 +19,18 @@ PositionEmbeddingRandomImpl::PositionEmbeddingRandomImpl(int64_t num_pos_feats, 
 }
 
 // ref: segment_anything/modeling/prompt_encoder.py PositionEmbeddingRandom._pe_encoding
+// Always in fp32, autocast off: in bf16, 2·x/1024 - 1 falls on 2-pixel steps for x < 256 or x >= 768,
+// and the encoding's phase (2π·coords·G) is off by up to ~0.2, a few pixels of box noise under
+// `precision: bf16` training. The MedSAM reference trains in fp32; this keeps its prompts at any precision.
 at::Tensor PositionEmbeddingRandomImpl::pe_encoding(const at::Tensor& coords) {
-  at::Tensor c = 2 * coords - 1;
-  c = at::matmul(c, positional_encoding_gaussian_matrix.to(c.scalar_type()));
+  const auto device = coords.device().type();
+  std::optional<compat::AutocastScope> fp32;
+  if (compat::autocast_enabled(device)) fp32.emplace(device, compat::autocast_dtype(device), /*enabled=*/false);
+  at::Tensor c = 2 * coords.to(at::kFloat) - 1;
+  c = at::matmul(c, positional_encoding_gaussian_matrix.to(at::kFloat));
   c = 2 * M_PI * c;
-  return at::cat({at::sin(c), at::cos(c)}, -1);
+  // In the buffer's dtype, as before: fp32, or bf16 for a model converted whole.
+  return at::cat({at::sin(c), at::cos(c)}, -1).to(positional_encoding_gaussian_matrix.scalar_type());
 }
 
 // ref: segment_anything/modeling/prompt_encoder.py PositionEmbeddingRandom.forward

@@ -5,6 +5,7 @@
 #include "medsam/data/augment.h"
 #include "medsam/data/balance.h"
 #include "medsam/data/dataset.h"
+#include "medsam/data/shard_format.h"
 #include "tests/data/synthetic_shards.h"
 #include "tests/support/run_command.h"
 
@@ -55,6 +56,20 @@ TEST_CASE("a decoded sample is the stored bytes and label map, as float 3-channe
   CHECK(up.image.size(2) == 128);
   CHECK(up.labels.size(0) == 128);
   CHECK(std::get<0>(at::_unique(up.labels)).equal(torch::tensor({0, 1, 2, 9}, torch::kInt)));
+}
+
+TEST_CASE("a 2D image sample is divided by 255 (MedSAM's pre_grey_rgb.py), not min-maxed like a slice",
+          "[data][dataset]") {
+  const auto dir = medsam::test::temp_dir("dataset_load_2d");
+  medsam::test::write_synthetic(dir, {{"photos", Modality::kDermoscopy, 3, kAxis2dImage}});
+  const TrainingDataset ds(dir, "train");
+  const auto s = ds.load(2, 64);
+  CHECK(s.lo == 0);
+  CHECK(s.hi == 255);
+  const auto raw = medsam::test::synth_image(2).to(torch::kFloat);  // spans 20..219
+  const auto image = to_unit_float(AugmentParams{}, s.image, s.lo, s.hi);
+  CHECK(torch::allclose(image[0], raw / 255.f));
+  CHECK(image.max().item<float>() == Approx(raw.max().item<float>() / 255.f));
 }
 
 TEST_CASE("balance weights give each group its configured share", "[data][dataset]") {

@@ -18,6 +18,7 @@ struct SyntheticDataset {
   std::string name;
   data::Modality modality = data::Modality::kCt;
   int samples = 10;
+  std::uint8_t axis = 0;  // data::kAxis2dImage: 2D images rather than slices
 };
 
 constexpr int kSynthSize = 64;
@@ -64,7 +65,7 @@ inline void write_synthetic(const std::string& dir, const std::vector<SyntheticD
       s.height = s.width = kSynthSize;
       s.dataset = static_cast<std::uint16_t>(d);
       s.modality = sets[d].modality;
-      s.axis = 0;
+      s.axis = sets[d].axis;
       w.add(s);
       ms.cases.push_back(sets[d].name + "/" + s.case_name);
     }

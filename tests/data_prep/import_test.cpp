@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 
 #include "medsam/data/components.h"
@@ -149,8 +150,8 @@ TEST_CASE("prep pairs 2D image and mask folders by name (ITK example brain slice
   CHECK_THAT(res.out, Catch::Contains("skipped itk/orphan: ") && Catch::Contains("no matching mask file"));
   CHECK_THAT(res.out, Catch::Contains("skipped itk/" + long_name) && Catch::Contains("too long for ustar"));
 
-  auto expected_labels = (io::read_image(mask).select(2, 0) > 0).to(torch::kInt).contiguous();
-  data::remove_small_components_2d(expected_labels, 100);
+  // No component cleanup for 2D images unless configured (MedSAM's pre_grey_rgb.py removes nothing).
+  const auto expected_labels = (io::read_image(mask).select(2, 0) > 0).to(torch::kInt).contiguous();
   REQUIRE(expected_labels.sum().item<int64_t>() > 1000);
   const auto samples = read_all(dir + "/out");
   REQUIRE(samples.size() == 2);
@@ -191,9 +192,12 @@ TEST_CASE("prep reads a single-file DICOM CT slice as a 2D image and applies the
   const auto& s = samples.at("ct/0");
   const auto windowed = data::normalize_ct_window(hu[0], {40, 400});  // soft tissue, MedSAM's CT default
   CHECK(s.image.select(2, 0).equal(data::resize_image(windowed, 64, 64)));
-  auto labels = mask.to(torch::kInt);
-  data::remove_small_components_2d(labels, 100);
+  const auto labels = mask.to(torch::kInt);  // no cleanup of 2D images by default
   CHECK(s.labels.equal(nearest(labels, 64)));
+  // The resolved defaults are what prep_config.yaml records: none for images_2d.
+  std::ifstream saved(dir + "/out/prep_config.yaml");
+  const std::string yaml((std::istreambuf_iterator<char>(saved)), std::istreambuf_iterator<char>());
+  CHECK_THAT(yaml, Catch::Contains("min_component_2d: 0") && Catch::Contains("min_component_3d: 0"));
   CHECK_THAT(s.json, Catch::Contains("ct window L40 W400"));
 }
 

@@ -74,7 +74,14 @@ TEST_CASE("bad boxes and points are rejected naming the prompt", "[infer]") {
   predictor.set_embedding(read_npy(test::tiny_dir() + "/case_z70/embedding.npy"), 200, 300);  // H 200, W 300
   infer::ImagePrompts p;
   p.boxes = torch::tensor({{10.f, 10.f, 50.f, 50.f}, {60.f, 10.f, 40.f, 50.f}});
-  CHECK_THROWS_WITH(predictor.predict(p), Catch::Contains("box 2 (60,10,40,50) is empty or inverted"));
+  CHECK_THROWS_WITH(predictor.predict(p), Catch::Contains("box 2 (60,10,40,50) is inverted"));
+  p.boxes = torch::tensor({{std::nanf(""), 10.f, 40.f, 50.f}});
+  CHECK_THROWS_WITH(predictor.predict(p), Catch::Contains("is inverted"));
+  // A structure one pixel wide (inclusive corners x0 == x1) is a box like any other, as in the reference.
+  p.boxes = torch::tensor({{10.f, 10.f, 50.f, 50.f}, {60.f, 20.f, 60.f, 90.f}});
+  const auto thin = predictor.predict(p);
+  CHECK(thin.low_res_logits.size(0) == 2);
+  CHECK(torch::isfinite(thin.low_res_logits).all().item<bool>());
   p.boxes = torch::tensor({{10.f, 10.f, 301.f, 50.f}});
   CHECK_THROWS_WITH(predictor.predict(p), Catch::Contains("outside the 300x200 image"));
   infer::ImagePrompts q;
@@ -97,11 +104,22 @@ TEST_CASE("a label map keeps the most probable prompt per pixel", "[infer]") {
   CHECK(torch::equal(labels, torch::tensor({{1, 0, 0}, {0, 2, 0}}, at::kByte)));
 }
 
-TEST_CASE("mask_box is the tight box grown by the margin and clamped", "[infer]") {
-  at::Tensor m = torch::zeros({20, 30}, at::kByte);
+TEST_CASE("mask_box is MedSAM's 3D box: the mask at the encoder's resolution, inclusive, grown and clamped",
+          "[infer]") {
+  at::Tensor m = torch::zeros({30, 30}, at::kByte);
   m.index_put_({torch::indexing::Slice(5, 9), torch::indexing::Slice(2, 12)}, 1);  // rows 5..8, cols 2..11
-  CHECK(torch::equal(infer::mask_box(m, 3), torch::tensor({{0.f, 2.f, 15.f, 12.f}})));
-  CHECK_FALSE(infer::mask_box(torch::zeros({4, 4}, at::kByte), 3).defined());
+  // Frame = image: the tight box with inclusive maxima, grown by 3 and clamped at 0.
+  CHECK(torch::equal(infer::mask_box(m, 3, 30), torch::tensor({{0.f, 2.f, 14.f, 11.f}})));
+  CHECK_FALSE(infer::mask_box(torch::zeros({4, 4}, at::kByte), 3, 1024).defined());
+  // A 512² slice with columns and rows 100..110: in 1024² (nearest, floor(x'/2)) pixels 200..221, ±5 ->
+  // 195..226, i.e. 97.5..113 in the slice (get_bbox of the reference's cv2-resized mask).
+  at::Tensor s = torch::zeros({512, 512}, at::kByte);
+  s.index_put_({torch::indexing::Slice(100, 111), torch::indexing::Slice(100, 111)}, 1);
+  CHECK(torch::allclose(infer::mask_box(s, 5, 1024), torch::tensor({{97.5f, 97.5f, 113.f, 113.f}})));
+  // Shrinking (2048 -> 1024): columns 5..6 show as frame pixels 3..3 (floor(2x') in 5..6).
+  at::Tensor big = torch::zeros({2048, 2048}, at::kByte);
+  big.index_put_({torch::indexing::Slice(5, 7), torch::indexing::Slice(5, 7)}, 1);
+  CHECK(torch::allclose(infer::mask_box(big, 0, 1024), torch::tensor({{6.f, 6.f, 6.f, 6.f}})));
 }
 
 TEST_CASE("3D propagation segments the box's slices only, the middle slice from the given box", "[infer]") {

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
 
+#include "medsam/core/torch_compat.h"
 #include "medsam/model/build_sam.h"
 #include "medsam/model/presets.h"
 #include "tests/support/tensor_checks.h"
@@ -112,4 +113,25 @@ TEST_CASE("decoder fast path is not taken when autograd records", "[model][decod
   CHECK(sam->mask_decoder->fast_path_applies(x, x));
   sam->mask_decoder->use_fast_path = false;
   CHECK_FALSE(sam->mask_decoder->fast_path_applies(x, x));
+}
+
+TEST_CASE("the prompt encoder's positional encoding stays fp32 under bf16 autocast", "[model]") {
+  // Under `precision: bf16` the model runs in autocast; a bf16 matmul would put the box corners on 2-pixel
+  // steps and move the encoding's phase by up to ~0.2 (the MedSAM reference trains in fp32).
+  torch::manual_seed(5);
+  Sam sam = build_sam(model_preset("tiny"));
+  sam->eval();
+  torch::NoGradGuard no_grad;
+  const at::Tensor boxes = torch::tensor({{900.f, 100.f, 950.f, 300.f}, {13.f, 771.f, 1017.f, 1001.f}});
+  const at::Tensor in_frame = boxes * (sam->prompt_encoder->config.input_image_size / 1024.0);  // tiny: smaller input
+  Prompts prompts;
+  prompts.boxes = in_frame;
+  const at::Tensor fp32 = sam->prompt_encoder->forward(prompts).first;  // the sparse (box corner) embeddings
+  at::Tensor autocast;
+  {
+    compat::AutocastScope bf16(c10::DeviceType::CPU, at::kBFloat16);
+    autocast = sam->prompt_encoder->forward(prompts).first;
+  }
+  CHECK(autocast.scalar_type() == at::kFloat);
+  CHECK((autocast - fp32).abs().max().item<float>() < 1e-5);
 }

@@ -1,5 +1,6 @@
 // `medsam infer` end to end on the sam_tiny fixture: files in, files out, compared with the reference.
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -48,6 +49,34 @@ TEST_CASE("medsam infer writes the reference mask, logits and embedding for a bo
                           out + "/emb.npy --box 46.67,50.73,86.28,89.66 --save-logits " + out + "/logits2.npy");
   REQUIRE(again.exit_code == 0);
   CHECK(torch::allclose(read_npy(out + "/logits2.npy"), read_npy(out + "/logits.npy"), 0, 1e-6));
+}
+
+TEST_CASE("medsam infer --multimask writes the mask of highest predicted IoU, not the first", "[infer][cli]") {
+  const auto out = test::temp_dir("infer_cli_multimask");
+  const std::string dir = test::tiny_dir() + "/case_z70";
+  // A box whose best mask is not the first (found with the library, which the CLI must agree with).
+  auto predictor = test::tiny_predictor();
+  predictor.set_image(io::read_image(dir + "/image.png"));
+  std::string box;
+  int64_t best = 0;
+  for (int x = 10; x < 200 && box.empty(); x += 30)
+    for (int w = 20; w < 120 && box.empty(); w += 25) {
+      infer::ImagePrompts p;
+      p.boxes = torch::tensor({{float(x), 40.f, float(x + w), 120.f}});
+      best = predictor.predict(p, /*multimask=*/true).iou.argmax(1)[0].item<int64_t>();
+      if (best != 0) box = fmt::format("{},40,{},120", x, x + w);
+    }
+  REQUIRE_FALSE(box.empty());
+  const auto r = run_medsam("infer --checkpoint " + test::tiny_dir() + "/weights.pth --image " + dir +
+                            "/image.png --multimask --box " + box + " --output " + out + "/mask.png --save-prob " +
+                            out + "/prob.npy");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.err, Catch::Contains(fmt::format("mask {} of 3 written", best + 1)));
+  const at::Tensor prob = read_npy(out + "/prob.npy")[0][best];  // (H, W) of the chosen mask
+  const at::Tensor mask = io::read_image(out + "/mask.png").squeeze(-1);
+  const at::Tensor decided = (prob - 0.5).abs() > 1e-3;
+  CHECK(torch::equal(mask.masked_select(decided), (prob > 0.5).to(at::kByte).masked_select(decided)));
 }
 
 TEST_CASE("medsam infer rejects malformed and out-of-image boxes with exit 2", "[infer][cli]") {
