@@ -48,7 +48,7 @@ RunFn add_infer_command(CLI::App& app) {
   sub->add_option("--box", f->boxes, "box x0,y0,x1,y1 (repeatable: one mask per box)");
   sub->add_option("--boxes", f->boxes_file, "JSON or CSV file of boxes, optionally with a label each");
   sub->add_option("--point", f->points, "point x,y,label (1 foreground, 0 background; repeatable)");
-  sub->add_option("--mask-input", j.mask_input, "low-res logits .npy of an earlier prediction, to refine");
+  sub->add_option("--mask-input", j.mask_input, "low-res logits .npy of an earlier prediction, to refine (one map, or one per box as --save-logits writes)");
   sub->add_option("--box3d", f->box3d, "3D box x0,y0,z0,x1,y1,z1 (z inclusive): slice propagation");
   sub->add_option("--slice-boxes", f->slice_boxes_file,
                   "volumes: CSV (slice,x0,y0,x1,y1[,label]) or JSON ([{\"slice\":z,\"box\":[...],\"label\":k}]) of "

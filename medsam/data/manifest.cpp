@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "medsam/core/error.h"
+#include "medsam/core/file_text.h"
 #include "medsam/io/atomic_file.h"
 
 namespace medsam::data {
@@ -125,10 +126,7 @@ Manifest Manifest::from_json(const std::string& text, const std::string& source)
 }
 
 Manifest Manifest::load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(fmt::format("{}: cannot open manifest", path));
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return from_json(text, path);
+  return from_json(read_file_bytes(path, "manifest"), path);
 }
 
 void Manifest::save(const std::string& path) const { write_file_atomically(path, to_json()); }

@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "medsam/core/error.h"
+#include "medsam/core/file_text.h"
 #include "medsam/io/tar_writer.h"
 
 namespace medsam::data {
@@ -43,9 +44,7 @@ std::string ShardIndex::serialize() const {
 }
 
 ShardIndex ShardIndex::load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(fmt::format("{}: cannot open shard index", path));
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string bytes = read_file_bytes(path, "shard index");
   auto bad = [&](const std::string& what) { return Error(fmt::format("{}: corrupt shard index: {}", path, what)); };
   ShardIndex idx;
   if (bytes.size() < sizeof(IndexHeader)) throw bad("shorter than its 64-byte header");

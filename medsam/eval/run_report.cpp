@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "medsam/core/error.h"
+#include "medsam/core/file_text.h"
 #include "medsam/eval/line_chart_svg.h"
 #include "medsam/eval/report_format.h"
 
@@ -21,13 +22,7 @@ namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
-std::string read_text(const fs::path& file, const std::string& what) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error(fmt::format("{}: cannot read {}", file.string(), what));
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string read_text(const fs::path& file, const std::string& what) { return read_file_bytes(file.string(), what); }
 
 Json read_summary(const std::string& dir) {
   const fs::path file = fs::path(dir) / "summary.json";

@@ -133,12 +133,18 @@ ImagePrediction Predictor::predict(const ImagePrompts& prompts, bool multimask_o
     p.point_labels = prompts.point_labels.to(at::kLong).unsqueeze(0).to(device_);
   }
   if (prompts.mask_input.defined()) {
+    // One mask for every prompt, or one per prompt (what --save-logits wrote for N boxes), as
+    // SamPredictor.predict_torch takes B x 1 x 256 x 256.
     const int64_t low = 4 * (size / model_->config.image_encoder.patch_size);
-    if (prompts.mask_input.dim() != 4 || prompts.mask_input.size(0) != 1 || prompts.mask_input.size(1) != 1 ||
-        prompts.mask_input.size(2) != low || prompts.mask_input.size(3) != low)
-      throw UsageError(fmt::format("mask input has shape {}, expected [1, 1, {}, {}] (a saved low-res logit map)",
-                                   prompts.mask_input.sizes(), low, low));
-    p.mask_inputs = prompts.mask_input.to(device_, at::kFloat).expand({n, 1, low, low});
+    const auto& mi = prompts.mask_input;
+    if (mi.dim() != 4 || mi.size(2) != low || mi.size(3) != low || (mi.size(0) != 1 && mi.size(0) != n))
+      throw UsageError(fmt::format("mask input has shape {}, expected [1, 1, {}, {}] or [{}, 1, {}, {}] (saved "
+                                   "low-res logits: one map, or one per prompt)",
+                                   mi.sizes(), low, low, n, low, low));
+    if (mi.size(1) != 1)
+      throw UsageError(fmt::format("mask input has {} masks per prompt (a --multimask output); pass one per prompt",
+                                   mi.size(1)));
+    p.mask_inputs = mi.to(device_, at::kFloat).expand({n, 1, low, low});
   }
 
   // One image, N prompts: the decoder broadcasts the single embedding (MedSAM's batching rule).

@@ -22,7 +22,8 @@ struct ImagePrompts {
   at::Tensor boxes;         // (N, 4) float x0, y0, x1, y1, or undefined
   at::Tensor points;        // (P, 2) float x, y, or undefined
   at::Tensor point_labels;  // (P) int: 1 foreground, 0 background
-  at::Tensor mask_input;    // (1, 1, 4h, 4w) low-res logits of an earlier prediction, or undefined
+  at::Tensor mask_input;    // (1 or N, 1, 4h, 4w) low-res logits of an earlier prediction (one for all N
+                            // prompts, or one each), or undefined
 };
 
 struct ImagePrediction {

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "medsam/core/error.h"
+#include "medsam/core/file_text.h"
 
 namespace medsam::infer {
 
@@ -107,12 +108,13 @@ std::vector<LabeledBox> read_csv_boxes(const std::string& path, const std::strin
   return boxes;
 }
 
+// A prompt file the user named: its absence is a usage error (exit 2), as a bad flag is.
 std::string read_text(const std::string& path, const char* what) {
-  std::ifstream in(path);
-  if (!in) throw UsageError(fmt::format("{}: cannot open {}", path, what));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+  try {
+    return read_file_bytes(path, what);
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
 }
 
 bool looks_like_json_list(const std::string& text) {
@@ -204,11 +206,7 @@ std::vector<SliceBox> read_slice_box_file(const std::string& path) {
 }
 
 std::vector<LabeledBox> read_box_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw UsageError(fmt::format("{}: cannot open box file", path));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string text = buffer.str();
+  const std::string text = read_text(path, "box file");
   const auto first = text.find_first_not_of(" \t\r\n");
   std::vector<LabeledBox> boxes = (first != std::string::npos && text[first] == '[') ? read_json_boxes(path, text)
                                                                                     : read_csv_boxes(path, text);

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "medsam/core/error.h"
+#include "medsam/core/file_text.h"
 #include "medsam/io/onnx_model.h"
 
 namespace medsam::onnx {
@@ -284,11 +285,7 @@ ModelInfo parse_onnx_info(const std::string& bytes, const std::string& name) {
 }
 
 ModelInfo read_onnx_info(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(fmt::format("cannot open {}", path));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  ModelInfo info = parse_onnx_info(ss.str(), path);
+  ModelInfo info = parse_onnx_info(read_file_bytes(path, "ONNX model"), path);
   // A runtime fails late and vaguely on a missing or short data file; say it here, naming both files.
   std::map<std::string, uint64_t> needed;  // location -> bytes the weights reach
   for (const auto& t : info.initializers) {

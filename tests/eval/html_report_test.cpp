@@ -18,11 +18,6 @@ using namespace medsam;
 using namespace medsam::eval;
 
 namespace {
-std::size_t count(const std::string& text, const std::string& what) {
-  std::size_t n = 0;
-  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
-}
 
 double attribute(const std::string& svg, const std::string& name) {
   std::smatch m;
@@ -75,8 +70,8 @@ TEST_CASE("the SVG box plot draws the quartiles and Tukey outliers of its values
   CHECK(attribute(svg, "data-median") == Approx(0.545));  // 12 values: between 0.54 and 0.55
   CHECK(attribute(svg, "data-q1") == Approx(0.5175));
   CHECK(attribute(svg, "data-q3") == Approx(0.5725));
-  CHECK(count(svg, "<circle") == 1);
-  CHECK(count(svg, "class=\"box\"") == 1);  // the empty NSD series has no box, only its label
+  CHECK(test::count_occurrences(svg, "<circle") == 1);
+  CHECK(test::count_occurrences(svg, "class=\"box\"") == 1);  // the empty NSD series has no box, only its label
   CHECK_THAT(svg, Catch::Contains("n = 12") && Catch::Contains("n = 0"));
 }
 
@@ -87,12 +82,12 @@ TEST_CASE("the HTML report has one inline SVG per box plot and embeds gallery PN
   r.worst = {{"b/c2 slice 1 label 1", "gallery/worst_01.png", {0x89, 'P', 'N', 'G'}}};
   const auto html = html_report(r);
   CHECK_THAT(html, Catch::StartsWith("<!DOCTYPE html>") && Catch::EndsWith("</html>\n"));
-  CHECK(count(html, "<svg") == 2);
+  CHECK(test::count_occurrences(html, "<svg") == 2);
   CHECK_THAT(html, Catch::Contains("src=\"data:image/png;base64,iVBORw==\""));  // base64 of 89 50 4E 47
   CHECK_THAT(html, Catch::Contains("<h3>Per modality</h3>"));
-  CHECK(count(html, "src=\"http") == 0);  // nothing is fetched: no external images, scripts or styles
-  CHECK(count(html, "<link") == 0);
-  CHECK(count(html, "<script") == 0);
+  CHECK(test::count_occurrences(html, "src=\"http") == 0);  // nothing is fetched: no external images, scripts or styles
+  CHECK(test::count_occurrences(html, "<link") == 0);
+  CHECK(test::count_occurrences(html, "<script") == 0);
 }
 
 TEST_CASE("the gallery keeps the lowest and highest DSC objects and writes readable overlays", "[eval][report]") {

@@ -23,11 +23,6 @@ std::string slurp(const std::string& path) {
   ss << in.rdbuf();
   return ss.str();
 }
-std::size_t count(const std::string& text, const std::string& what) {
-  std::size_t n = 0;
-  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
-}
 }  // namespace
 
 TEST_CASE("medsam eval --checkpoint --data writes the CSV, summaries, HTML report and gallery", "[eval][cli]") {
@@ -46,7 +41,7 @@ TEST_CASE("medsam eval --checkpoint --data writes the CSV, summaries, HTML repor
   const data::TrainingDataset val(data, "val", 1);
   const auto csv = slurp(out + "/metrics.csv");
   CHECK_THAT(csv, Catch::StartsWith("dataset,modality,case,slice,label,dsc,nsd\ncolin,mr,"));
-  CHECK(count(csv, "\n") == val.object_count() + 1);
+  CHECK(test::count_occurrences(csv, "\n") == val.object_count() + 1);
   const auto md = slurp(out + "/summary.md");
   CHECK_THAT(md, Catch::Contains("- split: val") && Catch::Contains("U[0, 3] px (seed 7)") &&
                      Catch::Contains("## Per label") && Catch::Contains("colin:"));
@@ -55,8 +50,8 @@ TEST_CASE("medsam eval --checkpoint --data writes the CSV, summaries, HTML repor
 
   // report.html: one box plot per modality (here only MR), and the gallery of 3 worst + 3 best.
   const auto html = slurp(out + "/report.html");
-  CHECK(count(html, "<svg") == 1);
-  CHECK(count(html, "<figure>") == 6);
+  CHECK(test::count_occurrences(html, "<svg") == 1);
+  CHECK(test::count_occurrences(html, "<figure>") == 6);
   for (const char* name : {"worst_01", "worst_03", "best_01", "best_03"}) {
     const std::string png = out + "/gallery/" + name + ".png";
     INFO(png);

@@ -94,6 +94,36 @@ TEST_CASE("bad boxes and points are rejected naming the prompt", "[infer]") {
   CHECK_THROWS_AS(predictor.predict(infer::ImagePrompts{}), UsageError);
 }
 
+TEST_CASE("mask inputs: one per box refines each box with its own map, as SamPredictor.predict_torch",
+          "[infer]") {
+  auto predictor = test::tiny_predictor();
+  predictor.set_embedding(read_npy(test::tiny_dir() + "/case_z70/embedding.npy"), 256, 256);
+  infer::ImagePrompts p;
+  p.boxes = torch::tensor({{46.f, 50.f, 86.f, 90.f}, {100.f, 120.f, 180.f, 200.f}, {10.f, 10.f, 60.f, 40.f}});
+  const auto first = predictor.predict(p);  // low-res logits (3, 1, h, w): what --save-logits writes
+  infer::ImagePrompts refine = p;
+  refine.mask_input = first.low_res_logits;
+  const auto batched = predictor.predict(refine);
+  for (int64_t i = 0; i < 3; ++i) {
+    INFO("box " << i);
+    infer::ImagePrompts one;
+    one.boxes = p.boxes.slice(0, i, i + 1);
+    one.mask_input = first.low_res_logits.slice(0, i, i + 1);
+    const auto alone = predictor.predict(one);
+    CHECK((batched.low_res_logits[i] - alone.low_res_logits[0]).abs().max().item<double>() < 1e-4);
+  }
+  // The mask matters: box 1 refined with box 2's map differs from box 1 refined with its own.
+  infer::ImagePrompts swapped;
+  swapped.boxes = p.boxes.slice(0, 0, 1);
+  swapped.mask_input = first.low_res_logits.slice(0, 1, 2);
+  CHECK((predictor.predict(swapped).low_res_logits[0] - batched.low_res_logits[0]).abs().max().item<double>() > 1e-3);
+  // Wrong counts are refused naming the shapes; a multimask output too.
+  refine.mask_input = first.low_res_logits.slice(0, 0, 2);
+  CHECK_THROWS_WITH(predictor.predict(refine), Catch::Contains("or [3, 1,"));
+  refine.mask_input = first.low_res_logits.slice(0, 0, 1).expand({1, 3, -1, -1});
+  CHECK_THROWS_WITH(predictor.predict(refine), Catch::Contains("3 masks per prompt"));
+}
+
 TEST_CASE("a label map keeps the most probable prompt per pixel", "[infer]") {
   at::Tensor prob = torch::zeros({2, 2, 3});
   prob[0][0][0] = 0.9; prob[1][0][0] = 0.6;   // both above 0.5: prompt 1 wins

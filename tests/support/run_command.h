@@ -1,6 +1,7 @@
 // Runs a shell command and captures its exit code, stdout and stderr (for CLI tests).
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 namespace medsam::test {
@@ -20,5 +21,8 @@ CommandResult run_medsam(const std::string& args);
 std::string temp_dir(const std::string& name);
 // Removes every temp_dir of this process (tests/main.cpp calls it when the test run ends).
 void remove_temp_root();
+
+// How often `what` occurs in `text` (overlapping occurrences counted).
+std::size_t count_occurrences(const std::string& text, const std::string& what);
 
 }  // namespace medsam::test
