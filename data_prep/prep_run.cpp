@@ -39,6 +39,7 @@
 #include "medsam/data/manifest.h"
 #include "medsam/data/modality.h"
 #include "medsam/data/shard_format.h"
+#include "medsam/data/shard_index.h"
 
 namespace medsam::prep {
 namespace fs = std::filesystem;
@@ -136,9 +137,58 @@ std::string changed_inputs_message(const std::string& dir, const InputChanges& c
   for (std::size_t i = 0; i < shown; ++i) list += fmt::format("\n  {}: {}", c.converted[i].first, c.converted[i].second);
   if (c.converted.size() > shown) list += fmt::format("\n  ... and {} more", c.converted.size() - shown);
   return fmt::format("{}: the input files of {} converted case(s) changed after they were converted, so their "
-                     "samples in the committed shards are stale:{}\nrestore those files, or rerun with --overwrite "
-                     "to prepare the folder again from the files as they are now",
+                     "samples in the committed shards are stale:{}\nrestore those files, or rerun with "
+                     "--rebuild-changed to convert those cases (and their shard-mates) again, or with --overwrite to "
+                     "prepare the whole folder again",
                      dir, c.converted.size(), list);
+}
+
+// The shard number in "<split>-NNNNNN".
+int shard_number(const std::string& name) { return std::stoi(name.substr(name.rfind('-') + 1)); }
+
+// Drops the committed shards that hold any of `cases`, and every case those shards hold, from the
+// manifest; the counts are recomputed from the kept shards' indexes (the manifest keeps no per-shard
+// breakdown). The cases go back to the to-do list and are converted again into new shards; their old
+// files become unlisted and clean_output removes them. Not the bytes of a fresh prep (shard numbers
+// and order differ); the same samples and counts.
+std::size_t drop_shards_holding(const std::string& dir, data::Manifest& m, const std::set<std::string>& cases) {
+  std::vector<data::ManifestShard> kept;
+  std::set<std::string> undone = cases;  // also a changed case that left no sample in any shard
+  for (auto& s : m.shards) {
+    const bool hit = std::any_of(s.cases.begin(), s.cases.end(), [&](const auto& c) { return cases.count(c) > 0; });
+    if (hit) undone.insert(s.cases.begin(), s.cases.end());
+    else kept.push_back(std::move(s));
+  }
+  const std::size_t dropped = m.shards.size() - kept.size();
+  m.shards = std::move(kept);
+  m.done_cases.erase(std::remove_if(m.done_cases.begin(), m.done_cases.end(),
+                                    [&](const auto& c) { return undone.count(c) > 0; }),
+                     m.done_cases.end());
+  m.by_split.clear();
+  m.by_modality.clear();
+  m.by_dataset.clear();
+  m.objects_by_label.clear();
+  for (const auto& s : m.shards) {
+    const auto index = data::ShardIndex::load(dir + "/" + s.info.name + ".idx");
+    for (const auto& rec : index.samples) {
+      if (rec.dataset >= m.datasets.size())
+        throw Error(fmt::format("{}/{}.idx: sample of dataset {} (manifest lists {})", dir, s.info.name, rec.dataset,
+                                m.datasets.size()));
+      const auto& ds = m.datasets[rec.dataset];
+      for (auto* c : {&m.by_split[data::split_name(static_cast<data::Split>(rec.split))], &m.by_modality[ds.modality],
+                      &m.by_dataset[ds.name]}) {
+        c->samples += 1;
+        c->objects += rec.object_count;
+      }
+      for (std::uint32_t o = 0; o < rec.object_count; ++o) {
+        const auto label = index.objects.at(rec.first_object + o).label;
+        const auto it = ds.labels.find(label);
+        m.objects_by_label[fmt::format("{}:{} {}", ds.name, label, it == ds.labels.end() ? "" : it->second)] += 1;
+      }
+    }
+  }
+  m.complete = false;
+  return dropped;
 }
 
 void check_committed_shards(const std::string& dir, const data::Manifest& m) {
@@ -226,7 +276,7 @@ PrepSummary run_prep(std::vector<PrepConfig> configs, const PrepOptions& opt) {
           log_warn("prep: {} converted cases in {} have no input record (prepared by an earlier medsam); edits to "
                    "their files cannot be noticed",
                    changes.unrecorded, dir);
-        if (!changes.converted.empty()) {
+        if (!changes.converted.empty() && !opt.rebuild_changed) {
           if (!opt.overwrite) throw UsageError(changed_inputs_message(dir, changes));
           log_warn("prep: --overwrite: preparing {} again, {} converted cases' inputs changed", dir,
                    changes.converted.size());
@@ -235,13 +285,26 @@ PrepSummary run_prep(std::vector<PrepConfig> configs, const PrepOptions& opt) {
           const std::string hash = m.config_hash;
           m = old;
           m.config_hash = hash;
+          if (!changes.converted.empty()) {
+            std::set<std::string> changed;
+            for (const auto& [id, why] : changes.converted) {
+              log_info("prep: converting {} again: {}", id, why);
+              changed.insert(id);
+            }
+            const auto before = m.done_cases.size();
+            const auto dropped = drop_shards_holding(dir, m, changed);
+            summary.cases_rebuilt = static_cast<std::int64_t>(before - m.done_cases.size());
+            log_warn("prep: --rebuild-changed: {} shards dropped, {} cases ({} changed) to convert again", dropped,
+                     summary.cases_rebuilt, changed.size());
+            m.save(manifest_path);  // the dropped shards are unlisted before anything else happens
+          }
           if (!changes.retry.empty()) {
             m.skipped.erase(std::remove_if(m.skipped.begin(), m.skipped.end(),
                                            [&](const auto& s) { return changes.retry.count(s.first) > 0; }),
                             m.skipped.end());
             summary.cases_retried = static_cast<std::int64_t>(changes.retry.size());
           }
-          if (old.complete && changes.retry.empty()) {
+          if (old.complete && changes.retry.empty() && changes.converted.empty()) {
             summary.already_complete = true;
           } else {
             log_info("prep: resuming in {}: {} cases and {} shards already committed{}", dir, old.done_cases.size(),
@@ -265,8 +328,12 @@ PrepSummary run_prep(std::vector<PrepConfig> configs, const PrepOptions& opt) {
     if (!finished.count(j.id)) todo.push_back(&j);
   summary.cases_resumed = summary.cases_total - static_cast<std::int64_t>(todo.size());
 
+  // After the last committed number of each split (numbers have gaps once --rebuild-changed dropped shards).
   std::array<int, 3> next_shard{0, 0, 0};
-  for (const auto& s : m.shards) ++next_shard[static_cast<int>(s.info.split)];
+  for (const auto& s : m.shards) {
+    auto& next = next_shard[static_cast<int>(s.info.split)];
+    next = std::max(next, shard_number(s.info.name) + 1);
+  }
 
   // Pending = converted since the last commit.
   std::array<std::unique_ptr<data::ShardWriter>, 3> writers;
@@ -465,6 +532,9 @@ std::string format_summary(const PrepSummary& s, bool dry_run) {
   if (s.already_complete) out += "  output was already complete for this config; nothing to do\n";
   out += fmt::format("  cases: {} total, {} converted now, {} from an earlier run, {} skipped\n", s.cases_total,
                      s.cases_converted, s.cases_resumed, s.skipped.size());
+  if (s.cases_rebuilt)
+    out += fmt::format("    {} converted again (--rebuild-changed: their files, or a shard-mate's, changed)\n",
+                       s.cases_rebuilt);
   if (s.cases_retried)
     out += fmt::format("    {} skipped before and tried again (their files changed, or --retry-skipped)\n",
                        s.cases_retried);

@@ -17,11 +17,13 @@ struct PrepOptions {
   bool dry_run = false; // convert everything, write nothing, report what would be written
   bool overwrite = false;  // replace a folder prepared with a different config, or from since-changed inputs
   bool retry_skipped = false;  // convert the cases an earlier run skipped again, changed or not
+  bool rebuild_changed = false;  // drop the shards of cases whose files changed, convert those cases again
 };
 
 struct PrepSummary {
   std::int64_t cases_total = 0, cases_converted = 0, cases_resumed = 0;
   std::int64_t cases_retried = 0;  // skipped by an earlier run, converted again by this one
+  std::int64_t cases_rebuilt = 0;  // converted before, dropped with their shards (--rebuild-changed), converted again
   std::vector<std::pair<std::string, std::string>> skipped;  // case, reason
   std::map<std::string, std::int64_t> samples_by_split, objects_by_split, objects_by_modality;
   std::map<std::string, std::int64_t> objects_by_label;  // "<dataset>:<id> <name>"

@@ -28,8 +28,8 @@ Each DATASET.yaml describes one dataset (see configs/prep/colin27_aal.yaml and d
 Output folder: manifest.json, prep_config.yaml (the resolved configs), <split>-NNNNNN.tar (WebDataset: <key>.img.png, <key>.seg.png,
 <key>.json), <split>-NNNNNN.idx (binary index) and inputs.tsv (size, time and CRC-32 of each case's
 files). A rerun with the same config resumes; a folder made with another config, or whose converted
-cases' files changed since, is refused unless --overwrite. Skipped cases whose files changed are
-tried again. Output is identical for any --workers.
+cases' files changed since, is refused unless --rebuild-changed (those cases and their shard-mates
+again) or --overwrite (everything again). Skipped cases whose files changed are tried again. Output is identical for any --workers.
 
 Example:
   medsam prep configs/prep/colin27_aal.yaml --output data/colin27 --set output.image_size=256)";
@@ -58,6 +58,9 @@ RunFn add_prep_command(CLI::App& app) {
   sub->add_flag("--dry-run", opts->run.dry_run, "convert in memory and report what would be written; write nothing");
   sub->add_flag("--overwrite", opts->run.overwrite,
                 "replace an output folder prepared from another config or from input files changed since");
+  sub->add_flag("--rebuild-changed", opts->run.rebuild_changed,
+                "convert again the cases whose files changed since they were converted (with the other cases of "
+                "their shards), keeping the rest");
   sub->add_flag("--retry-skipped", opts->run.retry_skipped,
                 "convert the cases an earlier run skipped again, even where their files did not change");
   sub->footer(kFooter);

@@ -186,3 +186,55 @@ TEST_CASE("prep rerun tries a skipped case again once its file is replaced, or w
   CHECK(m.input_record_bytes == fs::file_size(out + "/inputs.tsv"));
   CHECK(prep::read_input_records(out + "/inputs.tsv", m.input_record_bytes).at("colin/b").labels.exists);
 }
+
+TEST_CASE("prep --rebuild-changed converts the changed case and its shard-mates again, and the counts match a "
+          "fresh prep",
+          "[data][prep]") {
+  MEDSAM_NEEDS_ITK("the Colin27 NIfTI crop");
+  const auto dir = test::temp_dir("prep_rebuild_changed");
+  fs::create_directories(dir + "/img");
+  fs::create_directories(dir + "/lab");
+  for (const char* c : {"a", "b", "c"}) {
+    fs::copy_file(test::colin27_crop_dir() + "/image.nii.gz", dir + "/img/" + c + ".nii.gz");
+    fs::copy_file(test::colin27_crop_dir() + "/labels.nii.gz", dir + "/lab/" + c + ".nii.gz");
+  }
+  const auto cfg = write_config(dir);  // shard_bytes 1: one shard per case
+  const auto out = dir + "/out";
+  REQUIRE(test::run_medsam("prep " + cfg + " --output " + out).exit_code == 0);
+  const auto before = data::Manifest::load(out + "/manifest.json");
+  REQUIRE(before.shards.size() == 3);
+
+  // b's most common label removed: its objects go.
+  auto labels = io::read_volume(dir + "/lab/b.nii.gz");
+  auto counts = torch::bincount(labels.data.flatten().to(torch::kLong));
+  counts[0] = 0;
+  labels.data.masked_fill_(labels.data == counts.argmax(), 0);
+  io::write_volume(dir + "/lab/b.nii.gz", labels);
+
+  const auto rebuilt = test::run_medsam("prep " + cfg + " --output " + out + " --rebuild-changed");
+  INFO(rebuilt.err);
+  REQUIRE(rebuilt.exit_code == 0);
+  CHECK_THAT(rebuilt.out, Catch::Contains("1 converted now") && Catch::Contains("1 converted again"));
+  const auto after = data::Manifest::load(out + "/manifest.json");
+  CHECK(after.complete);
+  REQUIRE(after.shards.size() == 3);
+  CHECK(after.shards[0].info.name == before.shards[0].info.name);  // a's and c's shards kept as they were
+  CHECK(after.shards[1].info.name == before.shards[2].info.name);
+  CHECK(after.shards[2].info.name == "train-000003");                // b's new shard after the last number
+  CHECK(after.shards[2].cases == std::vector<std::string>{"colin/b"});
+  CHECK_FALSE(fs::exists(out + "/train-000001.tar"));                 // b's old shard removed
+  // The same samples and counts as a fresh prep of the files as they are now.
+  const auto fresh_out = dir + "/fresh";
+  REQUIRE(test::run_medsam("prep " + cfg + " --output " + fresh_out).exit_code == 0);
+  const auto fresh = data::Manifest::load(fresh_out + "/manifest.json");
+  CHECK(after.objects_by_label == fresh.objects_by_label);
+  for (const auto& [split, c] : fresh.by_split) {
+    CHECK(after.by_split.at(split).samples == c.samples);
+    CHECK(after.by_split.at(split).objects == c.objects);
+  }
+  CHECK(after.by_dataset.at("colin").objects == fresh.by_dataset.at("colin").objects);
+  CHECK(after.by_modality.at("mr").samples == fresh.by_modality.at("mr").samples);
+  CHECK(after.by_split.at("train").objects < before.by_split.at("train").objects);  // b lost a label
+  // And the next run has nothing to do.
+  CHECK_THAT(test::run_medsam("prep " + cfg + " --output " + out).out, Catch::Contains("already complete"));
+}
