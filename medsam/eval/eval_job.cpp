@@ -5,6 +5,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -14,6 +15,7 @@
 #include "medsam/core/log.h"
 #include "medsam/eval/html_report.h"
 #include "medsam/eval/label_file.h"
+#include "medsam/eval/surface_distance.h"
 #include "medsam/io/atomic_file.h"
 
 namespace medsam::eval {
@@ -86,7 +88,7 @@ std::string pred_gt_html(const EvalJob& job, const EvalResult& result) {
   r.title = "medsam evaluation: " + job.pred + " vs " + job.gt;
   r.info = {{"prediction", job.pred}, {"ground truth", job.gt}, {"scores", std::to_string(result.scores.size())}};
   for (const auto& row : result.summary)
-    r.summary.push_back({row.label == "all" ? "all" : "label", row.label, row.dsc, row.nsd});
+    r.summary.push_back({row.label == "all" || row.label == "cases" ? row.label : "label", row.label, row.dsc, row.nsd});
   // summarize() puts "all" last; the report shows it first.
   std::rotate(r.summary.rbegin(), r.summary.rbegin() + 1, r.summary.rend());
   r.tolerance_mm = job.metrics.tolerance_mm;
@@ -114,13 +116,40 @@ EvalResult run_eval_job(const EvalJob& job) {
     if (gt.labels.sizes() != pred.labels.sizes())
       throw Error(fmt::format("case {}: prediction {} is {} but ground truth {} is {}", c.name, c.pred,
                               fmt::join(pred.labels.sizes(), "x"), c.gt, fmt::join(gt.labels.sizes(), "x")));
-    const auto labels = job.labels.empty() ? labels_present(gt.labels, pred.labels) : job.labels;
+    const auto present = labels_present(gt.labels, pred.labels);
+    auto labels = job.labels.empty() ? present : job.labels;
     if (!job.labels.empty())
-      for (int64_t label : labels_present(gt.labels, pred.labels)) labels_seen.insert(label);
-    for (int64_t label : labels) {
-      const MaskScores s = score_masks(pred.labels == label, gt.labels == label, gt.spacing, job.metrics);
-      result.scores.push_back({c.name, label, s.dsc, s.nsd});
+      for (int64_t label : present) labels_seen.insert(label);
+    const bool cvpr = job.metrics.cvpr2024;
+    if (cvpr && job.labels.empty()) {
+      // ref: LiteMedSAM evaluation/compute_metrics.py compute_multi_class_dsc: range(1, gt.max() + 1)
+      const int64_t top = gt.labels.numel() ? gt.labels.max().item<int64_t>() : 0;
+      labels.erase(std::remove_if(labels.begin(), labels.end(), [&](int64_t l) { return l > top; }), labels.end());
     }
+    MetricOptions per_label = job.metrics;
+    per_label.cvpr2024 = false;  // the CVPR rule applies to the case's mean DSC, below
+    std::vector<double> dscs, nsds;
+    for (int64_t label : labels) {
+      const at::Tensor p = pred.labels == label, g = gt.labels == label;
+      MaskScores s = score_masks(p, g, gt.spacing, per_label);
+      if (cvpr && g.dim() == 2) {  // the reference's 2D NSD: (H, W, 1) with the 3D tables at 1 mm
+        const double slab = normalized_surface_dice(p.unsqueeze(0), g.unsqueeze(0), {1.0, 1.0, 1.0},
+                                                    job.metrics.tolerance_mm);
+        if (!std::isnan(slab)) s.nsd = slab;
+      }
+      result.scores.push_back({c.name, label, s.dsc, s.nsd});
+      if (!std::isnan(s.dsc)) dscs.push_back(s.dsc);
+      if (!std::isnan(s.nsd)) nsds.push_back(s.nsd);
+    }
+    const auto mean = [](const std::vector<double>& v) {
+      double total = 0;
+      for (double x : v) total += x;
+      return v.empty() ? std::nan("") : total / static_cast<double>(v.size());
+    };
+    const double case_dsc = mean(dscs);
+    // ref: compute_metrics.py compute_metrics: "if dsc > 0.2" on the case's mean, else NSD = 0
+    const double case_nsd = cvpr && !(case_dsc > 0.2) ? 0.0 : mean(nsds);
+    result.cases.push_back({c.name, 0, case_dsc, case_nsd});
   }
   // A --label no file holds would score 1.0 in every case (both masks empty) and lift the mean: a typo.
   for (int64_t label : job.labels)
@@ -129,9 +158,17 @@ EvalResult run_eval_job(const EvalJob& job) {
                                    "present: {}); it would score as {} everywhere", label, pairs.size(),
                                    fmt::join(labels_seen, ", "), "two empty masks"));
   result.summary = summarize(result.scores);
+  std::vector<double> case_dsc, case_nsd;
+  for (const auto& c : result.cases) {
+    case_dsc.push_back(c.dsc);
+    case_nsd.push_back(c.nsd);
+  }
+  // Before "all" (the pooled (case, label) rows), which stays last.
+  result.summary.insert(result.summary.end() - 1, {"cases", compute_stats(case_dsc), compute_stats(case_nsd)});
   if (!job.output_dir.empty()) {
     fs::create_directories(job.output_dir);
     write_file_atomically(job.output_dir + "/metrics.csv", scores_csv(result.scores));
+    write_file_atomically(job.output_dir + "/cases.csv", case_scores_csv(result.cases));
     write_file_atomically(job.output_dir + "/summary.md", summary_markdown(result.summary, job.metrics.tolerance_mm));
     write_file_atomically(job.output_dir + "/summary.json", summary_json(result.summary, job.metrics.tolerance_mm));
     write_file_atomically(job.output_dir + "/report.html", pred_gt_html(job, result));

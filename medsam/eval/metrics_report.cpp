@@ -61,6 +61,12 @@ std::string scores_csv(const std::vector<CaseScore>& scores) {
   return out;
 }
 
+std::string case_scores_csv(const std::vector<CaseScore>& cases) {
+  std::string out = "case,dsc,nsd\n";
+  for (const auto& c : cases) out += fmt::format("{},{},{}\n", csv_field(c.case_name), score_text(c.dsc), score_text(c.nsd));
+  return out;
+}
+
 std::string summary_markdown(const std::vector<LabelSummary>& summary, double tolerance_mm) {
   std::string out = fmt::format(
       "| label | n | DSC median | DSC IQR | DSC mean | NSD@{}mm median | NSD IQR | NSD mean |\n"

@@ -34,6 +34,8 @@ std::vector<LabelSummary> summarize(const std::vector<CaseScore>& scores);
 
 // case,label,dsc,nsd with a header; NaN written as "nan".
 std::string scores_csv(const std::vector<CaseScore>& scores);
+// cases.csv: case, dsc, nsd (one row per case; the label column is left out).
+std::string case_scores_csv(const std::vector<CaseScore>& cases);
 std::string summary_markdown(const std::vector<LabelSummary>& summary, double tolerance_mm);
 std::string summary_json(const std::vector<LabelSummary>& summary, double tolerance_mm);
 

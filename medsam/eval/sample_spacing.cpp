@@ -18,7 +18,20 @@ PixelSpacing sample_pixel_spacing(const std::string& json, int64_t stored_height
   } catch (const std::exception& e) {
     throw Error(fmt::format("{}: metadata JSON: {}", what, e.what()));
   }
-  if (!j.contains("spacing") || !j.contains("axis")) return out;
+  if (!j.contains("spacing") || !j.contains("axis")) {
+    // A 2D image: 1 mm per *original* pixel (what scoring it at its own size assumes), so a 512² image
+    // stored at 1024² has 0.5 mm stored pixels and the tolerance keeps its meaning.
+    if (!j.contains("original_size")) return out;
+    try {
+      const auto original = j.at("original_size").get<std::array<double, 2>>();
+      out.rows_cols = {original[0] / static_cast<double>(stored_height), original[1] / static_cast<double>(stored_width)};
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(fmt::format("{}: metadata original_size: {}", what, e.what()));
+    }
+    for (double s : out.rows_cols)
+      if (!(s > 0)) throw Error(fmt::format("{}: metadata gives a pixel spacing of {} mm", what, s));
+    return out;  // from_metadata stays false: the 1 mm is assumed
+  }
   try {
     const auto itk = j.at("spacing").get<std::array<double, 3>>();  // (x, y, z)
     const std::string axis = j.at("axis").get<std::string>();

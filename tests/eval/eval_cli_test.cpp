@@ -15,12 +15,6 @@ using namespace medsam;
 using test::run_medsam;
 
 namespace {
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 // 20x20 label map: label 1 a 6x6 square at (row y0, col x0), label 2 a 3x3 square at (12, 12) when `two`.
 at::Tensor labels_2d(int64_t y0, int64_t x0, bool two) {
   at::Tensor m = torch::zeros({20, 20}, torch::kUInt8);
@@ -42,18 +36,18 @@ TEST_CASE("medsam eval scores folders of PNG label maps per case and label", "[e
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   // b: DSC = 2·(6·3)/72 = 0.5. NSD at 2 mm < 1 (the shift is 3 px at 1 mm).
-  const std::string csv = slurp(dir + "/out/metrics.csv");
+  const std::string csv = test::file_contents(dir + "/out/metrics.csv");
   CHECK_THAT(csv, Catch::StartsWith("case,label,dsc,nsd\na,1,1.000000,1.000000\na,2,1.000000,1.000000\nb,1,0.500000,"));
-  CHECK_THAT(slurp(dir + "/out/summary.json"), Catch::Contains("\"nsd_tolerance_mm\": 2.0"));
-  CHECK_THAT(slurp(dir + "/out/summary.md"), Catch::Contains("| 2 | 1 | 1.0000 |"));
+  CHECK_THAT(test::file_contents(dir + "/out/summary.json"), Catch::Contains("\"nsd_tolerance_mm\": 2.0"));
+  CHECK_THAT(test::file_contents(dir + "/out/summary.md"), Catch::Contains("| 2 | 1 | 1.0000 |"));
   CHECK_THAT(r.out, Catch::Contains("| all | 3 |"));
   // report.html: the summary and one box plot of all scores (no gallery without images).
-  CHECK_THAT(slurp(dir + "/out/report.html"), Catch::Contains("<svg") && Catch::Contains("No gallery for --pred/--gt"));
+  CHECK_THAT(test::file_contents(dir + "/out/report.html"), Catch::Contains("<svg") && Catch::Contains("No gallery for --pred/--gt"));
   // With 10 mm per pixel (--spacing), the same 3 px shift is 30 mm: far outside a 2 mm tolerance, but
   // inside 40 mm.
   auto wide = run_medsam("eval --pred " + dir + "/pred/b.png --gt " + dir + "/gt/b.png --spacing 10,10 --tolerance 40 --output " + dir + "/wide");
   REQUIRE(wide.exit_code == 0);
-  CHECK(slurp(dir + "/wide/metrics.csv") == "case,label,dsc,nsd\nb,1,0.500000,1.000000\n");
+  CHECK(test::file_contents(dir + "/wide/metrics.csv") == "case,label,dsc,nsd\nb,1,0.500000,1.000000\n");
   // --label 2 is in case a only: scored there, and b's empty pair counts (a label some case holds).
   auto two = run_medsam("eval --pred " + dir + "/pred --gt " + dir + "/gt --label 2 --output " + dir + "/two");
   CHECK(two.exit_code == 0);
@@ -79,10 +73,12 @@ TEST_CASE("medsam eval reads spacing from NIfTI headers", "[eval][cli]") {
   auto r = run_medsam("eval --pred " + dir + "/pred.nii.gz --gt " + dir + "/gt.nii.gz --output " + dir + "/out");
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  CHECK(slurp(dir + "/out/metrics.csv") == "case,label,dsc,nsd\ngt,1,0.000000,0.500000\n");
+  CHECK(test::file_contents(dir + "/out/metrics.csv") == "case,label,dsc,nsd\ngt,1,0.000000,0.500000\n");
   auto cvpr = run_medsam("eval --cvpr2024 --pred " + dir + "/pred.nii.gz --gt " + dir + "/gt.nii.gz --output " + dir + "/c");
   REQUIRE(cvpr.exit_code == 0);
-  CHECK(slurp(dir + "/c/metrics.csv") == "case,label,dsc,nsd\ngt,1,0.000000,0.000000\n");
+  // The CVPR 2024 rule is on the case (its mean DSC 0 <= 0.2: NSD 0); the label row keeps its NSD.
+  CHECK(test::file_contents(dir + "/c/metrics.csv") == "case,label,dsc,nsd\ngt,1,0.000000,0.500000\n");
+  CHECK(test::file_contents(dir + "/c/cases.csv") == "case,dsc,nsd\ngt,0.000000,0.000000\n");
 }
 
 TEST_CASE("medsam eval names missing predictions, a folder that is not shards, and missing flags", "[eval][cli]") {

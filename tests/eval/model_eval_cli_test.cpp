@@ -16,15 +16,6 @@
 using namespace medsam;
 namespace fs = std::filesystem;
 
-namespace {
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-}  // namespace
-
 TEST_CASE("medsam eval --checkpoint --data writes the CSV, summaries, HTML report and gallery", "[eval][cli]") {
   MEDSAM_NEEDS_ITK("shards of the Colin27 NIfTI crop");
   MEDSAM_NEEDS_OPENCV("gallery overlays");
@@ -39,17 +30,17 @@ TEST_CASE("medsam eval --checkpoint --data writes the CSV, summaries, HTML repor
 
   // One CSV row per (sample, label) pair with >= 1 pixel: the training dataset's own count.
   const data::TrainingDataset val(data, "val", 1);
-  const auto csv = slurp(out + "/metrics.csv");
+  const auto csv = test::file_contents(out + "/metrics.csv");
   CHECK_THAT(csv, Catch::StartsWith("dataset,modality,case,slice,label,dsc,nsd\ncolin,mr,"));
   CHECK(test::count_occurrences(csv, "\n") == val.object_count() + 1);
-  const auto md = slurp(out + "/summary.md");
+  const auto md = test::file_contents(out + "/summary.md");
   CHECK_THAT(md, Catch::Contains("- split: val") && Catch::Contains("U[0, 3] px (seed 7)") &&
                      Catch::Contains("## Per label") && Catch::Contains("colin:"));
   CHECK_THAT(md, Catch::Contains("pixel_spacing: from the shards' metadata"));
-  CHECK_THAT(slurp(out + "/summary.json"), Catch::Contains("\"overall\"") && Catch::Contains("\"modality\""));
+  CHECK_THAT(test::file_contents(out + "/summary.json"), Catch::Contains("\"overall\"") && Catch::Contains("\"modality\""));
 
   // report.html: one box plot per modality (here only MR), and the gallery of 3 worst + 3 best.
-  const auto html = slurp(out + "/report.html");
+  const auto html = test::file_contents(out + "/report.html");
   CHECK(test::count_occurrences(html, "<svg") == 1);
   CHECK(test::count_occurrences(html, "<figure>") == 6);
   for (const char* name : {"worst_01", "worst_03", "best_01", "best_03"}) {
@@ -87,7 +78,7 @@ TEST_CASE("medsam eval --checkpoint --precision bf16 scores the model with a bf1
                                     " --split val --precision " + precision + " --output " + dir + "/" + precision);
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
-    const auto md = slurp(dir + "/" + precision + "/summary.md");
+    const auto md = test::file_contents(dir + "/" + precision + "/summary.md");
     CHECK_THAT(md, Catch::Contains("precision: " + precision));
     // The per-object CSV: the mean of its dsc column.
     std::ifstream csv(dir + "/" + precision + "/metrics.csv");

@@ -28,6 +28,10 @@ TEST_CASE("a 2D image without spacing is scored at 1 mm and says so", "[eval][sp
   const auto s = sample_pixel_spacing(R"({"key":"ds/a","image_size":[64,64]})", 64, 64, "s");
   CHECK_FALSE(s.from_metadata);
   CHECK(s.rows_cols == std::vector<double>{1.0, 1.0});
+  // 1 mm per original pixel: a 512 x 256 image stored at 1024² has 0.5 x 0.25 mm stored pixels.
+  const auto up = sample_pixel_spacing(R"({"key":"ds/a","original_size":[512,256]})", 1024, 1024, "s");
+  CHECK_FALSE(up.from_metadata);
+  CHECK(up.rows_cols == std::vector<double>{0.5, 0.25});
 }
 
 TEST_CASE("malformed spacing metadata is an error naming the sample", "[eval][spacing]") {

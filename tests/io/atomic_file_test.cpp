@@ -46,13 +46,6 @@ TEST_CASE("an image write leaves the image and no temporary and a failed one lea
   CHECK(entries.size() == 1);
 }
 
-namespace {
-std::string file_text(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-}  // namespace
-
 TEST_CASE("a file set (a header and its data file) is renamed into place together, or not at all", "[io][atomic]") {
   const std::string dir = test::temp_dir("atomic_file_set");
   const auto write_pair = [](const std::string& tmp, const std::string& text) {
@@ -65,7 +58,7 @@ TEST_CASE("a file set (a header and its data file) is renamed into place togethe
     CHECK(tmp.substr(tmp.size() - 6) == "/x.mhd");  // under the same file name
     write_pair(tmp, "first");
   });
-  CHECK(file_text(dir + "/x.raw") == "first");
+  CHECK(test::file_contents(dir + "/x.raw") == "first");
   CHECK(list_directory(dir).size() == 2);
   CHECK_THROWS_WITH(write_atomically_as_file_set(dir + "/x.mhd",
                                                  [&](const std::string& tmp) {
@@ -73,7 +66,7 @@ TEST_CASE("a file set (a header and its data file) is renamed into place togethe
                                                    throw Error("writer failed");
                                                  }),
                     "writer failed");
-  CHECK(file_text(dir + "/x.raw") == "first");  // the old set stands
+  CHECK(test::file_contents(dir + "/x.raw") == "first");  // the old set stands
   CHECK(list_directory(dir).size() == 2);              // and no staging folder is left
   CHECK_THROWS_WITH(write_atomically_as_file_set(dir + "/y.mhd", [](const std::string&) {}),
                     Catch::Contains("y.mhd") && Catch::Contains("did not create it"));

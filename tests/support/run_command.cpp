@@ -62,6 +62,8 @@ CommandResult run_command(const std::string& command_line) {
 
 CommandResult run_medsam(const std::string& args) { return run_command(std::string(MEDSAM_BIN) + " " + args); }
 
+std::string file_contents(const std::string& path) { return slurp(path); }
+
 std::size_t count_occurrences(const std::string& text, const std::string& what) {
   std::size_t n = 0;
   for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;

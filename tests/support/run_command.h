@@ -22,6 +22,9 @@ std::string temp_dir(const std::string& name);
 // Removes every temp_dir of this process (tests/main.cpp calls it when the test run ends).
 void remove_temp_root();
 
+// The bytes of a file ("" when it cannot be read: tests then fail on the content).
+std::string file_contents(const std::string& path);
+
 // How often `what` occurs in `text` (overlapping occurrences counted).
 std::size_t count_occurrences(const std::string& text, const std::string& what);
 
