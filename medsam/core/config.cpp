@@ -1,9 +1,12 @@
 // YAML <-> config structs, through the ConfigVisitor field lists.
 #include "medsam/core/config.h"
 
+#include <cmath>
+
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cmath>
 #include <map>
 #include <set>
 #include <type_traits>
@@ -90,6 +93,17 @@ class YamlReader final : public ConfigVisitor {
     }
     try {
       T parsed = child.as<T>();
+      // .inf/.nan pass `> 0` checks and turn into undefined integer casts (a timeout in ms); no setting
+      // has a use for them.
+      if constexpr (std::is_same_v<T, double>) {
+        if (!std::isfinite(parsed))
+          fail(child, fmt::format("key '{}' must be a finite number, got '{}'", join_key(prefix_, key), child.Scalar()));
+      }
+      if constexpr (std::is_same_v<T, std::vector<double>>) {
+        for (double x : parsed)
+          if (!std::isfinite(x))
+            fail(child, fmt::format("key '{}' must hold finite numbers, got {}", join_key(prefix_, key), x));
+      }
       value = parsed;
     } catch (const YAML::Exception&) {
       std::string got;

@@ -99,7 +99,11 @@ int run_training(Config& config) {
   const int rank = group->rank(), world = group->size();
   auto source = make_source(config, rank, world);
   if (rank == 0) check_output_dir(config.train.output_dir);  // a bad output path fails now, before weights load
-  const std::string yaml = config_to_yaml(config);
+  // The run's config.yaml says how to train, not how this process was started: without train.resume, so
+  // the file used as a template (--config run/config.yaml) starts a new run instead of continuing this one.
+  Config saved = config;
+  saved.train.resume.clear();
+  const std::string yaml = config_to_yaml(saved);
   Sam model = build_training_model(without_initial_weights_when_resuming(config));
 
   TrainerOptions options;

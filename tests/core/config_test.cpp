@@ -110,6 +110,11 @@ TEST_CASE("a bad override names the override and the key", "[config]") {
   CHECK_THROWS_WITH(apply_config_override("model.image_encoder.depth=abc", c), Catch::Contains("expects an integer"));
   CHECK_THROWS_WITH(apply_config_override("no_equals_sign", c), Catch::Contains("expected dotted.key=value"));
   CHECK_THROWS_WITH(apply_config_override("model..depth=1", c), Catch::Contains("empty component"));
+  // .inf and .nan pass `> 0` checks and break integer conversions (timeouts in ms); they are refused by key.
+  CHECK_THROWS_WITH(apply_config_override("train.dist.timeout_s=.inf", c),
+                    Catch::Contains("key 'train.dist.timeout_s' must be a finite number, got '.inf'"));
+  CHECK_THROWS_WITH(apply_config_override("train.optimizer.lr=.nan", c), Catch::Contains("must be a finite number"));
+  CHECK_THROWS_WITH(apply_config_override("train.optimizer.beta2=-.inf", c), Catch::Contains("must be a finite number"));
 }
 
 TEST_CASE("inconsistent model settings fail validation with the keys involved", "[config]") {

@@ -194,6 +194,11 @@ TEST_CASE("prep config errors name the file and key, --help explains the format"
   CHECK(merge.exit_code == 2);
   CHECK_THAT(merge.err, Catch::Contains("merge.yaml: dataset.merge_labels: entry '3:liver' is not 'from:to'"));
   CHECK_FALSE(fs::exists(dir + "/out/manifest.json"));
+  // NaN fractions passed every comparison (NaN < 0 and |NaN - 1| > 1e-6 are both false).
+  std::ofstream(dir + "/ok.yaml") << "dataset:\n  name: x\n  images: a\n  labels: b\n  modality: mr\n";
+  const auto nan = test::run_medsam("prep " + dir + "/ok.yaml --output " + dir + "/out --set 'split.fractions=[.nan, 0.5, 0.5]'");
+  CHECK(nan.exit_code == 2);
+  CHECK_THAT(nan.err, Catch::Contains("key 'split.fractions' must hold finite numbers"));
   const auto help = test::run_medsam("prep --help");
   CHECK(help.exit_code == 0);
   CHECK_THAT(help.out, Catch::Contains("WebDataset") && Catch::Contains("--dry-run"));

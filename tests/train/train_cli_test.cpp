@@ -96,6 +96,15 @@ TEST_CASE("medsam train keeps runs apart: a fresh run refuses a folder with chec
   CHECK(fs::exists(train::checkpoint_path(dir, 4)));
   CHECK_FALSE(fs::exists(stale));
   CHECK_THAT(resumed.err, Catch::Contains("checkpoint_step_00000009.pth.tmp.2147483") && Catch::Contains("interrupted"));
+  // The resumed run's config.yaml records no resume: used as a template it starts a new run.
+  const std::string saved = test::file_contents(dir + "/config.yaml");
+  CHECK_THAT(saved, Catch::Contains("output_dir: " + dir) && !Catch::Contains("resume: " + dir));
+  const std::string copy_dir = temp_dir("train_cli_from_saved_config");
+  const auto from_saved = run_medsam("train --config " + dir + "/config.yaml --set train.max_steps=1 --output " + copy_dir);
+  INFO(from_saved.err);
+  CHECK(from_saved.exit_code == 0);
+  CHECK_THAT(from_saved.err, !Catch::Contains("resum"));
+  CHECK(fs::exists(train::checkpoint_path(copy_dir, 1)));
 
   // Back to step 2: steps 3 and 4 belong to the run this one replaces; set aside, not deleted.
   const auto rollback = run_medsam("train --resume " + train::checkpoint_path(dir, 2) + " --set train.max_steps=3");
