@@ -86,6 +86,13 @@ void ModelConfig::validate() const {
               (d.transformer_dim / d.attention_downsample_rate) % d.transformer_num_heads == 0,
           "model.mask_decoder: transformer_dim / attention_downsample_rate must be divisible by the heads");
   require(d.num_multimask_outputs >= 1, "model.mask_decoder.num_multimask_outputs must be >= 1");
+  // Sizes LibTorch would otherwise fail on deep inside a layer, with a backtrace instead of a key.
+  require(e.in_chans > 0 && e.out_chans > 0, "model.image_encoder.in_chans/out_chans must be positive");
+  require(e.layer_norm_eps > 0, "model.image_encoder.layer_norm_eps must be > 0");
+  require(p.mask_in_chans >= 4 && p.mask_in_chans % 4 == 0,
+          "model.prompt_encoder.mask_in_chans must be a positive multiple of 4");
+  require(d.transformer_depth >= 1 && d.transformer_mlp_dim >= 1 && d.iou_head_depth >= 1,
+          "model.mask_decoder.transformer_depth/transformer_mlp_dim/iou_head_depth must be >= 1");
   require(d.transformer_dim % 8 == 0, "model.mask_decoder.transformer_dim must be divisible by 8 (upscaling)");
 }
 

@@ -54,6 +54,15 @@ void validate_train_config(const TrainConfig& c) {
   require(c.optimizer.weight_decay >= 0, "optimizer.weight_decay must be >= 0");
   require(c.optimizer.beta1 >= 0 && c.optimizer.beta1 < 1 && c.optimizer.beta2 >= 0 && c.optimizer.beta2 < 1,
           "optimizer.beta1/beta2 must be in [0, 1)");
+  require(c.optimizer.eps > 0, "optimizer.eps must be > 0");
+  require(c.loss.smooth >= 0, "loss.smooth must be >= 0");
+  require(c.schedule.warmup_steps >= 0 && c.schedule.total_steps >= 0,
+          "schedule.warmup_steps/total_steps must be >= 0");
+  require(c.schedule.min_lr_ratio >= 0 && c.schedule.min_lr_ratio <= 1,
+          "schedule.min_lr_ratio must be in [0, 1] (a negative ratio trains with a negative learning rate)");
+  require(c.max_steps >= 0 && c.epochs >= 0, "max_steps and epochs must be >= 0 (0 = not a limit)");
+  require(c.threads >= 0, "threads must be >= 0 (0 = all cores)");
+  require(c.validation.min_object_pixels >= 0, "validation.min_object_pixels must be >= 0");
   require(c.schedule.name == "constant" || c.schedule.name == "cosine",
           "schedule.name must be constant or cosine, got '" + c.schedule.name + "'");
   require(c.schedule.name != "cosine" || c.schedule.total_steps > 0 || c.max_steps > 0,

@@ -123,6 +123,12 @@ TEST_CASE("inconsistent model settings fail validation with the keys involved", 
                         Catch::Contains("model.image_encoder.out_chans 256"));
   CHECK_THROWS_WITH(resolve_config({}, {"model.image_encoder.global_attn_indexes=[12]"}),
                     Catch::Contains("global_attn_indexes has 12"));
+  // Sizes LibTorch would refuse deep in a layer (a backtrace), or train on with NaN losses.
+  CHECK_THROWS_WITH(resolve_config({}, {"model.image_encoder.layer_norm_eps=-1"}), Catch::Contains("layer_norm_eps"));
+  CHECK_THROWS_WITH(resolve_config({}, {"model.image_encoder.in_chans=0"}), Catch::Contains("in_chans/out_chans"));
+  CHECK_THROWS_WITH(resolve_config({}, {"model.prompt_encoder.mask_in_chans=0"}), Catch::Contains("mask_in_chans"));
+  CHECK_THROWS_WITH(resolve_config({}, {"model.mask_decoder.iou_head_depth=0"}), Catch::Contains("iou_head_depth"));
+  CHECK_THROWS_WITH(resolve_config({}, {"model.mask_decoder.transformer_depth=-1"}), Catch::Contains("transformer_depth"));
 }
 
 TEST_CASE("a dumped config reads back to the same config", "[config]") {

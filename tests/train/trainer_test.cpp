@@ -8,6 +8,7 @@
 #include <memory>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "medsam/core/error.h"
 #include "medsam/io/pth.h"
@@ -295,4 +296,24 @@ TEST_CASE("train.precision bf16 on the CPU runs the image encoder in bf16, close
     ++compared;
   }
   CHECK(compared > 50);
+}
+
+TEST_CASE("validate_train_config refuses out-of-range settings, naming the key", "[train][trainer]") {
+  const auto refused = [](const std::function<void(TrainConfig&)>& change, const std::string& key) {
+    TrainConfig c;
+    c.max_steps = 10;
+    validate_train_config(c);  // the defaults (with a step limit) pass
+    change(c);
+    INFO(key);
+    CHECK_THROWS_WITH(validate_train_config(c), Catch::Contains("train." + key));
+  };
+  refused([](TrainConfig& c) { c.schedule.min_lr_ratio = -3; }, "schedule.min_lr_ratio");  // negative lr
+  refused([](TrainConfig& c) { c.schedule.min_lr_ratio = 1.5; }, "schedule.min_lr_ratio");
+  refused([](TrainConfig& c) { c.schedule.warmup_steps = -1; }, "schedule.warmup_steps");
+  refused([](TrainConfig& c) { c.schedule.total_steps = -5; }, "schedule.warmup_steps/total_steps");
+  refused([](TrainConfig& c) { c.optimizer.eps = -1; }, "optimizer.eps");
+  refused([](TrainConfig& c) { c.loss.smooth = -1e-5; }, "loss.smooth");
+  refused([](TrainConfig& c) { c.max_steps = -1; }, "max_steps and epochs");
+  refused([](TrainConfig& c) { c.threads = -3; }, "threads");
+  refused([](TrainConfig& c) { c.validation.min_object_pixels = -5; }, "validation.min_object_pixels");
 }
