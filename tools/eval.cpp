@@ -1,6 +1,8 @@
 // `medsam eval`: flags -> medsam::eval::EvalJob (--pred/--gt, medsam/eval/eval_job.h) or
 // medsam::eval::ModelEvalJob (--checkpoint/--data, medsam/eval/model_eval_job.h), nothing else.
 #include <CLI/CLI.hpp>
+
+#include <algorithm>
 #include <fmt/format.h>
 
 #include <iostream>
@@ -34,8 +36,11 @@ int run_model_eval(EvalFlags& f, const ConfigOptions& options, const Config& con
   job.options.metrics = f.job.metrics;
   job.options.metrics.both_empty = parse_empty(f.empty);
   job.arch = options.arch;
-  // --config/--set describe the architecture; otherwise --arch (auto: from the checkpoint's shapes).
-  if (!options.files.empty() || !options.overrides.empty()) job.model = config.model;
+  // --config or a --set model.* describes the architecture; otherwise --arch (auto: from the checkpoint's
+  // shapes). A --set of another section (train.seed) says nothing about the model.
+  const bool sets_model = std::any_of(options.overrides.begin(), options.overrides.end(),
+                                      [](const std::string& o) { return o.rfind("model.", 0) == 0; });
+  if (!options.files.empty() || sets_model) job.model = config.model;
   job.output_dir = f.job.output_dir;
   std::unique_ptr<prep::Progress> bar;
   const auto result = eval::run_model_eval_job(job, [&](int64_t done, int64_t total) {

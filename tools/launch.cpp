@@ -34,7 +34,10 @@ void resolve_medsam(dist::LaunchSpec& spec) {
   // N ranks share this node's cores: give each its share unless the command says otherwise.
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int share = std::max(1, cores / spec.nproc_per_node);
-  if (std::find(cmd.begin(), cmd.end(), "--threads") == cmd.end()) {
+  const bool has_threads = std::any_of(cmd.begin(), cmd.end(), [](const std::string& a) {
+    return a == "--threads" || a.rfind("--threads=", 0) == 0;
+  });
+  if (!has_threads) {
     cmd.insert(cmd.begin() + 1, {"--threads", std::to_string(share)});
   }
   spec.omp_threads = share;

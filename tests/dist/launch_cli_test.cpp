@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "tests/support/fixtures.h"
 #include "tests/support/run_command.h"
 
 using medsam::test::run_command;
@@ -18,6 +19,13 @@ TEST_CASE("launch gives each rank the torchrun variables and prefixes its output
   CHECK_THAT(r.out, Catch::Contains("[rank 0] 0 2 0 2 127.0.0.1\n"));
   CHECK_THAT(r.out, Catch::Contains("[rank 1] 1 2 1 2 127.0.0.1\n"));
   CHECK_THAT(r.err, Catch::Contains("[rank 1] e1\n"));
+}
+
+TEST_CASE("launch leaves a medsam command's own --threads=N alone (no second --threads)", "[dist][launch]") {
+  const auto r = run_medsam("launch --nproc 2 -- medsam --threads=1 info " + medsam::test::tiny_checkpoint());
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("[rank 1]") && Catch::Contains("tiny"));
 }
 
 TEST_CASE("launch writes per-rank logs and passes the same free port to every rank", "[dist][launch]") {

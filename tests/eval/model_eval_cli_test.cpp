@@ -54,6 +54,15 @@ TEST_CASE("medsam eval --checkpoint --data writes the CSV, summaries, HTML repor
   }
 }
 
+TEST_CASE("medsam eval --checkpoint with a --set outside model.* still reads the architecture from the checkpoint",
+          "[eval][cli]") {
+  MEDSAM_NEEDS_ITK("shards of the Colin27 NIfTI crop");
+  const auto r = test::run_medsam("eval --checkpoint " + test::tiny_checkpoint() + " --data " + test::colin_shards() +
+                                  " --split val --max-samples 2 --set train.seed=1");
+  INFO(r.err);
+  CHECK(r.exit_code == 0);  // it used to take the default vit_b from the config: 193 shape mismatches
+}
+
 TEST_CASE("medsam eval --checkpoint without --data, or with a bad split, is bad usage", "[eval][cli]") {
   const auto no_data = test::run_medsam("eval --checkpoint " + test::tiny_checkpoint() + " --output " +
                                         test::temp_dir("model_eval_cli_usage"));
