@@ -193,11 +193,21 @@ void apply_yaml_override(const std::string& assignment, const VisitRoot& visit) 
   const std::string key = assignment.substr(0, eq);
   const std::string text = assignment.substr(eq + 1);
 
+  // The value is parsed as YAML only where it has to be: a list or mapping, or a quoted string. Anything
+  // else is taken as written, since YAML would silently read `runs #1` as `runs` (a comment), `!w.pth` as
+  // an empty tagged value and `%j_run` as a directive. Empty, `null` and `~` mean no value, as in a file.
+  const bool yaml_syntax = !text.empty() && std::string("[{\"'").find(text.front()) != std::string::npos;
   YAML::Node value;
-  try {
-    value = YAML::Load(text);
-  } catch (const YAML::ParserException& e) {
-    throw ConfigError(fmt::format("{}: value is not valid YAML: {}", source, e.msg));
+  if (text.empty() || text == "null" || text == "~") {
+    value = YAML::Node(YAML::NodeType::Null);
+  } else if (!yaml_syntax) {
+    value = YAML::Node(text);
+  } else {
+    try {
+      value = YAML::Load(text);
+    } catch (const YAML::ParserException& e) {
+      throw ConfigError(fmt::format("{}: value is not valid YAML: {}", source, e.msg));
+    }
   }
   // Build {a: {b: {c: value}}} from a.b.c and read it like a file.
   std::vector<std::string> parts;

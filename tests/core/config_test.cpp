@@ -100,6 +100,15 @@ TEST_CASE("command-line overrides (--set) apply after files and parse YAML value
   CHECK(c.model.image_encoder.global_attn_indexes == std::vector<int>{1, 3});
   CHECK(c.model.image_encoder.layer_norm_eps == Approx(1e-5));
   CHECK(c.model.arch == "custom");
+  // Text is taken as written where YAML would cut or drop it (a comment, a tag, a directive).
+  Config s = resolve_config({}, {"train.output_dir=runs #1", "train.init_checkpoint=!weights.pth",
+                                 "train.resume=%j_run", "data.shards='quoted path'"});
+  CHECK(s.train.output_dir == "runs #1");
+  CHECK(s.train.init_checkpoint == "!weights.pth");
+  CHECK(s.train.resume == "%j_run");
+  CHECK(s.data.shards == "quoted path");  // a quoted value is YAML: the quotes go
+  Config n = resolve_config({}, {"train.init_checkpoint=x", "train.init_checkpoint=null"});
+  CHECK(n.train.init_checkpoint.empty());
 }
 
 TEST_CASE("a bad override names the override and the key", "[config]") {
