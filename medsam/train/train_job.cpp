@@ -113,9 +113,12 @@ int run_training(Config& config) {
     options.group = group;
     options.make_reducer = dist::gradient_reducer_factory(group, config.train.dist.bucket_mb);
   }
-  if (config.train.validation.every_steps > 0)
-    options.validate = make_shard_validator(config.train.validation, config.data.shards,
-                                            config.train.precision == "bf16" ? "bf16" : "fp32");
+  if (config.train.validation.every_steps > 0) {
+    // The encoder at the precision training runs it at: `auto` is bf16 on CUDA, fp32 on the CPU.
+    const std::string& p = config.train.precision;
+    const std::string validation_precision = p == "auto" ? (trains_on_cuda(config.train) ? "bf16" : "fp32") : p;
+    options.validate = make_shard_validator(config.train.validation, config.data.shards, validation_precision);
+  }
   Trainer trainer(config.train, model, *source, yaml, options);
   if (!config.train.resume.empty()) trainer.resume(config.train.resume);
   // Same start on every rank, whatever each loaded (ref: torch DDP's _sync_module_states at construction).
