@@ -52,8 +52,9 @@ void write_archive(const std::string& path, const c10::IValue& value) {
       zip.writeRecord("data.pkl", pickle.data(), pickle.size());
       const auto& tensors = pickler.tensorData();
       for (size_t i = 0; i < tensors.size(); ++i) {
-        const auto td = torch::jit::getWriteableTensorData(tensors[i]);
-        zip.writeRecord("data/" + std::to_string(i), td.data(), td.sizeInBytes());
+        // compact(): a CPU tensor owning exactly its bytes, so the storage is the record.
+        const c10::Storage& storage = tensors[i].storage();
+        zip.writeRecord("data/" + std::to_string(i), storage.data(), storage.nbytes());
       }
       zip.writeEndOfFile();
     }
