@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <iostream>
 #include <memory>
@@ -102,7 +103,14 @@ RunFn add_eval_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::IsMember(precision_names()));
 
-  return [f, options]() {
+  // Flags of one mode given in the other did nothing: refused, naming them.
+  auto given = [sub](std::initializer_list<const char*> names) {
+    std::vector<std::string> out;
+    for (const char* n : names)
+      if (sub->get_option(n)->count() > 0) out.push_back(n);
+    return out;
+  };
+  return [f, options, given]() {
     // --arch auto is not a preset: the YAML config starts from vit_b then (only --dump-config and
     // --config/--set use it).
     ConfigOptions resolved = *options;
@@ -113,8 +121,18 @@ RunFn add_eval_command(CLI::App& app) {
       throw UsageError(fmt::format("--tolerance {}: must be >= 0 mm", f->job.metrics.tolerance_mm));
     if (!f->model_job.checkpoint.empty() || !f->model_job.options.shards_dir.empty()) {
       if (f->model_job.checkpoint.empty()) throw UsageError("eval --data: give --checkpoint (the model to score)");
+      if (const auto other = given({"--label", "--spacing"}); !other.empty())
+        throw UsageError(fmt::format("eval --checkpoint/--data: {} appl{} to --pred/--gt only (shards carry their "
+                                     "spacing; every labelled object is scored)",
+                                     fmt::join(other, ", "), other.size() == 1 ? "ies" : "y"));
       return run_model_eval(*f, *options, config);
     }
+    if (const auto other = given({"--split", "--jitter", "--seed", "--max-samples", "--min-object-pixels", "--gallery",
+                                  "--device", "--precision", "--arch", "--config", "--set"});
+        !other.empty())
+      throw UsageError(fmt::format("eval --pred/--gt: {} appl{} to --checkpoint/--data only (label files are scored "
+                                   "as they are)",
+                                   fmt::join(other, ", "), other.size() == 1 ? "ies" : "y"));
     auto& job = f->job;
     if (job.pred.empty() || job.gt.empty())
       throw UsageError("eval: give --pred and --gt (files or folders), or --checkpoint and --data");

@@ -97,4 +97,11 @@ TEST_CASE("medsam eval names missing predictions, a folder that is not shards, a
   CHECK_THAT(both.err, Catch::Contains("two different modes"));
   auto usage = run_medsam("eval --pred " + dir + "/pred");
   CHECK(usage.exit_code == 2);
+  // A flag of the other mode did nothing; it is refused by name.
+  auto jitter = run_medsam("eval --pred " + dir + "/pred --gt " + dir + "/gt --jitter 5 --precision bf16");
+  CHECK(jitter.exit_code == 2);
+  CHECK_THAT(jitter.err, Catch::Contains("--jitter, --precision apply to --checkpoint/--data only"));
+  auto label = run_medsam("eval --checkpoint w.pth --data " + dir + "/gt --label 29");
+  CHECK(label.exit_code == 2);
+  CHECK_THAT(label.err, Catch::Contains("--label applies to --pred/--gt only"));
 }
