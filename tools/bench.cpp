@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 
+#include "medsam/core/log.h"
 #include "medsam/core/error.h"
 #include "medsam/dist/process_group.h"
 
@@ -48,6 +49,7 @@ std::string memory_note(bool cuda, double cuda_peak_mib, double base_mib, const 
 
 std::shared_ptr<dist::ProcessGroup> join_group(const std::string& backend, std::chrono::milliseconds timeout) {
   dist::Rendezvous r = dist::resolve_rendezvous(dist::process_env());
+  for (const auto& w : r.warnings) log_warn("{}", w);
   if (!r.distributed()) {
     r.source = dist::LaunchSource::kFlags;
     if (r.master_addr.empty()) r.master_addr = "127.0.0.1";

@@ -21,7 +21,11 @@ void Config::visit(ConfigVisitor& v) {
   v.sub("data", data);
 }
 
-void Config::validate() const { model.validate(); }
+void Config::validate() const {
+  model.validate();
+  train.validate();
+  data.validate();
+}
 
 namespace {
 
@@ -32,8 +36,8 @@ std::string join_key(const std::string& prefix, const char* key) {
 // Reads the fields present in a YAML map; remembers the keys it used so the rest can be reported.
 class YamlReader final : public ConfigVisitor {
  public:
-  YamlReader(const YAML::Node& node, std::string source, std::string prefix)
-      : node_(node), source_(std::move(source)), prefix_(std::move(prefix)) {}
+  YamlReader(const YAML::Node& node, std::string source, std::string prefix, ConfigOrigins* origins)
+      : node_(node), source_(std::move(source)), prefix_(std::move(prefix)), origins_(origins) {}
 
   void field(const char* key, int& value) override { read(key, value, "an integer"); }
   void field(const char* key, long long& value) override { read(key, value, "an integer"); }
@@ -51,7 +55,7 @@ class YamlReader final : public ConfigVisitor {
     if (child.IsNull()) return;  // `section:` with nothing under it keeps the defaults
     if (!child.IsMap())
       fail(child, fmt::format("key '{}' must be a mapping of settings", join_key(prefix_, key)));
-    YamlReader sub(child, source_, join_key(prefix_, key));
+    YamlReader sub(child, source_, join_key(prefix_, key), origins_);
     visit_children(sub);
     sub.reject_unknown();
   }
@@ -88,6 +92,7 @@ class YamlReader final : public ConfigVisitor {
                   std::is_same_v<T, std::vector<double>> || std::is_same_v<T, std::vector<std::string>>) {
       if (child.IsNull()) {
         value = T{};
+        remember(key, child);
         return;
       }
     }
@@ -105,6 +110,7 @@ class YamlReader final : public ConfigVisitor {
             fail(child, fmt::format("key '{}' must hold finite numbers, got {}", join_key(prefix_, key), x));
       }
       value = parsed;
+      remember(key, child);
     } catch (const YAML::Exception&) {
       std::string got;
       if (child.IsScalar()) got = "'" + child.Scalar() + "'";
@@ -113,6 +119,15 @@ class YamlReader final : public ConfigVisitor {
       else got = "nothing";
       fail(child, fmt::format("key '{}' expects {}, got {}", join_key(prefix_, key), expected, got));
     }
+  }
+
+  // An override's source already is the whole `--set key=value`; a file's gets the line.
+  void remember(const char* key, const YAML::Node& at) {
+    if (!origins_) return;
+    const auto mark = at.Mark();
+    const bool override = source_.rfind("--set ", 0) == 0;
+    (*origins_)[join_key(prefix_, key)] =
+        override || mark.is_null() ? source_ : fmt::format("{}:{}", source_, mark.line + 1);
   }
 
   [[noreturn]] void fail(const YAML::Node& at, const std::string& what) const {
@@ -125,6 +140,7 @@ class YamlReader final : public ConfigVisitor {
   std::string source_;
   std::string prefix_;
   std::set<std::string> known_;
+  ConfigOrigins* origins_;
 };
 
 class YamlWriter final : public ConfigVisitor {
@@ -157,21 +173,21 @@ class YamlWriter final : public ConfigVisitor {
   YAML::Emitter& out_;
 };
 
-void read_root(const YAML::Node& root, const std::string& source, const VisitRoot& visit) {
+void read_root(const YAML::Node& root, const std::string& source, const VisitRoot& visit, ConfigOrigins* origins) {
   if (!root || root.IsNull()) return;  // empty file: all defaults
   if (!root.IsMap()) {
     const auto mark = root.Mark();
     throw ConfigError(fmt::format("{}:{}: top level must be a mapping of sections (e.g. 'model:')", source,
                                   mark.is_null() ? 1 : mark.line + 1));
   }
-  YamlReader reader(root, source, "");
+  YamlReader reader(root, source, "", origins);
   visit(reader);
   reader.reject_unknown();
 }
 
 }  // namespace
 
-void load_yaml_file(const std::string& path, const VisitRoot& visit) {
+void load_yaml_file(const std::string& path, const VisitRoot& visit, ConfigOrigins* origins) {
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);
@@ -180,12 +196,12 @@ void load_yaml_file(const std::string& path, const VisitRoot& visit) {
   } catch (const YAML::ParserException& e) {
     throw ConfigError(fmt::format("{}:{}: YAML syntax error: {}", path, e.mark.line + 1, e.msg));
   }
-  read_root(root, path, visit);
+  read_root(root, path, visit, origins);
 }
 
 void load_config_file(const std::string& path, Config& config) { load_yaml_file(path, visit_root(config)); }
 
-void apply_yaml_override(const std::string& assignment, const VisitRoot& visit) {
+void apply_yaml_override(const std::string& assignment, const VisitRoot& visit, ConfigOrigins* origins) {
   const std::string source = "--set " + assignment;
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
@@ -226,19 +242,40 @@ void apply_yaml_override(const std::string& assignment, const VisitRoot& visit) 
     parent[*it] = node;
     node = parent;
   }
-  read_root(node, source, visit);
+  read_root(node, source, visit, origins);
 }
 
 void apply_config_override(const std::string& assignment, Config& config) {
   apply_yaml_override(assignment, visit_root(config));
 }
 
+namespace {
+
+// The validation error again, saying where its keys were set. Keys still at their defaults add nothing.
+ConfigValueError with_origins(const ConfigValueError& e, const ConfigOrigins& origins) {
+  std::vector<std::pair<std::string, std::string>> given;
+  for (const auto& key : e.keys())
+    if (const auto it = origins.find(key); it != origins.end()) given.emplace_back(key, it->second);
+  if (given.empty()) return e;
+  if (given.size() == 1) return ConfigValueError(e.keys(), fmt::format("{}: {}", given[0].second, e.what()));
+  std::string where;
+  for (const auto& [key, origin] : given) where += fmt::format("{}{} from {}", where.empty() ? "" : "; ", key, origin);
+  return ConfigValueError(e.keys(), fmt::format("{} ({})", e.what(), where));
+}
+
+}  // namespace
+
 Config resolve_config(const std::vector<std::string>& files, const std::vector<std::string>& overrides,
                       Config defaults) {
   Config config = std::move(defaults);
-  for (const auto& f : files) load_config_file(f, config);
-  for (const auto& o : overrides) apply_config_override(o, config);
-  config.validate();
+  ConfigOrigins origins;
+  for (const auto& f : files) load_yaml_file(f, visit_root(config), &origins);
+  for (const auto& o : overrides) apply_yaml_override(o, visit_root(config), &origins);
+  try {
+    config.validate();
+  } catch (const ConfigValueError& e) {
+    throw with_origins(e, origins);
+  }
   return config;
 }
 

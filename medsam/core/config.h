@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -18,13 +19,16 @@ struct Config {
   data::DataConfig data;
 
   void visit(ConfigVisitor& v);
+  // Every section's range checks (ConfigValueError naming the keys).
   void validate() const;
 };
 
 // Generic form for any config root (a struct with visit()): dataset descriptions, prep configs, ...
 using VisitRoot = std::function<void(ConfigVisitor&)>;
-void load_yaml_file(const std::string& path, const VisitRoot& root);
-void apply_yaml_override(const std::string& assignment, const VisitRoot& root);
+// Where each dotted setting was last given: "file.yaml:12" or "--set key=value" (filled when passed).
+using ConfigOrigins = std::map<std::string, std::string>;
+void load_yaml_file(const std::string& path, const VisitRoot& root, ConfigOrigins* origins = nullptr);
+void apply_yaml_override(const std::string& assignment, const VisitRoot& root, ConfigOrigins* origins = nullptr);
 std::string to_yaml(const VisitRoot& root);
 
 template <class Root>
@@ -39,7 +43,8 @@ void load_config_file(const std::string& path, Config& config);
 // Applies one `dotted.key=value` override (the value is parsed as YAML: 3, 1e-4, true, [2,5], text).
 void apply_config_override(const std::string& assignment, Config& config);
 
-// Defaults, then each file, then each override; validated.
+// Defaults, then each file, then each override; validated. A value out of range is reported with where it
+// was set ("run.yaml:7: config: train.optimizer.lr must be > 0, got -1").
 Config resolve_config(const std::vector<std::string>& files, const std::vector<std::string>& overrides,
                       Config defaults = {});
 

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "medsam/core/error.h"
+#include "medsam/core/config_check.h"
 
 namespace medsam {
 
@@ -47,53 +47,62 @@ void ModelConfig::visit(ConfigVisitor& v) {
   v.sub("mask_decoder", mask_decoder);
 }
 
-namespace {
-void require(bool ok, const std::string& what) {
-  if (!ok) throw ConfigError("invalid model config: " + what);
-}
-}  // namespace
-
 void ModelConfig::validate() const {
   const auto& e = image_encoder;
   const auto& p = prompt_encoder;
   const auto& d = mask_decoder;
-  require(e.img_size > 0 && e.patch_size > 0 && e.img_size % e.patch_size == 0,
-          fmt::format("model.image_encoder.img_size {} must be a positive multiple of patch_size {}", e.img_size,
-                      e.patch_size));
-  require(e.embed_dim > 0 && e.num_heads > 0 && e.embed_dim % e.num_heads == 0,
-          fmt::format("model.image_encoder.embed_dim {} must be divisible by num_heads {}", e.embed_dim, e.num_heads));
-  require(e.depth > 0, "model.image_encoder.depth must be positive");
-  require(e.mlp_ratio > 0, "model.image_encoder.mlp_ratio must be positive");
-  require(e.window_size >= 0, "model.image_encoder.window_size must be >= 0 (0 = all global)");
+  require_config(e.img_size > 0 && e.patch_size > 0 && e.img_size % e.patch_size == 0,
+                 {"model.image_encoder.img_size", "model.image_encoder.patch_size"},
+                 fmt::format("model.image_encoder.img_size {} must be a positive multiple of patch_size {}", e.img_size,
+                             e.patch_size));
+  require_config(e.embed_dim > 0 && e.num_heads > 0 && e.embed_dim % e.num_heads == 0,
+                 {"model.image_encoder.embed_dim", "model.image_encoder.num_heads"},
+                 fmt::format("model.image_encoder.embed_dim {} must be divisible by num_heads {}", e.embed_dim,
+                             e.num_heads));
+  require_config(e.depth > 0, {"model.image_encoder.depth"}, "model.image_encoder.depth must be positive");
+  require_config(e.mlp_ratio > 0, {"model.image_encoder.mlp_ratio"}, "model.image_encoder.mlp_ratio must be positive");
+  require_config(e.window_size >= 0, {"model.image_encoder.window_size"},
+                 "model.image_encoder.window_size must be >= 0 (0 = all global)");
   for (int i : e.global_attn_indexes)
-    require(i >= 0 && i < e.depth,
-            fmt::format("model.image_encoder.global_attn_indexes has {} outside [0, depth={})", i, e.depth));
-  require(p.embed_dim == e.out_chans,
-          fmt::format("model.prompt_encoder.embed_dim {} must equal model.image_encoder.out_chans {}", p.embed_dim,
-                      e.out_chans));
-  require(p.image_embedding_size == e.img_size / e.patch_size,
-          fmt::format("model.prompt_encoder.image_embedding_size {} must equal img_size/patch_size = {}",
-                      p.image_embedding_size, e.img_size / e.patch_size));
-  require(p.input_image_size == e.img_size,
-          fmt::format("model.prompt_encoder.input_image_size {} must equal model.image_encoder.img_size {}",
-                      p.input_image_size, e.img_size));
-  require(d.transformer_dim == e.out_chans,
-          fmt::format("model.mask_decoder.transformer_dim {} must equal model.image_encoder.out_chans {}",
-                      d.transformer_dim, e.out_chans));
-  require(d.transformer_num_heads > 0 && d.transformer_dim % d.transformer_num_heads == 0,
-          "model.mask_decoder.transformer_num_heads must divide transformer_dim");
-  require(d.attention_downsample_rate > 0 &&
-              (d.transformer_dim / d.attention_downsample_rate) % d.transformer_num_heads == 0,
-          "model.mask_decoder: transformer_dim / attention_downsample_rate must be divisible by the heads");
-  require(d.num_multimask_outputs >= 1, "model.mask_decoder.num_multimask_outputs must be >= 1");
+    require_config(i >= 0 && i < e.depth, {"model.image_encoder.global_attn_indexes", "model.image_encoder.depth"},
+                   fmt::format("model.image_encoder.global_attn_indexes has {} outside [0, depth={})", i, e.depth));
+  require_config(p.embed_dim == e.out_chans, {"model.prompt_encoder.embed_dim", "model.image_encoder.out_chans"},
+                 fmt::format("model.prompt_encoder.embed_dim {} must equal model.image_encoder.out_chans {}",
+                             p.embed_dim, e.out_chans));
+  require_config(p.image_embedding_size == e.img_size / e.patch_size,
+                 {"model.prompt_encoder.image_embedding_size", "model.image_encoder.img_size",
+                  "model.image_encoder.patch_size"},
+                 fmt::format("model.prompt_encoder.image_embedding_size {} must equal img_size/patch_size = {}",
+                             p.image_embedding_size, e.img_size / e.patch_size));
+  require_config(p.input_image_size == e.img_size, {"model.prompt_encoder.input_image_size", "model.image_encoder.img_size"},
+                 fmt::format("model.prompt_encoder.input_image_size {} must equal model.image_encoder.img_size {}",
+                             p.input_image_size, e.img_size));
+  require_config(d.transformer_dim == e.out_chans, {"model.mask_decoder.transformer_dim", "model.image_encoder.out_chans"},
+                 fmt::format("model.mask_decoder.transformer_dim {} must equal model.image_encoder.out_chans {}",
+                             d.transformer_dim, e.out_chans));
+  require_config(d.transformer_num_heads > 0 && d.transformer_dim % d.transformer_num_heads == 0,
+                 {"model.mask_decoder.transformer_num_heads", "model.mask_decoder.transformer_dim"},
+                 "model.mask_decoder.transformer_num_heads must divide transformer_dim");
+  require_config(d.attention_downsample_rate > 0 &&
+                     (d.transformer_dim / d.attention_downsample_rate) % d.transformer_num_heads == 0,
+                 {"model.mask_decoder.attention_downsample_rate", "model.mask_decoder.transformer_dim",
+                  "model.mask_decoder.transformer_num_heads"},
+                 "model.mask_decoder: transformer_dim / attention_downsample_rate must be divisible by the heads");
+  require_config(d.num_multimask_outputs >= 1, {"model.mask_decoder.num_multimask_outputs"},
+                 "model.mask_decoder.num_multimask_outputs must be >= 1");
   // Sizes LibTorch would otherwise fail on deep inside a layer, with a backtrace instead of a key.
-  require(e.in_chans > 0 && e.out_chans > 0, "model.image_encoder.in_chans/out_chans must be positive");
-  require(e.layer_norm_eps > 0, "model.image_encoder.layer_norm_eps must be > 0");
-  require(p.mask_in_chans >= 4 && p.mask_in_chans % 4 == 0,
-          "model.prompt_encoder.mask_in_chans must be a positive multiple of 4");
-  require(d.transformer_depth >= 1 && d.transformer_mlp_dim >= 1 && d.iou_head_depth >= 1,
-          "model.mask_decoder.transformer_depth/transformer_mlp_dim/iou_head_depth must be >= 1");
-  require(d.transformer_dim % 8 == 0, "model.mask_decoder.transformer_dim must be divisible by 8 (upscaling)");
+  require_config(e.in_chans > 0 && e.out_chans > 0, {"model.image_encoder.in_chans", "model.image_encoder.out_chans"},
+                 "model.image_encoder.in_chans/out_chans must be positive");
+  require_config(e.layer_norm_eps > 0, {"model.image_encoder.layer_norm_eps"},
+                 "model.image_encoder.layer_norm_eps must be > 0");
+  require_config(p.mask_in_chans >= 4 && p.mask_in_chans % 4 == 0, {"model.prompt_encoder.mask_in_chans"},
+                 "model.prompt_encoder.mask_in_chans must be a positive multiple of 4");
+  require_config(d.transformer_depth >= 1 && d.transformer_mlp_dim >= 1 && d.iou_head_depth >= 1,
+                 {"model.mask_decoder.transformer_depth", "model.mask_decoder.transformer_mlp_dim",
+                  "model.mask_decoder.iou_head_depth"},
+                 "model.mask_decoder.transformer_depth/transformer_mlp_dim/iou_head_depth must be >= 1");
+  require_config(d.transformer_dim % 8 == 0, {"model.mask_decoder.transformer_dim"},
+                 "model.mask_decoder.transformer_dim must be divisible by 8 (upscaling)");
 }
 
 }  // namespace medsam

@@ -1,7 +1,7 @@
 // Typed configuration of `medsam train` (the `train:` section). Defaults are MedSAM's recipe
 // (ref: MedSAM train_one_gpu.py argparse defaults): AdamW lr 1e-4, wd 0.01, betas (0.9, 0.999),
 // Dice + BCE unweighted on full-resolution logits, prompt encoder frozen, no LR schedule.
-// Header-only so `core` stays free of our other layers; checks live in medsam/train/train_config.h.
+// The ranges are checked by TrainConfig::validate (config_train.cpp).
 #pragma once
 
 #include <string>
@@ -183,6 +183,9 @@ struct TrainConfig {
     v.sub("logs", logs);
     v.sub("dist", dist);
   }
+
+  // Every range and name check that needs no file or device; throws ConfigValueError naming the keys.
+  void validate() const;
 };
 
 }  // namespace medsam

@@ -3,6 +3,8 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace medsam {
 
@@ -22,6 +24,18 @@ class UsageError : public Error {
 class ConfigError : public UsageError {
  public:
   using UsageError::UsageError;
+};
+
+// A setting out of range, found by a section's validate(). `keys` are the dotted settings involved, so
+// resolve_config, which knows where each was set (file:line or --set), can say so.
+class ConfigValueError : public ConfigError {
+ public:
+  ConfigValueError(std::vector<std::string> keys, const std::string& what)
+      : ConfigError(what), keys_(std::move(keys)) {}
+  const std::vector<std::string>& keys() const { return keys_; }
+
+ private:
+  std::vector<std::string> keys_;
 };
 
 // Subcommands that do not exist yet say so plainly.

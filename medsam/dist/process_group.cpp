@@ -12,6 +12,7 @@ namespace medsam::dist {
 struct ProcessGroup::Impl {
   int rank = 0;
   int size = 1;
+  int local_rank = 0;
   std::string backend_name = "none";
   c10::Device device = c10::Device(c10::kCPU);
   std::chrono::milliseconds timeout{0};
@@ -71,6 +72,7 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const Rendezvous& r, const Gr
   auto impl = std::make_unique<Impl>();
   impl->rank = r.rank;
   impl->size = r.world_size;
+  impl->local_rank = r.local_rank;
   impl->timeout = options.timeout;
   std::string backend = options.backend;
   if (backend == "auto") backend = detail::nccl_available() ? "nccl" : "gloo";
@@ -97,6 +99,7 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const Rendezvous& r, const Gr
 
 int ProcessGroup::rank() const { return impl_->rank; }
 int ProcessGroup::size() const { return impl_->size; }
+int ProcessGroup::local_rank() const { return impl_->local_rank; }
 std::string ProcessGroup::backend_name() const { return impl_->backend_name; }
 c10::Device ProcessGroup::device() const { return impl_->device; }
 std::chrono::milliseconds ProcessGroup::timeout() const { return impl_->timeout; }

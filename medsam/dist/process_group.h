@@ -54,6 +54,8 @@ class ProcessGroup {
 
   int rank() const;
   int size() const;
+  // This process's index on its node (the launcher's LOCAL_RANK): picks its GPU.
+  int local_rank() const;
   bool is_main() const { return rank() == 0; }
   // "gloo", "nccl" or "none".
   std::string backend_name() const;

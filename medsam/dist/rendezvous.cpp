@@ -113,17 +113,36 @@ Rendezvous from_torchrun(const EnvLookup& env) {
   return r;
 }
 
+// Whether this process is a task of an srun job step. The batch script of sbatch, and a salloc shell, also
+// have SLURM_PROCID=0 and SLURM_NTASKS=N (the allocation's tasks) without being one of N processes: only a
+// step has SLURM_STEP_ID (srun sets it, with SLURM_STEP_NUM_TASKS and SLURM_STEP_NODELIST).
+bool in_srun_step(const EnvLookup& env) { return env("SLURM_STEP_ID") || env("SLURM_STEPID"); }
+
+// The step's value of a variable when srun set one (SLURM_STEP_NODELIST for SLURM_JOB_NODELIST, ...): a
+// step may run on part of the allocation (srun -N2 in a 4-node job), and its rank 0 is on the step's
+// first node, not the job's.
+std::optional<std::string> step_or_job(const EnvLookup& env, const char* step_name, const char* job_name,
+                                       const char* old_name = nullptr) {
+  if (auto v = env(step_name)) return v;
+  if (auto v = env(job_name)) return v;
+  return old_name ? env(old_name) : std::nullopt;
+}
+
 // ref: lightning/fabric/plugins/environments/slurm.py SLURMEnvironment (main_address: first host of the
 // node list; main_port: 15000 + the last 4 digits of the job id), so that srun alone is enough.
 Rendezvous from_slurm(const EnvLookup& env) {
   Rendezvous r;
   r.source = LaunchSource::kSlurm;
   r.rank = require_int(env, "SLURM_PROCID", "");
-  r.world_size = require_int(env, "SLURM_NTASKS", "SLURM_PROCID is set, so this looks like an srun launch");
+  if (env("SLURM_STEP_NUM_TASKS"))
+    r.world_size = require_int(env, "SLURM_STEP_NUM_TASKS", "");
+  else
+    r.world_size = require_int(env, "SLURM_NTASKS", "SLURM_PROCID is set, so this looks like an srun launch");
   r.local_rank = env_int(env, "SLURM_LOCALID").value_or(0);
   r.node_rank = env_int(env, "SLURM_NODEID").value_or(0);
   std::optional<int> local_size;
-  if (auto tasks = env("SLURM_TASKS_PER_NODE")) local_size = slurm_tasks_on_node(*tasks, r.node_rank);
+  if (auto tasks = step_or_job(env, "SLURM_STEP_TASKS_PER_NODE", "SLURM_TASKS_PER_NODE"))
+    local_size = slurm_tasks_on_node(*tasks, r.node_rank);
   if (!local_size) local_size = env_int(env, "SLURM_NTASKS_PER_NODE");
   r.local_world_size = local_size.value_or(r.local_rank + 1);
   if (!r.distributed()) return r;
@@ -131,11 +150,10 @@ Rendezvous from_slurm(const EnvLookup& env) {
   if (auto addr = env("MASTER_ADDR")) {
     r.master_addr = *addr;
   } else {
-    std::optional<std::string> nodes = env("SLURM_JOB_NODELIST");
-    if (!nodes) nodes = env("SLURM_NODELIST");
+    const std::optional<std::string> nodes = step_or_job(env, "SLURM_STEP_NODELIST", "SLURM_JOB_NODELIST", "SLURM_NODELIST");
     if (!nodes)
-      throw UsageError("slurm launch: neither MASTER_ADDR nor SLURM_JOB_NODELIST is set (export MASTER_ADDR="
-                       "$(scontrol show hostnames \"$SLURM_JOB_NODELIST\" | head -n 1) in the sbatch script)");
+      throw UsageError("slurm launch: neither MASTER_ADDR nor SLURM_STEP_NODELIST/SLURM_JOB_NODELIST is set (export "
+                       "MASTER_ADDR=$(scontrol show hostnames \"$SLURM_JOB_NODELIST\" | head -n 1) in the sbatch script)");
     r.master_addr = first_slurm_host(*nodes);
   }
   if (auto port = env_int(env, "MASTER_PORT")) {
@@ -203,12 +221,22 @@ std::string Rendezvous::describe() const {
 
 Rendezvous resolve_rendezvous(const EnvLookup& env, const RendezvousFlags& flags) {
   Rendezvous r;
+  // The innermost launcher wins: torchrun or mpirun started inside a Slurm allocation sees Slurm's
+  // variables too, and they describe the allocation, not this process.
   if (env("RANK") || env("WORLD_SIZE")) {
     r = from_torchrun(env);
-  } else if (env("SLURM_PROCID")) {
-    r = from_slurm(env);
   } else if (env("OMPI_COMM_WORLD_RANK") || env("OMPI_COMM_WORLD_SIZE")) {
     r = from_dialect(env, kOpenMpi);
+  } else if (env("SLURM_PROCID") && in_srun_step(env)) {
+    r = from_slurm(env);
+  } else if (env("SLURM_PROCID")) {
+    // The sbatch script or a salloc shell itself: one process, whatever SLURM_NTASKS says.
+    const auto tasks = env("SLURM_NTASKS");
+    if (tasks && *tasks != "1")
+      r.warnings.push_back(fmt::format(
+          "SLURM_NTASKS={} but this process was not started by srun (no SLURM_STEP_ID): it runs as a single "
+          "process; start it with `srun medsam ...` to run one process per task",
+          *tasks));
   }
   apply_flags(env, flags, r);
   validate(r);

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "medsam/dist/env.h"
 
@@ -27,6 +28,8 @@ struct Rendezvous {
   // (rank 0 included) is a client, and keys live under /worker/attempt_<restart_count>.
   bool agent_store = false;
   int restart_count = 0;
+  // Things the caller should log (e.g. Slurm variables seen outside an srun step).
+  std::vector<std::string> warnings;
 
   bool distributed() const { return world_size > 1; }
   // "/worker/attempt_<n>" with an agent store, "" otherwise.
@@ -44,9 +47,11 @@ struct RendezvousFlags {
   std::optional<int> master_port;
 };
 
-// Precedence: flags (--rank and --world-size), then torchrun variables (RANK + WORLD_SIZE), then Slurm
-// (SLURM_PROCID + SLURM_NTASKS), then OpenMPI (OMPI_COMM_WORLD_RANK + OMPI_COMM_WORLD_SIZE), else a
-// single process. Throws UsageError naming the variable or flag that is missing or malformed.
+// Precedence, innermost launcher first: flags (--rank and --world-size), then torchrun variables (RANK +
+// WORLD_SIZE), then OpenMPI (OMPI_COMM_WORLD_RANK + OMPI_COMM_WORLD_SIZE), then an srun step
+// (SLURM_PROCID + SLURM_STEP_ID; SLURM_STEP_NUM_TASKS, SLURM_STEP_NODELIST and SLURM_STEP_TASKS_PER_NODE
+// before their job-wide forms), else a single process (with a warning when Slurm variables say more
+// tasks). Throws UsageError naming the variable or flag that is missing or malformed.
 Rendezvous resolve_rendezvous(const EnvLookup& env, const RendezvousFlags& flags = {});
 
 // The first host of a Slurm node list: "gpu[01-04,07],cpu3" -> "gpu01".

@@ -28,12 +28,25 @@ void fsync_file(const std::string& path) {
   if (rc != 0) throw Error(fmt::format("{}: cannot flush to disk: {}", path, std::strerror(err)));
 }
 
+// The rename itself is an entry in the folder: until the folder is flushed, a power cut can undo it
+// (the log would say "checkpoint written" of a file that is gone). Best effort: the file is in place
+// whatever this returns, and some file systems refuse fsync on a folder.
+void fsync_folder_of(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)::fsync(fd);
+  ::close(fd);
+}
+
 }  // namespace
 
 void commit_file(const std::string& tmp_path, const std::string& path) {
   fsync_file(tmp_path);
   if (std::rename(tmp_path.c_str(), path.c_str()) != 0)
     throw Error(fmt::format("cannot write {}: rename from {} failed: {}", path, tmp_path, std::strerror(errno)));
+  fsync_folder_of(path);
 }
 
 std::string temporary_path_for(const std::string& path) { return fmt::format("{}.tmp.{}", path, ::getpid()); }

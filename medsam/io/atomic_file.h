@@ -35,7 +35,7 @@ void write_atomically_as_file_set(const std::string& path, const std::function<v
 // write_atomically for in-memory content.
 void write_file_atomically(const std::string& path, const std::string& content);
 
-// fsync + rename of a temporary its writer already filled and closed (e.g. a shard tar streamed to
+// fsync + rename (+ fsync of the folder) of a temporary its writer already filled and closed (e.g. a shard tar streamed to
 // PATH.tmp). Throws Error naming both paths.
 void commit_file(const std::string& tmp_path, const std::string& path);
 

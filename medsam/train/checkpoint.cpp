@@ -1,6 +1,7 @@
 #include "medsam/train/checkpoint.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -178,7 +179,46 @@ std::string save_best_model(const std::string& dir, torch::nn::Module& model, in
   return path;
 }
 
+std::optional<BestRecord> read_best_record(const std::string& dir) {
+  const fs::path path = fs::path(dir) / "best.json";
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  try {
+    const auto j = nlohmann::json::parse(in);
+    BestRecord r;
+    r.step = j.at("step").get<int64_t>();
+    r.mean_dsc = j.at("val_mean_dsc").get<double>();
+    return r;
+  } catch (const nlohmann::json::exception& e) {
+    log_warn("{}: not a best.json this trainer wrote ({}); ignored", path.string(), e.what());
+    return std::nullopt;
+  }
+}
+
 void export_model(const std::string& path, torch::nn::Module& model) { write_pth(path, model_state(model)); }
+
+uint64_t estimated_checkpoint_bytes(torch::nn::Module& model) {
+  uint64_t bytes = 0;
+  for (const auto& p : model.parameters()) {
+    const auto n = static_cast<uint64_t>(p.numel());
+    bytes += n * 4 + (p.requires_grad() ? n * 8 : 0);
+  }
+  for (const auto& b : model.buffers()) bytes += static_cast<uint64_t>(b.numel()) * b.element_size();
+  return bytes;
+}
+
+std::string check_checkpoint_space(const std::string& dir, uint64_t checkpoint_bytes, uint64_t available) {
+  const double need = static_cast<double>(checkpoint_bytes) * 1.1;
+  if (static_cast<double>(available) < need)
+    throw Error(fmt::format("output directory {}: {} MB free, but a checkpoint of this model (weights + AdamW moments) "
+                            "takes about {} MB: free some space or choose another --output",
+                            dir, available >> 20, checkpoint_bytes >> 20));
+  if (available < 2 * checkpoint_bytes)
+    return fmt::format("output directory {}: {} MB free, room for one checkpoint of about {} MB but not for the "
+                       "next beside it (each is written next to the last before that is pruned)",
+                       dir, available >> 20, checkpoint_bytes >> 20);
+  return "";
+}
 
 void check_output_dir(const std::string& dir) {
   std::error_code ec;

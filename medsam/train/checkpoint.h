@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,8 +44,24 @@ std::string load_checkpoint(const std::string& path, torch::nn::Module& model, A
 std::string save_best_model(const std::string& dir, torch::nn::Module& model, int64_t step, double mean_dsc,
                             double mean_nsd, int64_t objects);
 
+// OUTPUT/best.json's step and mean DSC, if the folder has one (a malformed one is logged and ignored).
+struct BestRecord {
+  int64_t step = 0;
+  double mean_dsc = 0;
+};
+std::optional<BestRecord> read_best_record(const std::string& dir);
+
 // The model alone as a bare SAM state dict (.pth that segment_anything's load_state_dict accepts).
 void export_model(const std::string& path, torch::nn::Module& model);
+
+// Bytes of one training checkpoint of `model` with AdamW: fp32 weights plus two fp32 moments of each
+// trainable parameter (the pickle framing adds little).
+uint64_t estimated_checkpoint_bytes(torch::nn::Module& model);
+
+// Start-up check that the first checkpoint fits: throws Error naming the folder, the free and the needed
+// MB when `available` < 1.1 x `checkpoint_bytes` (a run would otherwise fail hours in, at its first
+// checkpoint); returns a warning when it holds less than two (the temporary beside the previous one).
+std::string check_checkpoint_space(const std::string& dir, uint64_t checkpoint_bytes, uint64_t available);
 
 // Checks at start-up that `dir` can be created and written (so a bad output path fails now, not
 // after hours). Throws Error naming the directory.

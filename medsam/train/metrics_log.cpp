@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 
@@ -23,6 +25,38 @@ nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : 
 
 std::string csv_number(double v) { return std::isfinite(v) ? fmt::format("{}", v) : "nan"; }
 
+// A process killed mid-append (or a power loss, which can leave NUL bytes) ends the file inside a line; the
+// next line appended would be glued to it and make the whole JSONL/CSV unreadable to pandas. Cuts the file
+// back to just after its last newline and returns the bytes cut.
+uint64_t cut_partial_last_line(const fs::path& path) {
+  std::error_code ec;
+  const uint64_t size = fs::file_size(path, ec);
+  if (ec || size == 0) return 0;
+  std::ifstream in(path, std::ios::binary);
+  uint64_t end = size;  // the file's bytes [0, end) are still to search, from the back
+  std::string chunk;
+  while (end > 0) {
+    const uint64_t n = std::min<uint64_t>(end, 1 << 16);
+    chunk.resize(n);
+    in.seekg(static_cast<std::streamoff>(end - n));
+    if (!in.read(chunk.data(), static_cast<std::streamsize>(n))) return 0;  // unreadable: leave it alone
+    const auto newline = chunk.rfind('\n');
+    if (newline != std::string::npos) {
+      end = end - n + newline + 1;
+      break;
+    }
+    end -= n;
+  }
+  if (end == size) return 0;
+  in.close();
+  fs::resize_file(path, end, ec);
+  if (ec) {
+    log_warn("{} ends in a partial line that could not be cut: {}", path.string(), ec.message());
+    return 0;
+  }
+  return size - end;
+}
+
 
 }  // namespace
 
@@ -33,6 +67,10 @@ MetricsLog::~MetricsLog() = default;
 
 void MetricsLog::append(const std::string& file, const std::string& header, const std::string& line) {
   const fs::path path = fs::path(dir_) / file;
+  if (checked_.insert(file).second)
+    if (const uint64_t cut = cut_partial_last_line(path))
+      log_warn("{} ended in a partial line ({} bytes, from a run that was killed while writing it): cut off",
+               path.string(), cut);
   std::error_code ec;
   const bool fresh = !fs::exists(path, ec) || fs::file_size(path, ec) == 0;
   std::ofstream out(path, std::ios::app);

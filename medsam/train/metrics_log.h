@@ -1,11 +1,13 @@
 // The trainer's structured outputs (rank 0): one JSON object per step and per validation in
 // OUTPUT/metrics.jsonl, the same numbers as CSV (OUTPUT/metrics.csv, OUTPUT/val_metrics.csv), and
 // TensorBoard scalars (OUTPUT/tensorboard/). Files are appended to, so a resumed run continues them
-// (steps between the last checkpoint and a crash then appear twice; the later lines win).
+// (steps between the last checkpoint and a crash then appear twice; the later lines win). A partial last
+// line left by a killed process is cut off before the first append.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,6 +44,7 @@ class MetricsLog {
   bool enabled_;
   std::unique_ptr<TensorBoardWriter> tb_;
   bool tb_failed_ = false;
+  std::set<std::string> checked_;  // files whose partial last line (a killed run's) has been looked for
 };
 
 }  // namespace medsam::train

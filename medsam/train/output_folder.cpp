@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "medsam/core/directory.h"
 #include "medsam/core/error.h"
@@ -35,9 +36,22 @@ std::string run_folder_of(const std::string& resume_path) {
   return slash == std::string::npos ? "." : slash == 0 ? "/" : resume_path.substr(0, slash);
 }
 
-void check_no_earlier_run(const std::string& dir) {
+bool same_folder(const std::string& a, const std::string& b) {
+  struct stat sa {}, sb {};
+  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && S_ISDIR(sa.st_mode) &&
+         sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+void check_no_earlier_run(const std::string& dir, const std::string& resuming_from) {
   const std::vector<std::string> found = list_checkpoints(dir);
   if (found.empty()) return;
+  if (!resuming_from.empty())
+    throw Error(fmt::format(
+        "--resume {} writes into {}, which holds {} step checkpoint(s) of another run (newest: {}); resuming "
+        "there would move that run's later checkpoints aside and prune its older ones as this run's. Write "
+        "into the resumed run's folder {} (leave out --output), into an empty folder, or continue the other "
+        "run with --resume {}",
+        resuming_from, dir, found.size(), found.back(), run_folder_of(resuming_from), dir));
   throw Error(fmt::format(
       "output directory {} already holds {} step checkpoint(s) of a run (newest: {}); a new run there would "
       "have its own checkpoints pruned as older and `--resume {}` would pick the other run's. Continue that "
@@ -71,7 +85,9 @@ std::vector<std::string> remove_stale_temporaries(const std::string& dir) {
     const long writer = e.is_regular_file ? temporary_writer_pid(e.name) : -1;
     if (writer < 0) continue;
     struct stat st {};
-    if (process_exists(writer) || ::stat(e.path.c_str(), &st) != 0 ||
+    // Our own pid is no live writer: this runs before we write anything, and in a container the trainer
+    // is PID 1 at every restart, so a killed run's temporary carries the pid we have now.
+    if ((writer != static_cast<long>(::getpid()) && process_exists(writer)) || ::stat(e.path.c_str(), &st) != 0 ||
         std::difftime(std::time(nullptr), st.st_mtime) < 60)
       continue;
     if (std::remove(e.path.c_str()) != 0) {

@@ -16,7 +16,12 @@ std::string run_folder_of(const std::string& resume_path);
 
 // A fresh run (no --resume) refuses a folder that already holds step checkpoints: throws Error naming the
 // folder, its newest checkpoint and the ways out (--resume it, another --output, or removing them).
-void check_no_earlier_run(const std::string& dir);
+// So does a resume (`resuming_from` = its path) whose output folder is not the resumed run's own: the
+// rollback set-aside and keep_last pruning would take the other run's checkpoints for this one's.
+void check_no_earlier_run(const std::string& dir, const std::string& resuming_from = "");
+
+// Whether two paths name the same existing folder (device and inode; "runs/a" and "./runs/a/").
+bool same_folder(const std::string& a, const std::string& b);
 
 // After resuming at `step` with output into `dir`: the folder's step checkpoints above `step` belong to the
 // run this one replaces (a rollback to an earlier checkpoint). They are moved, not deleted, into
@@ -25,7 +30,8 @@ void check_no_earlier_run(const std::string& dir);
 std::vector<std::string> set_aside_later_checkpoints(const std::string& dir, int64_t step);
 
 // Removes the temporaries of atomic writes (NAME.tmp.<pid>, medsam/io/atomic_file.h) in `dir` whose
-// writing process no longer exists here and that are older than a minute, logging each (a ViT-B training
+// writing process no longer exists here (or is this process: it calls this before it writes) and that are
+// older than a minute, logging each (a ViT-B training
 // checkpoint's temporary is ~1.1 GB: repeated preemptions would fill the disk). Returns what it removed.
 std::vector<std::string> remove_stale_temporaries(const std::string& dir);
 

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 
+#include "medsam/core/config_unused.h"
 #include "medsam/core/error.h"
 #include "medsam/core/log.h"
 #include "medsam/data/pipeline.h"
@@ -67,10 +68,12 @@ std::unique_ptr<BatchSource> make_source(const Config& config, int rank, int wor
 // WORLD_SIZE > 1 (torchrun, `medsam launch`, Slurm, OpenMPI): join the group; else a world of one.
 std::shared_ptr<dist::ProcessGroup> join_group(const TrainConfig& t) {
   const dist::Rendezvous rendezvous = dist::resolve_rendezvous(dist::process_env());
+  for (const auto& w : rendezvous.warnings) log_warn("{}", w);
   if (!rendezvous.distributed()) return dist::ProcessGroup::single();
   set_log_rank(rendezvous.rank, rendezvous.world_size);
   dist::GroupOptions options;
-  options.backend = t.dist.backend;
+  // auto: NCCL only for training on GPUs (a CPU run on a GPU host would hand NCCL CPU tensors).
+  options.backend = t.dist.backend == "auto" && !trains_on_cuda(t) ? "gloo" : t.dist.backend;
   options.timeout = std::chrono::milliseconds(static_cast<int64_t>(t.dist.timeout_s * 1000));
   auto group = dist::ProcessGroup::create(rendezvous, options);
   log_info("joined {} ({} backend, timeout {:g} s)", rendezvous.describe(), group->backend_name(), t.dist.timeout_s);
@@ -91,14 +94,31 @@ Config without_initial_weights_when_resuming(const Config& config) {
 
 }  // namespace
 
+// Ranks that resumed at different steps would get the same weights from the broadcast below but keep
+// their own optimizer moments and step counts: their updates drift apart, and they reach the end at
+// different steps and hang there.
+void check_ranks_start_together(dist::ProcessGroup& group, int64_t step) {
+  const auto s = static_cast<double>(step);
+  const double highest = group.all_reduce_scalar(s, dist::ReduceOp::kMax);
+  const double lowest = group.all_reduce_scalar(s, dist::ReduceOp::kMin);
+  if (highest != lowest)
+    throw Error(fmt::format("the ranks start at different steps (from {} to {}; this rank {}): each reads the "
+                            "resume checkpoint from train.output_dir, which must be one folder on a file system all "
+                            "nodes share", lowest, highest, step));
+}
+
 int run_training(Config& config) {
-  validate_train_config(config.train);
+  config.validate();  // again: configs built in code skip resolve_config
   // Every process looks (the same folder on a shared file system), so all refuse alike before any joins.
-  if (config.train.resume.empty()) check_no_earlier_run(config.train.output_dir);
+  const TrainConfig& t = config.train;
+  if (t.resume.empty()) check_no_earlier_run(t.output_dir);
+  else if (!same_folder(run_folder_of(t.resume), t.output_dir)) check_no_earlier_run(t.output_dir, t.resume);
   auto group = join_group(config.train);
   const int rank = group->rank(), world = group->size();
   auto source = make_source(config, rank, world);
   if (rank == 0) check_output_dir(config.train.output_dir);  // a bad output path fails now, before weights load
+  if (rank == 0)
+    for (const auto& line : unused_settings(config)) log_warn("config: {}", line);
   // The run's config.yaml says how to train, not how this process was started: without train.resume, so
   // the file used as a template (--config run/config.yaml) starts a new run instead of continuing this one.
   Config saved = config;
@@ -121,6 +141,7 @@ int run_training(Config& config) {
   }
   Trainer trainer(config.train, model, *source, yaml, options);
   if (!config.train.resume.empty()) trainer.resume(config.train.resume);
+  if (world > 1) check_ranks_start_together(*group, trainer.state().step);
   // Same start on every rank, whatever each loaded (ref: torch DDP's _sync_module_states at construction).
   if (world > 1) dist::broadcast_module_state(*group, *trainer.model());
   log_info("training {} on {}{}: {} trainable parameters (frozen: {}), output {}", config.model.arch,

@@ -33,10 +33,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-void require(bool ok, const std::string& what) {
-  if (!ok) throw ConfigError("train." + what);
-}
-
 std::string duration_text(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "?";
   const auto s = static_cast<int64_t>(seconds + 0.5);
@@ -46,50 +42,6 @@ std::string duration_text(double seconds) {
 }
 
 }  // namespace
-
-void validate_train_config(const TrainConfig& c) {
-  require(c.loss.resolution == "full" || c.loss.resolution == "low", "loss.resolution must be full or low, got '" + c.loss.resolution + "'");
-  require(c.loss.dice_weight >= 0 && c.loss.bce_weight >= 0, "loss weights must be >= 0");
-  require(c.optimizer.lr > 0, "optimizer.lr must be > 0");
-  require(c.optimizer.weight_decay >= 0, "optimizer.weight_decay must be >= 0");
-  require(c.optimizer.beta1 >= 0 && c.optimizer.beta1 < 1 && c.optimizer.beta2 >= 0 && c.optimizer.beta2 < 1,
-          "optimizer.beta1/beta2 must be in [0, 1)");
-  require(c.optimizer.eps > 0, "optimizer.eps must be > 0");
-  require(c.loss.smooth >= 0, "loss.smooth must be >= 0");
-  require(c.schedule.warmup_steps >= 0 && c.schedule.total_steps >= 0,
-          "schedule.warmup_steps/total_steps must be >= 0");
-  require(c.schedule.min_lr_ratio >= 0 && c.schedule.min_lr_ratio <= 1,
-          "schedule.min_lr_ratio must be in [0, 1] (a negative ratio trains with a negative learning rate)");
-  require(c.max_steps >= 0 && c.epochs >= 0, "max_steps and epochs must be >= 0 (0 = not a limit)");
-  require(c.threads >= 0, "threads must be >= 0 (0 = all cores)");
-  require(c.validation.min_object_pixels >= 0, "validation.min_object_pixels must be >= 0");
-  require(c.schedule.name == "constant" || c.schedule.name == "cosine",
-          "schedule.name must be constant or cosine, got '" + c.schedule.name + "'");
-  require(c.schedule.name != "cosine" || c.schedule.total_steps > 0 || c.max_steps > 0,
-          "schedule: cosine needs schedule.total_steps or max_steps > 0");
-  require(c.grad_accum_steps >= 1, "grad_accum_steps must be >= 1");
-  require(c.clip_grad_norm >= 0, "clip_grad_norm must be >= 0 (0 = off)");
-  require(c.max_steps > 0 || c.epochs > 0, "max_steps or epochs must be > 0 (else training never ends)");
-  require(c.max_nonfinite_steps >= 1, "max_nonfinite_steps must be >= 1");
-  require(c.log_every_steps >= 1, "log_every_steps must be >= 1");
-  require(c.checkpoint.every_steps >= 0 && c.checkpoint.keep_last >= 0, "checkpoint.every_steps/keep_last must be >= 0");
-  require(c.device == "auto" || c.device == "cpu" || c.device == "cuda", "device must be auto, cpu or cuda, got '" + c.device + "'");
-  const auto& precisions = precision_names();
-  require(c.precision == "auto" || std::find(precisions.begin(), precisions.end(), c.precision) != precisions.end(),
-          "precision must be auto, " + precision_names_text() + ", got '" + c.precision + "'");
-  require(c.source == "shards" || c.source == "synthetic", "source must be shards or synthetic, got '" + c.source + "'");
-  require(!c.output_dir.empty(), "output_dir must not be empty");
-  require(c.validation.every_steps >= 0, "validation.every_steps must be >= 0 (0 = off)");
-  require(c.validation.max_samples >= 0, "validation.max_samples must be >= 0 (0 = all)");
-  require(c.validation.jitter_px >= 0, "validation.jitter_px must be >= 0");
-  require(c.validation.tolerance_mm > 0, "validation.tolerance_mm must be > 0");
-  require(c.logs.progress == "auto" || c.logs.progress == "bar" || c.logs.progress == "lines",
-          "logs.progress must be auto, bar or lines, got '" + c.logs.progress + "'");
-  require(c.dist.backend == "auto" || c.dist.backend == "gloo" || c.dist.backend == "nccl",
-          "dist.backend must be auto, gloo or nccl, got '" + c.dist.backend + "'");
-  require(c.dist.timeout_s > 0, "dist.timeout_s must be > 0");
-  require(c.dist.bucket_mb > 0, "dist.bucket_mb must be > 0");
-}
 
 Sam build_training_model(const Config& config) {
   torch::manual_seed(static_cast<uint64_t>(config.train.seed));
@@ -110,12 +62,17 @@ Trainer::Trainer(const TrainConfig& config, Sam model, BatchSource& source, std:
                  TrainerOptions options)
     : config_(config), model_(std::move(model)), source_(source), config_yaml_(std::move(config_yaml)),
       options_(std::move(options)) {
-  validate_train_config(config_);
+  config_.validate();
   const bool cuda = trains_on_cuda(config_);
   if (config_.device == "cuda" && !torch::cuda::is_available())
     throw Error("train.device is cuda, but this LibTorch has no usable CUDA device");
-  // NCCL: one GPU per process, the one the process group bound to this rank's local rank.
-  const int cuda_index = options_.group && options_.group->device().is_cuda() ? options_.group->device().index() : 0;
+  // One GPU per process: NCCL's, bound to this rank's local rank; with Gloo the same rule (else every
+  // rank of a node would train on cuda:0).
+  int cuda_index = 0;
+  if (options_.group && options_.group->device().is_cuda())
+    cuda_index = options_.group->device().index();
+  else if (cuda && options_.group)
+    cuda_index = options_.group->local_rank() % std::max<int>(1, static_cast<int>(torch::cuda::device_count()));
   device_ = cuda ? at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(cuda_index)) : at::Device(at::kCPU);
   // The same rule as `medsam infer --precision` (medsam/core/precision.h): bf16 autocasts the whole forward on
   // CUDA, the image encoder only on the CPU. "auto" is bf16 on CUDA and stays fp32 on CPUs.
@@ -134,6 +91,13 @@ Trainer::Trainer(const TrainConfig& config, Sam model, BatchSource& source, std:
   if (options_.rank == 0) {
     check_output_dir(config_.output_dir);
     remove_stale_temporaries(config_.output_dir);
+    std::error_code ec;
+    const auto space = fs::space(config_.output_dir, ec);
+    if (!ec) {
+      const std::string warning = check_checkpoint_space(config_.output_dir, estimated_checkpoint_bytes(*model_),
+                                                         static_cast<uint64_t>(space.available));
+      if (!warning.empty()) log_warn("{}", warning);
+    }
   }
   metrics_ = std::make_unique<MetricsLog>(config_.output_dir, config_.logs, options_.rank == 0);
   const bool bar = config_.logs.progress == "bar" || (config_.logs.progress == "auto" && stderr_is_terminal());
@@ -153,7 +117,17 @@ void Trainer::resume(const std::string& path) {
   if (!state_.source_state.empty()) source_.restore(state_.source_state);
   epoch_started_ = true;
   log_info("resumed from {} at step {} (epoch {})", file, state_.step, state_.epoch);
-  if (options_.rank == 0) set_aside_later_checkpoints(config_.output_dir, state_.step);
+  if (options_.rank == 0) {
+    set_aside_later_checkpoints(config_.output_dir, state_.step);
+    // A best.pth written after this checkpoint (a crash between a validation and the next checkpoint, or
+    // a rollback) stays the bar: a replayed step that scores a little lower must not replace it.
+    if (const auto best = read_best_record(config_.output_dir); best && best->mean_dsc > state_.best_val_dice) {
+      log_info("best.pth in {} (DSC {:.4f}, step {}) is the score to beat, not this checkpoint's record",
+               config_.output_dir, best->mean_dsc, best->step);
+      state_.best_val_dice = best->mean_dsc;
+      state_.best_step = best->step;
+    }
+  }
 }
 
 std::optional<data::Batch> Trainer::next_batch() {
@@ -211,6 +185,14 @@ StepResult Trainer::train_step() {
     {
       RECORD_USER_SCOPE("medsam::batch");
       batch = next_batch();
+    }
+    // A rank whose data ran out a batch early (a batch of corrupt samples skipped, data.skip_corrupt) must
+    // not leave the others waiting in the gradient all-reduce until the timeout: every rank goes on only
+    // if every rank has a batch. One scalar per micro-batch, before the forward.
+    if (distributed() && options_.group->all_reduce_scalar(batch ? 1 : 0, dist::ReduceOp::kMin) < 1 && batch) {
+      log_warn("step {}: another rank's data ran out: this rank's batch is left out and training ends with theirs",
+               state_.step + 1);
+      batch.reset();
     }
     if (!batch) break;
     const bool last = micro + 1 == config_.grad_accum_steps;
@@ -333,36 +315,61 @@ std::string Trainer::save_checkpoint_now() {
 
 std::optional<ValidationSummary> Trainer::validate_now() {
   std::optional<ValidationSummary> out;
+  std::string failure;
   if (options_.rank == 0 && options_.validate) {
     bar_->clear();
     // Validation must not change training: keep the RNG (exact resume) and the train mode.
     at::Generator generator = at::detail::getDefaultCPUGenerator();
     const at::Tensor rng = generator.get_state();
     ValidationSummary v;
-    {
+    try {
       torch::NoGradGuard no_grad;
       v = options_.validate(model_);
+    } catch (const std::exception& e) {
+      failure = e.what();  // out of memory, a corrupt validation shard, ...: said below, after the ranks agree
     }
     generator.set_state(rng);
     model_->train();
-    const bool best = config_.validation.keep_best && v.objects > 0 && std::isfinite(v.mean_dsc) &&
-                      v.mean_dsc > state_.best_val_dice;
-    if (best) {
-      state_.best_val_dice = v.mean_dsc;
-      state_.best_step = state_.step;
-      save_best_model(config_.output_dir, *model_, state_.step, v.mean_dsc, v.mean_nsd, v.objects);
+    if (failure.empty()) {
+      const bool best = config_.validation.keep_best && v.objects > 0 && std::isfinite(v.mean_dsc) &&
+                        v.mean_dsc > state_.best_val_dice;
+      if (best) {
+        state_.best_val_dice = v.mean_dsc;
+        state_.best_step = state_.step;
+        save_best_model(config_.output_dir, *model_, state_.step, v.mean_dsc, v.mean_nsd, v.objects);
+      }
+      log_info("validation at step {}: DSC mean {:.4f} median {:.4f}, NSD mean {:.4f} median {:.4f} ({} objects, "
+               "{:.1f} s){}",
+               state_.step, v.mean_dsc, v.median_dsc, v.mean_nsd, v.median_nsd, v.objects, v.seconds,
+               best ? " -> best.pth" : fmt::format(" (best {:.4f} at step {})", state_.best_val_dice, state_.best_step));
+      for (const GroupScore& g : v.groups)
+        log_info("  {} {}: DSC {:.4f} NSD {:.4f} ({} objects)", g.by, g.name, g.mean_dsc, g.mean_nsd, g.objects);
+      metrics_->add_validation(state_.step, v, best);
+      out = v;
     }
-    log_info("validation at step {}: DSC mean {:.4f} median {:.4f}, NSD mean {:.4f} median {:.4f} ({} objects, "
-             "{:.1f} s){}",
-             state_.step, v.mean_dsc, v.median_dsc, v.mean_nsd, v.median_nsd, v.objects, v.seconds,
-             best ? " -> best.pth" : fmt::format(" (best {:.4f} at step {})", state_.best_val_dice, state_.best_step));
-    for (const GroupScore& g : v.groups)
-      log_info("  {} {}: DSC {:.4f} NSD {:.4f} ({} objects)", g.by, g.name, g.mean_dsc, g.mean_nsd, g.objects);
-    metrics_->add_validation(state_.step, v, best);
-    out = v;
   }
-  barrier();
+  // The other ranks wait here for rank 0, and learn whether its validation failed (they stop with it).
+  const bool failed = distributed()
+                          ? options_.group->all_reduce_scalar(failure.empty() ? 0 : 1, dist::ReduceOp::kMax) > 0
+                          : !failure.empty();
+  if (failed) throw ValidationFailure(failure.empty() ? "validation on rank 0 failed" : failure);
   return out;
+}
+
+std::optional<ValidationSummary> Trainer::validate_or_save_and_stop(int64_t& saved_step) {
+  try {
+    return validate_now();
+  } catch (const ValidationFailure& e) {
+    // The step is trained: keep it before stopping, so fixing the validation data costs no training.
+    std::string path = "(already written)";
+    if (saved_step != state_.step) {
+      path = save_checkpoint_now();
+      saved_step = state_.step;
+    }
+    throw Error(fmt::format("validation at step {} failed: {}. This step's checkpoint is written {}; resume with "
+                            "--resume {} once validation works (or without it: --set train.validation.every_steps=0)",
+                            state_.step, e.what(), path, config_.output_dir));
+  }
 }
 
 void Trainer::log_progress(const StepResult& r, double interval_seconds, int64_t interval_prompts,
@@ -394,7 +401,7 @@ TrainResult Trainer::run() {
   int64_t interval_prompts = 0, interval_steps = 0, steps_this_run = 0;
   const int64_t every = config_.checkpoint.every_steps;
   const int64_t validate_every = config_.validation.every_steps;
-  int64_t run_prompts = 0, validated_step = -1;
+  int64_t run_prompts = 0, validated_step = -1, saved_step = -1;
   int agreed_stop = 0;  // distributed: the signal all ranks agreed on after the last step
   bool completed = false;
   if (validate_every > 0 && config_.validation.at_start && state_.step == 0)
@@ -433,17 +440,24 @@ TrainResult Trainer::run() {
       interval_start = now;
       interval_prompts = interval_steps = 0;
     }
+    // Stopping (a signal, maybe with little grace left, as Slurm's --signal gives): straight to the
+    // checkpoint at the loop's top, no validation first.
+    if (distributed() ? agreed_stop : stop_requested()) continue;
     // Validation first: the checkpoint then records the best score it produced.
     if (validate_every > 0 && (state_.step % validate_every == 0 || last)) {
-      if (auto v = validate_now()) result.validations.emplace_back(state_.step, *v);
+      if (auto v = validate_or_save_and_stop(saved_step)) result.validations.emplace_back(state_.step, *v);
       validated_step = state_.step;
     }
-    if (every > 0 && state_.step % every == 0 && !last) result.last_checkpoint = save_checkpoint_now();
+    if (every > 0 && state_.step % every == 0 && !last) {
+      result.last_checkpoint = save_checkpoint_now();
+      saved_step = state_.step;
+    }
   }
   // Training ended by its epochs (no max_steps): the last step is validated here.
   if (completed && validate_every > 0 && steps_this_run > 0 && validated_step != state_.step)
-    if (auto v = validate_now()) result.validations.emplace_back(state_.step, *v);
-  if (steps_this_run > 0 || result.stop_signal)
+    if (auto v = validate_or_save_and_stop(saved_step)) result.validations.emplace_back(state_.step, *v);
+  // The last step's checkpoint, unless the loop just wrote it (a stop right after a periodic checkpoint).
+  if ((steps_this_run > 0 || result.stop_signal) && saved_step != state_.step)
     result.last_checkpoint = save_checkpoint_now();
   if (completed && options_.rank == 0) {
     bar_->clear();

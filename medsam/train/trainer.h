@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "medsam/core/config.h"
+#include "medsam/core/error.h"
 #include "medsam/core/precision.h"
 #include "medsam/model/sam.h"
 #include "medsam/train/batch_source.h"
@@ -27,8 +28,12 @@ class ProcessGroup;
 
 namespace medsam::train {
 
-// Checks train.* values (ConfigError naming the key).
-void validate_train_config(const TrainConfig& config);
+// A validation that threw (out of memory, a corrupt validation shard): the trainer saves the step and stops.
+class ValidationFailure : public Error {
+ public:
+  using Error::Error;
+};
+
 // Whether training runs on CUDA: train.device "cuda", or "auto" with a CUDA device visible. The one rule
 // for the trainer and for the data pipeline (which pins its batches then).
 bool trains_on_cuda(const TrainConfig& config);
@@ -90,7 +95,8 @@ class Trainer {
   // Writes a checkpoint of the current state now (rank 0); returns its path.
   std::string save_checkpoint_now();
   // Runs the validator now (rank 0; the training RNG state is kept), logs and records the result, and
-  // writes OUTPUT/best.pth when the mean DSC beats the best so far. Other ranks wait at a barrier.
+  // writes OUTPUT/best.pth when the mean DSC beats the best so far. Other ranks wait for it. A validator
+  // that throws makes every rank throw ValidationFailure (with rank 0's message there).
   std::optional<ValidationSummary> validate_now();
 
   TrainState& state() { return state_; }
@@ -99,6 +105,9 @@ class Trainer {
   const at::Device& device() const { return device_; }
 
  private:
+  // validate_now(); on a ValidationFailure the step's checkpoint is written (unless `saved_step` is this
+  // step) and Error is thrown saying so.
+  std::optional<ValidationSummary> validate_or_save_and_stop(int64_t& saved_step);
   std::optional<data::Batch> next_batch();
   LossValues forward_loss(const data::Batch& batch);
   void log_progress(const StepResult& r, double interval_seconds, int64_t interval_prompts, int64_t interval_steps);

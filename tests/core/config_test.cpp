@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "medsam/core/config.h"
+#include "medsam/core/config_unused.h"
 #include "medsam/core/error.h"
 #include "medsam/model/presets.h"
 #include "tests/support/run_command.h"
@@ -140,6 +141,35 @@ TEST_CASE("inconsistent model settings fail validation with the keys involved", 
   CHECK_THROWS_WITH(resolve_config({}, {"model.mask_decoder.transformer_depth=-1"}), Catch::Contains("transformer_depth"));
 }
 
+TEST_CASE("a value out of range is reported with the file line or --set that gave it", "[config]") {
+  const auto path = write_file("bad_lr.yaml", "data:\n  batch_size: 4\ntrain:\n  optimizer:\n    lr: -0.5\n");
+  // Every section is checked when the config is resolved (so --dump-config and eval refuse it too).
+  CHECK_THROWS_WITH(resolve_config({path}, {}),
+                    Catch::StartsWith(path + ":5: config: train.optimizer.lr must be > 0, got -0.5"));
+  CHECK_THROWS_AS(resolve_config({path}, {}), medsam::ConfigValueError);
+  // An override that fixes the file's value wins; one that breaks it is named as the source.
+  CHECK_NOTHROW(resolve_config({path}, {"train.optimizer.lr=1e-4"}));
+  CHECK_THROWS_WITH(resolve_config({}, {"data.batch_size=0"}),
+                    Catch::StartsWith("--set data.batch_size=0: config: data.batch_size must be >= 1"));
+  // Two keys in one rule: each with where it came from.
+  const auto cosine = write_file("cosine.yaml", "train:\n  schedule:\n    name: cosine\n");
+  CHECK_THROWS_WITH(resolve_config({cosine}, {"train.max_steps=0"}),
+                    Catch::Contains("cosine needs schedule.total_steps or max_steps > 0") &&
+                        Catch::Contains("train.schedule.name from " + cosine + ":3") &&
+                        Catch::Contains("train.max_steps from --set train.max_steps=0"));
+  // A later file overrides the origin of an earlier one.
+  // (write_file starts its folder afresh: the second file goes beside the first by hand.)
+  const auto first = write_file("first_lr.yaml", "train:\n  optimizer:\n    lr: -0.5\n");
+  const auto later = first.substr(0, first.rfind('/')) + "/later_lr.yaml";
+  std::ofstream(later) << "train:\n  optimizer: {lr: -1}\n";
+  CHECK_THROWS_WITH(resolve_config({first, later}, {}), Catch::StartsWith(later + ":2: config: train.optimizer.lr"));
+  // A rule broken by defaults only (nothing given) has no origin to add.
+  Config defaults;
+  defaults.train.epochs = 0;
+  CHECK_THROWS_WITH(resolve_config({}, {}, defaults),
+                    Catch::StartsWith("config: train.max_steps or epochs must be > 0"));
+}
+
 TEST_CASE("a dumped config reads back to the same config", "[config]") {
   Config original = resolve_config({}, {"model.image_encoder.depth=3", "model.image_encoder.global_attn_indexes=[0, 2]",
                                         "model.image_encoder.mlp_ratio=2.5"});
@@ -186,4 +216,26 @@ TEST_CASE("config_differences lists each changed, added and removed setting by d
   CHECK(diff[1] == "train.optimizer.lr: 0.0001 -> 5e-05");
   CHECK(config_differences(config_to_yaml(a), config_to_yaml(a)).empty());
   CHECK(config_differences("a: 1\n", "b: 1\n") == std::vector<std::string>{"b: (absent) -> 1", "a: 1 -> (absent)"});
+}
+
+TEST_CASE("settings switched off by another setting are listed, defaults are not", "[config]") {
+  CHECK(medsam::unused_settings(Config{}).empty());
+  Config c = resolve_config({}, {"data.augment.hflip=0.2", "data.augment.rot90=true", "data.balance.weights=[ct=2]",
+                                 "train.schedule.min_lr_ratio=0.1", "train.validation.jitter_px=5",
+                                 "data.max_objects_per_image=3", "data.prompts.negative_points=2"});
+  const auto unused = medsam::unused_settings(c);
+  const std::vector<std::string> expected{
+      "data.augment.hflip is 0.2 but has no effect: data.augment.enabled is false",
+      "data.augment.rot90 is true but has no effect: data.augment.enabled is false",
+      "data.balance.weights is [ct=2] but has no effect: data.balance.by is none",
+      "data.prompts.negative_points is 2 but has no effect: data.prompts.points is false",
+      "data.max_objects_per_image is 3 but has no effect: data.objects_per_image is one",
+      "train.schedule.min_lr_ratio is 0.1 but has no effect: train.schedule.name is constant",
+      "train.validation.jitter_px is 5 but has no effect: train.validation.every_steps is 0 (validation is off)"};
+  CHECK(unused == expected);
+  // Switched on, the same settings act and are not listed.
+  Config on = resolve_config({}, {"data.augment.enabled=true", "data.augment.hflip=0.2", "data.balance.by=modality",
+                                  "data.balance.weights=[ct=2]", "train.schedule.name=cosine", "train.max_steps=10",
+                                  "train.schedule.min_lr_ratio=0.1"});
+  CHECK(medsam::unused_settings(on).empty());
 }

@@ -43,6 +43,23 @@ TEST_CASE("a rank that hangs makes the others fail after the timeout", "[dist][g
   CHECK(run.seconds < 15);
 }
 
+TEST_CASE("a rank whose data runs out a batch early: every rank ends after the same step, none waits for the "
+          "timeout", "[dist][gloo]") {
+  const auto run = run_dist_workers(2, "uneven_data", {{"MEDSAM_DIST_TEST_TIMEOUT_MS", "30000"}});
+  INFO(run.logs);
+  CHECK(run.outcome.exit_code == 0);
+  CHECK_THAT(run.logs, Catch::Contains("rank 0: trained 2 steps") && Catch::Contains("rank 1: trained 2 steps"));
+  CHECK(run.seconds < 25);
+}
+
+TEST_CASE("ranks that resumed at different steps all stop with an error naming the shared folder rule",
+          "[dist][gloo]") {
+  const auto run = run_dist_workers(2, "different_start");
+  INFO(run.logs);
+  CHECK(run.outcome.exit_code == 0);
+  CHECK_THAT(run.logs, Catch::Contains("rank 0: refused") && Catch::Contains("rank 1: refused"));
+}
+
 // Manual: ./medsam_tests "[.dist_bench]" prints all-reduce timings of 25 MB and 375 MB between 2 ranks.
 TEST_CASE("gloo all-reduce timings between 2 local processes", "[.dist_bench]") {
   const auto run = run_dist_workers(2, "bench");

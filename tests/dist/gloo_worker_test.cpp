@@ -14,6 +14,11 @@
 #include "medsam/dist/gradient_reducer.h"
 #include "medsam/dist/module_sync.h"
 #include "medsam/dist/process_group.h"
+#include "medsam/train/synthetic_source.h"
+#include "medsam/train/train_job.h"
+#include "medsam/train/trainer.h"
+#include "tests/support/run_command.h"
+#include "tests/support/tiny_sam.h"
 
 using namespace medsam::dist;
 using Clock = std::chrono::steady_clock;
@@ -233,6 +238,36 @@ void bench(ProcessGroup& g) {
   }
 }
 
+// Rank 1 has one batch fewer than rank 0 (as when data.skip_corrupt drops a batch of corrupt samples):
+// both ranks must end after the same step, not leave rank 0 in a gradient all-reduce until the timeout.
+void uneven_data(const std::shared_ptr<ProcessGroup>& g) {
+  using namespace medsam::train;
+  const int r = g->rank();
+  SyntheticSourceOptions o;
+  o.image_size = 256;
+  o.batch_size = 1;
+  o.batches_per_epoch = r == 0 ? 3 : 2;
+  o.rank = r;
+  o.world_size = g->size();
+  SyntheticSource source(o);
+  medsam::TrainConfig c;
+  c.output_dir = medsam::test::temp_dir(fmt::format("uneven_data_rank{}", r));
+  c.device = "cpu";
+  c.epochs = 1;
+  c.checkpoint.every_steps = 0;
+  c.logs.progress = "lines";
+  c.logs.tensorboard = false;
+  TrainerOptions options;
+  options.rank = r;
+  options.world_size = g->size();
+  options.group = g;
+  options.make_reducer = gradient_reducer_factory(g, 25);
+  Trainer t(c, medsam::test::seeded_tiny_sam(), source, "", options);
+  const TrainResult result = t.run();
+  fmt::print("rank {}: trained {} steps\n", r, result.steps);
+  CHECK(result.steps == 2);
+}
+
 }  // namespace
 
 TEST_CASE("dist worker", "[.dist_worker]") {
@@ -246,6 +281,15 @@ TEST_CASE("dist worker", "[.dist_worker]") {
     lose_a_rank(group, scenario == "die");
   } else if (scenario == "bench") {
     bench(*group);
+  } else if (scenario == "uneven_data") {
+    uneven_data(group);
+  } else if (scenario == "different_start") {
+    // As if rank 1 found no checkpoint in its (node-local) output folder: both ranks refuse to go on.
+    const int64_t step = group->rank() == 0 ? 1200 : 0;
+    CHECK_THROWS_WITH(medsam::train::check_ranks_start_together(*group, step),
+                      Catch::Contains("the ranks start at different steps (from 0 to 1200"));
+    medsam::train::check_ranks_start_together(*group, 7);  // agreeing ranks pass
+    fmt::print("rank {}: refused\n", group->rank());
   } else {
     FAIL("unknown MEDSAM_DIST_SCENARIO '" << scenario << "'");
   }

@@ -84,6 +84,7 @@ TEST_CASE("world size 1 under torchrun needs no store address", "[dist][rendezvo
 
 TEST_CASE("slurm variables with the master exported by the sbatch script", "[dist][rendezvous]") {
   const auto r = resolve({{"SLURM_PROCID", "6"}, {"SLURM_NTASKS", "20"}, {"SLURM_LOCALID", "2"}, {"SLURM_NODEID", "1"},
+                          {"SLURM_STEP_ID", "0"},
                           {"SLURM_TASKS_PER_NODE", "4(x5)"}, {"MASTER_ADDR", "gpu01"}, {"MASTER_PORT", "29400"},
                           {"SLURM_JOB_NODELIST", "gpu[01-05]"}});
   CHECK(r.source == LaunchSource::kSlurm);
@@ -97,18 +98,59 @@ TEST_CASE("slurm variables with the master exported by the sbatch script", "[dis
 }
 
 TEST_CASE("slurm without MASTER_ADDR/PORT uses the first node and a port from the job id", "[dist][rendezvous]") {
-  const auto r = resolve({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "8"}, {"SLURM_LOCALID", "0"},
+  const auto r = resolve({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "8"}, {"SLURM_LOCALID", "0"}, {"SLURM_STEP_ID", "0"},
                           {"SLURM_JOB_NODELIST", "node[07-08,11],login1"}, {"SLURM_JOB_ID", "4812345"}});
   CHECK(r.master_addr == "node07");
   CHECK(r.master_port == 15000 + 2345);  // Lightning's rule: 15000 + last four digits of the job id
 }
 
 TEST_CASE("slurm without any way to find the master names MASTER_ADDR", "[dist][rendezvous]") {
-  CHECK_THROWS_WITH(resolve({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "2"}}), Catch::Contains("MASTER_ADDR"));
-  CHECK_THROWS_WITH(resolve({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "2"}, {"MASTER_ADDR", "a"}}),
+  CHECK_THROWS_WITH(resolve({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "2"}, {"SLURM_STEP_ID", "0"}}),
+                    Catch::Contains("MASTER_ADDR"));
+  CHECK_THROWS_WITH(resolve({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "2"}, {"SLURM_STEP_ID", "0"}, {"MASTER_ADDR", "a"}}),
                     Catch::Contains("MASTER_PORT"));
-  CHECK_THROWS_WITH(resolve({{"SLURM_PROCID", "0"}, {"MASTER_ADDR", "a"}, {"MASTER_PORT", "1"}}),
+  CHECK_THROWS_WITH(resolve({{"SLURM_PROCID", "0"}, {"SLURM_STEP_ID", "0"}, {"MASTER_ADDR", "a"}, {"MASTER_PORT", "1"}}),
                     Catch::Contains("SLURM_NTASKS is not set"));
+}
+
+TEST_CASE("slurm: the step's tasks, nodes and tasks per node win over the job's (srun on part of the allocation)",
+          "[dist][rendezvous]") {
+  // A 4-node job; this step runs 2 tasks per node on its last two nodes. Rank 0 (the store) is on gpu03.
+  const auto r = resolve({{"SLURM_PROCID", "3"}, {"SLURM_NTASKS", "16"}, {"SLURM_STEP_NUM_TASKS", "4"},
+                          {"SLURM_STEP_ID", "2"}, {"SLURM_LOCALID", "1"}, {"SLURM_NODEID", "1"},
+                          {"SLURM_JOB_NODELIST", "gpu[01-04]"}, {"SLURM_STEP_NODELIST", "gpu[03-04]"},
+                          {"SLURM_TASKS_PER_NODE", "4(x4)"}, {"SLURM_STEP_TASKS_PER_NODE", "2(x2)"},
+                          {"SLURM_JOB_ID", "77"}});
+  CHECK(r.source == LaunchSource::kSlurm);
+  CHECK(r.world_size == 4);
+  CHECK(r.rank == 3);
+  CHECK(r.local_world_size == 2);
+  CHECK(r.master_addr == "gpu03");
+  CHECK(r.master_port == 15077);
+}
+
+TEST_CASE("slurm variables outside an srun step (the sbatch script, a salloc shell): one process, with a warning",
+          "[dist][rendezvous]") {
+  // sbatch --ntasks=8 running `medsam train` without srun: one process exists, not eight; waiting for seven
+  // more would only end at the store timeout.
+  const auto r = resolve({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "8"}, {"SLURM_JOB_NODELIST", "gpu[01-02]"},
+                          {"SLURM_JOB_ID", "4812345"}});
+  CHECK(r.source == LaunchSource::kSingle);
+  CHECK_FALSE(r.distributed());
+  REQUIRE(r.warnings.size() == 1);
+  CHECK_THAT(r.warnings[0], Catch::Contains("SLURM_NTASKS=8") && Catch::Contains("srun"));
+  // One task: nothing to warn about.
+  CHECK(resolve({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "1"}}).warnings.empty());
+}
+
+TEST_CASE("mpirun inside a Slurm allocation: OpenMPI's variables win over the allocation's", "[dist][rendezvous]") {
+  const auto r = resolve({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "8"}, {"SLURM_JOB_NODELIST", "gpu[01-02]"},
+                          {"SLURM_JOB_ID", "4812345"}, {"OMPI_COMM_WORLD_RANK", "5"}, {"OMPI_COMM_WORLD_SIZE", "8"},
+                          {"OMPI_COMM_WORLD_LOCAL_RANK", "1"}, {"OMPI_COMM_WORLD_LOCAL_SIZE", "4"},
+                          {"MASTER_ADDR", "gpu01"}, {"MASTER_PORT", "29500"}});
+  CHECK(r.source == LaunchSource::kOpenMpi);
+  CHECK(r.rank == 5);
+  CHECK(r.local_rank == 1);
 }
 
 TEST_CASE("slurm node lists and tasks per node", "[dist][rendezvous]") {

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -41,6 +42,41 @@ ValidationSummary two_group_summary() {
 }
 
 }  // namespace
+
+TEST_CASE("metrics log: a partial last line left by a killed run is cut off before the resumed run appends",
+          "[train][metrics]") {
+  const std::string dir = test::temp_dir("metrics_log_partial");
+  TrainLogConfig cfg;
+  cfg.tensorboard = false;
+  {
+    MetricsLog log(dir, cfg, true);
+    log.add_step({1, 0, 4, 0.75, 0.5, 0.25, 1e-4, 2.0, 0.5, false});
+  }
+  // The process died inside its second append (and a power loss left NUL bytes in the CSV).
+  std::ofstream(fs::path(dir) / "metrics.jsonl", std::ios::app) << "{\"step\": 2, \"epoch\": 0, \"lo";
+  std::ofstream(fs::path(dir) / "metrics.csv", std::ios::app) << std::string("2,0,0.7") + std::string(5, '\0');
+  {
+    MetricsLog resumed(dir, cfg, true);
+    resumed.add_step({2, 0, 4, 0.5, 0.25, 0.25, 1e-4, 1.0, 0.25, false});
+    resumed.add_step({3, 0, 4, 0.5, 0.25, 0.25, 1e-4, 1.0, 0.25, false});
+  }
+  const auto json = lines_of(fs::path(dir) / "metrics.jsonl");
+  REQUIRE(json.size() == 3);
+  for (size_t i = 0; i < json.size(); ++i) CHECK(YAML::Load(json[i])["step"].as<int>() == static_cast<int>(i) + 1);
+  const auto csv = lines_of(fs::path(dir) / "metrics.csv");
+  REQUIRE(csv.size() == 4);  // header + 3 rows, each of 10 fields
+  for (const auto& row : csv) CHECK(std::count(row.begin(), row.end(), ',') == 9);
+  CHECK(csv[2].rfind("2,0,0.5,", 0) == 0);
+  // A file holding only a partial first line is emptied, and the CSV header written again.
+  std::ofstream(fs::path(dir) / "val_metrics.csv") << "step,by,gr";
+  {
+    MetricsLog again(dir, cfg, true);
+    again.add_validation(4, two_group_summary(), false);
+  }
+  const auto val = lines_of(fs::path(dir) / "val_metrics.csv");
+  REQUIRE(val.size() == 4);
+  CHECK(val[0] == "step,by,group,objects,mean_dsc,median_dsc,mean_nsd,median_nsd");
+}
 
 TEST_CASE("metrics log: a JSON line and a CSV row per step, NaN as null/nan, headers once", "[train][metrics]") {
   const std::string dir = test::temp_dir("metrics_log_steps");

@@ -1,5 +1,6 @@
 // `medsam train` end to end on the tiny preset with the synthetic source, and its graceful stop.
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <fstream>
 
@@ -113,19 +114,40 @@ TEST_CASE("medsam train keeps runs apart: a fresh run refuses a folder with chec
   CHECK(fs::exists(fs::path(dir) / "superseded" / "checkpoint_step_00000004.pth"));
   CHECK(fs::exists(fs::path(dir) / "superseded" / "checkpoint_step_00000003.pth"));
   CHECK(train::list_checkpoints(dir).back() == train::checkpoint_path(dir, 3));  // this run's step 3
+
+  // A resume whose --output is another run's folder would set aside and prune that run's checkpoints.
+  const auto into_other = run_medsam("train --resume " + train::checkpoint_path(dir, 2) + " --set train.max_steps=3 --output " + copy_dir);
+  CHECK(into_other.exit_code != 0);
+  CHECK_THAT(into_other.err, Catch::Contains("writes into " + copy_dir) && Catch::Contains("of another run"));
+  CHECK(train::list_checkpoints(copy_dir) == std::vector<std::string>{train::checkpoint_path(copy_dir, 1)});
+  CHECK_FALSE(fs::exists(fs::path(copy_dir) / "superseded"));
+  // Into an empty folder (a branch of the run), and into its own folder named another way, it goes on.
+  const std::string branch_dir = temp_dir("train_cli_resume_branch");
+  const auto branch = run_medsam("train --resume " + train::checkpoint_path(dir, 2) + " --set train.max_steps=3 --output " + branch_dir);
+  INFO(branch.err);
+  CHECK(branch.exit_code == 0);
+  CHECK(fs::exists(train::checkpoint_path(branch_dir, 3)));
+  const auto same = run_medsam("train --resume " + dir + " --set train.max_steps=4 --output " + dir + "/.");
+  INFO(same.err);
+  CHECK(same.exit_code == 0);
 }
 
 TEST_CASE("SIGTERM to a running medsam train: checkpoint written, exit code 0", "[train][cli]") {
   const std::string dir = temp_dir("train_cli_sigterm");
+  // A checkpoint every step: the one due at the stop step is written once, not again by the stop.
   const std::string cmd = std::string(MEDSAM_BIN) + " train --config " + smoke_config() + " --set train.init_checkpoint=" + tiny_checkpoint() +
-                          " --set train.source=synthetic --set train.max_steps=100000 --output " + dir;
+                          " --set train.source=synthetic --set train.max_steps=100000 --set train.checkpoint.every_steps=1 "
+                          "--set train.checkpoint.keep_last=2 --output " + dir;
   // Wait until the first step is logged in metrics.jsonl (handlers are installed by then), then TERM it.
   const auto r = run_command("( " + cmd + " & pid=$!; for i in $(seq 1 600); do [ -s " + dir +
                              "/metrics.jsonl ] && break; sleep 0.1; done; kill -TERM $pid; wait $pid; echo rc=$? )");
   INFO(r.err);
   CHECK_THAT(r.out, Catch::Contains("rc=0"));
   CHECK_THAT(r.out, Catch::Contains("stopped by signal"));
-  CHECK_FALSE(train::list_checkpoints(dir).empty());
+  REQUIRE_FALSE(train::list_checkpoints(dir).empty());
+  const int64_t last = train::checkpoint_step(train::list_checkpoints(dir).back());
+  CHECK_THAT(r.out, Catch::Contains(fmt::format("stopped by signal after step {};", last)));
+  CHECK(test::count_occurrences(r.err, fmt::format("(step {})", last)) == 1);
 }
 
 TEST_CASE("medsam train at another input size starts from a 256² checkpoint, info, infer and export take the "

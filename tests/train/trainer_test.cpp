@@ -10,11 +10,15 @@
 #include <fstream>
 #include <functional>
 
+#include <unistd.h>
+#include <vector>
+
 #include "medsam/core/error.h"
 #include "medsam/io/pth.h"
 #include "medsam/model/build_sam.h"
 #include "medsam/model/weights.h"
 #include "medsam/train/checkpoint.h"
+#include "medsam/train/output_folder.h"
 #include "medsam/train/stop_signal.h"
 #include "medsam/train/synthetic_source.h"
 #include "medsam/train/trainer.h"
@@ -174,6 +178,51 @@ TEST_CASE("a stop signal finishes the step, writes a checkpoint and returns", "[
   CHECK_FALSE(fs::exists(fs::path(dir) / "model_final.pth"));  // not finished
 }
 
+TEST_CASE("a stop signal skips the validation due at that step: the checkpoint comes first", "[train][trainer]") {
+  const std::string dir = test::temp_dir("train_signal_no_validation");
+  clear_stop_request();
+  ScriptedSource source(tiny_source(), {}, /*stop_at=*/1);
+  auto cfg = tiny_train_config(dir);
+  cfg.max_steps = 100;
+  cfg.checkpoint.every_steps = 2;  // due at the stop step too: written once, by the stop
+  cfg.validation.every_steps = 1;
+  std::vector<int64_t> validated;
+  TrainerOptions o;
+  Trainer* trainer = nullptr;
+  o.validate = [&](Sam&) {
+    validated.push_back(trainer->state().step);
+    ValidationSummary v;
+    v.objects = 1;
+    v.mean_dsc = 0.5;
+    return v;
+  };
+  Trainer t(cfg, test::seeded_tiny_sam(), source, "", o);
+  trainer = &t;
+  const TrainResult r = t.run();
+  clear_stop_request();
+  CHECK(r.stop_signal == SIGTERM);
+  CHECK(validated == std::vector<int64_t>{1});  // not at step 2, where the signal came
+  CHECK(r.last_checkpoint == checkpoint_path(dir, 2));
+  CHECK(list_checkpoints(dir) == std::vector<std::string>{checkpoint_path(dir, 2)});
+}
+
+TEST_CASE("a validation that throws stops training with the step's checkpoint written and the reason",
+          "[train][trainer]") {
+  const std::string dir = test::temp_dir("train_validation_throws");
+  SyntheticSource source(tiny_source());
+  auto cfg = tiny_train_config(dir);
+  cfg.max_steps = 10;
+  cfg.checkpoint.every_steps = 0;  // only the end would write one
+  cfg.validation.every_steps = 3;
+  TrainerOptions o;
+  o.validate = [](Sam&) -> ValidationSummary { throw Error("val shard 0003.tar: truncated"); };
+  Trainer t(cfg, test::seeded_tiny_sam(), source, "", o);
+  CHECK_THROWS_WITH(t.run(), Catch::Contains("validation at step 3 failed: val shard 0003.tar: truncated") &&
+                                 Catch::Contains("--resume " + dir));
+  CHECK(list_checkpoints(dir) == std::vector<std::string>{checkpoint_path(dir, 3)});
+  CHECK_FALSE(fs::exists(fs::path(dir) / "model_final.pth"));
+}
+
 TEST_CASE("a checkpoint is MedSAM's {model, optimizer, epoch} plus trainer_state, with config.yaml beside", "[train][trainer]") {
   const std::string dir = test::temp_dir("train_ckpt_layout");
   SyntheticSource source(tiny_source());
@@ -298,14 +347,14 @@ TEST_CASE("train.precision bf16 on the CPU runs the image encoder in bf16, close
   CHECK(compared > 50);
 }
 
-TEST_CASE("validate_train_config refuses out-of-range settings, naming the key", "[train][trainer]") {
+TEST_CASE("TrainConfig::validate refuses out-of-range settings, naming the key", "[train][trainer]") {
   const auto refused = [](const std::function<void(TrainConfig&)>& change, const std::string& key) {
     TrainConfig c;
     c.max_steps = 10;
-    validate_train_config(c);  // the defaults (with a step limit) pass
+    c.validate();  // the defaults (with a step limit) pass
     change(c);
     INFO(key);
-    CHECK_THROWS_WITH(validate_train_config(c), Catch::Contains("train." + key));
+    CHECK_THROWS_WITH(c.validate(), Catch::Contains("train." + key));
   };
   refused([](TrainConfig& c) { c.schedule.min_lr_ratio = -3; }, "schedule.min_lr_ratio");  // negative lr
   refused([](TrainConfig& c) { c.schedule.min_lr_ratio = 1.5; }, "schedule.min_lr_ratio");
@@ -316,4 +365,52 @@ TEST_CASE("validate_train_config refuses out-of-range settings, naming the key",
   refused([](TrainConfig& c) { c.max_steps = -1; }, "max_steps and epochs");
   refused([](TrainConfig& c) { c.threads = -3; }, "threads");
   refused([](TrainConfig& c) { c.validation.min_object_pixels = -5; }, "validation.min_object_pixels");
+  refused([](TrainConfig& c) { c.freeze = {"decoder"}; }, "freeze: unknown part 'decoder'");
+  refused([](TrainConfig& c) { c.validation.split = "validation"; }, "validation.split");
+  refused([](TrainConfig& c) { c.synthetic_batch_size = 0; }, "synthetic_batch_size");
+}
+
+TEST_CASE("stale temporaries of interrupted writes go, live writers' and fresh ones stay, our own pid counts as "
+          "stale (a container's PID 1 restarted)", "[train][trainer]") {
+  const std::string dir = test::temp_dir("train_stale_temporaries");
+  const std::string own = checkpoint_path(dir, 7) + ".tmp." + std::to_string(::getpid());
+  const std::string parent = checkpoint_path(dir, 8) + ".tmp." + std::to_string(::getppid());  // alive
+  const std::string fresh = checkpoint_path(dir, 9) + ".tmp.2147483";                          // under a minute old
+  const std::string gone = checkpoint_path(dir, 6) + ".tmp.2147483";
+  for (const auto& p : {own, parent, fresh, gone}) std::ofstream(p) << "half a checkpoint";
+  for (const auto& p : {own, parent, gone}) REQUIRE(test::run_command("touch -d '2 hours ago' " + p).exit_code == 0);
+  const auto removed = remove_stale_temporaries(dir);
+  CHECK(removed.size() == 2);
+  CHECK_FALSE(fs::exists(own));
+  CHECK_FALSE(fs::exists(gone));
+  CHECK(fs::exists(parent));
+  CHECK(fs::exists(fresh));
+}
+
+TEST_CASE("a training checkpoint's size is estimated at start-up and a folder without room for it is refused",
+          "[train][trainer]") {
+  Sam sam = test::seeded_tiny_sam();
+  int64_t params = 0, trainable = 0;
+  apply_freeze(*sam, {"prompt_encoder"});
+  for (const auto& p : sam->parameters()) {
+    params += p.numel();
+    if (p.requires_grad()) trainable += p.numel();
+  }
+  const uint64_t estimate = estimated_checkpoint_bytes(*sam);
+  CHECK(estimate >= static_cast<uint64_t>(params * 4 + trainable * 8));
+  // Written, a checkpoint is that size give or take the pickle framing.
+  const std::string dir = test::temp_dir("train_ckpt_size");
+  SyntheticSource source(tiny_source());
+  auto cfg = tiny_train_config(dir);
+  cfg.max_steps = 1;
+  Trainer t(cfg, sam, source, "");
+  t.run();
+  const auto written = fs::file_size(checkpoint_path(dir, 1));
+  CHECK(static_cast<double>(written) == Approx(static_cast<double>(estimate)).epsilon(0.05));
+
+  const uint64_t gb = 1ull << 30;
+  CHECK_THROWS_WITH(check_checkpoint_space("/runs/a", gb, gb), Catch::Contains("/runs/a: 1024 MB free") &&
+                                                                   Catch::Contains("about 1024 MB"));
+  CHECK_THAT(check_checkpoint_space("/runs/a", gb, gb * 3 / 2), Catch::Contains("not for the next"));
+  CHECK(check_checkpoint_space("/runs/a", gb, 3 * gb).empty());
 }

@@ -163,6 +163,36 @@ TEST_CASE("a resumed run only replaces best.pth when it beats the best before th
   CHECK(read_pth((fs::path(dir) / "best.pth").string())->get("step")->integer == 2);
 }
 
+TEST_CASE("a resume from a checkpoint older than best.pth keeps best.json's score as the bar (a crash after a "
+          "best, before the next checkpoint)", "[train][validation]") {
+  const std::string dir = test::temp_dir("val_resume_older");
+  auto cfg = config_in(dir);
+  cfg.validation.every_steps = 1;
+  cfg.checkpoint.every_steps = 2;
+  cfg.max_steps = 3;
+  std::vector<int64_t> calls;
+  TrainState state_view;
+  {
+    SyntheticSource source(source_options());
+    TrainerOptions o;
+    o.validate = scripted_validator({0.5, 0.6, 0.9}, &calls, &state_view);
+    Trainer t(cfg, test::seeded_tiny_sam(), source, "", o);
+    t.run();
+    CHECK(t.state().best_step == 3);
+  }
+  // The step-2 checkpoint records best 0.6; best.pth/best.json (step 3, 0.9) came after it.
+  SyntheticSource source(source_options());
+  TrainerOptions o;
+  o.validate = scripted_validator({0.8}, &calls, &state_view);
+  Trainer t(cfg, test::seeded_tiny_sam(), source, "", o);
+  t.resume(checkpoint_path(dir, 2));
+  CHECK(t.state().best_val_dice == 0.9);
+  t.run();
+  CHECK(t.state().best_step == 3);
+  const PickleRef best = read_pth((fs::path(dir) / "best.pth").string());
+  CHECK(best->get("val_mean_dsc")->real == 0.9);  // not replaced by the replayed step's 0.8
+}
+
 TEST_CASE("validation needs shards and says which keys to set", "[train][validation]") {
   ValidationConfig v;
   v.every_steps = 10;
