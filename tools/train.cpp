@@ -7,6 +7,7 @@
 
 #include "medsam/core/config.h"
 #include "medsam/core/log.h"
+#include "medsam/model/presets.h"
 #include "medsam/train/checkpoint.h"
 #include "medsam/train/output_folder.h"
 #include "medsam/train/train_job.h"
@@ -35,13 +36,30 @@ Config resolve_for_resume(const ConfigOptions& options, const std::string& resum
   const std::string stored = folder + "/config.yaml";
   const bool have_stored = static_cast<bool>(std::ifstream(stored));
   ConfigOptions effective = options;
+  std::string embedded;  // a checkpoint copied without its folder still carries the run's settings
   if (have_stored && options.files.empty()) {
     effective.files = {stored};
     log_info("resuming with the run's own settings, {} (--set on top; --config to give others)", stored);
+  } else if (!have_stored && options.files.empty()) {
+    const std::string file = train::resolve_resume_path(resume);
+    embedded = train::checkpoint_config_yaml(file);
+    if (embedded.empty())
+      log_warn("--resume {}: no config.yaml in {} and none saved in {}: the settings are this command's, not the "
+               "run's", resume, folder, file);
+    else
+      log_info("resuming with the settings saved in {} (no config.yaml in {}; --set on top)", file, folder);
   } else if (!have_stored) {
     log_warn("--resume {}: no config.yaml in {}: the settings are this command's, not the run's", resume, folder);
   }
-  Config config = effective.resolve();
+  Config config;
+  if (embedded.empty()) {
+    config = effective.resolve();
+  } else {
+    Config base;
+    base.model = model_preset(options.arch);
+    load_config_text(embedded, train::resolve_resume_path(resume) + " (its saved config)", base);
+    config = resolve_config({}, options.overrides, base);
+  }
   config.train.resume = resume;
   if (output.empty() && !overrides_set(options.overrides, "train.output_dir") && config.train.output_dir != folder) {
     log_info("checkpoints go on into the resumed run's folder {} (train.output_dir {} not used; --output to "

@@ -201,6 +201,16 @@ void load_yaml_file(const std::string& path, const VisitRoot& visit, ConfigOrigi
 
 void load_config_file(const std::string& path, Config& config) { load_yaml_file(path, visit_root(config)); }
 
+void load_config_text(const std::string& yaml, const std::string& source, Config& config) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(fmt::format("{}:{}: YAML syntax error: {}", source, e.mark.line + 1, e.msg));
+  }
+  read_root(root, source, visit_root(config), nullptr);
+}
+
 void apply_yaml_override(const std::string& assignment, const VisitRoot& visit, ConfigOrigins* origins) {
   const std::string source = "--set " + assignment;
   const auto eq = assignment.find('=');

@@ -40,6 +40,9 @@ VisitRoot visit_root(Root& r) {
 // wrong type throw ConfigError naming the file, line and dotted key.
 void load_config_file(const std::string& path, Config& config);
 
+// load_config_file for YAML held in memory (the config a checkpoint carries); `source` names it in errors.
+void load_config_text(const std::string& yaml, const std::string& source, Config& config);
+
 // Applies one `dotted.key=value` override (the value is parsed as YAML: 3, 1e-4, true, [2,5], text).
 void apply_config_override(const std::string& assignment, Config& config);
 

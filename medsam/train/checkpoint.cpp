@@ -179,6 +179,13 @@ std::string save_best_model(const std::string& dir, torch::nn::Module& model, in
   return path;
 }
 
+std::string checkpoint_config_yaml(const std::string& path) {
+  const PickleRef root = read_pth(path);
+  const PickleValue* ts = root->is_dict() ? root->get("trainer_state") : nullptr;
+  const PickleValue* config = ts && ts->is_dict() ? ts->get("config") : nullptr;
+  return config && config->kind == PickleValue::Kind::String ? config->text : "";
+}
+
 std::optional<BestRecord> read_best_record(const std::string& dir) {
   const fs::path path = fs::path(dir) / "best.json";
   std::ifstream in(path);

@@ -34,6 +34,10 @@ std::string save_checkpoint(const std::string& dir, torch::nn::Module& model, co
 // A file, or a directory whose newest step checkpoint is taken. Throws Error when there is none.
 std::string resolve_resume_path(const std::string& path);
 
+// The config YAML a training checkpoint carries (trainer_state.config); "" when it has none (a MedSAM
+// Python checkpoint). Reads the whole file.
+std::string checkpoint_config_yaml(const std::string& path);
+
 // Loads model weights (strict), optimizer moments and the trainer state written by save_checkpoint.
 // Returns the config YAML the checkpoint was written with ("" if absent).
 std::string load_checkpoint(const std::string& path, torch::nn::Module& model, AdamW& optimizer, TrainState& state);

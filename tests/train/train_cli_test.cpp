@@ -132,6 +132,23 @@ TEST_CASE("medsam train keeps runs apart: a fresh run refuses a folder with chec
   CHECK(same.exit_code == 0);
 }
 
+TEST_CASE("--resume of a checkpoint copied without its folder uses the settings saved inside it", "[train][cli]") {
+  const std::string run = temp_dir("train_cli_lone_run"), lone = temp_dir("train_cli_lone_copy");
+  const auto r = run_medsam("train --config " + smoke_config() + " --set train.init_checkpoint=" + tiny_checkpoint() +
+                            " --set train.source=synthetic --set train.optimizer.lr=0.0005 --set train.max_steps=1 "
+                            "--output " + run);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  fs::copy_file(train::checkpoint_path(run, 1), lone + "/step1.pth");
+  // No config.yaml beside it: the command's defaults (vit_b, shards) would not even start.
+  const auto resumed = run_medsam("train --resume " + lone + "/step1.pth --set train.max_steps=2");
+  INFO(resumed.err);
+  REQUIRE(resumed.exit_code == 0);
+  CHECK_THAT(resumed.err, Catch::Contains("resuming with the settings saved in " + lone + "/step1.pth"));
+  CHECK(fs::exists(train::checkpoint_path(lone, 2)));
+  CHECK_THAT(test::file_contents(lone + "/config.yaml"), Catch::Contains("lr: 0.0005") && Catch::Contains("source: synthetic"));
+}
+
 TEST_CASE("SIGTERM to a running medsam train: checkpoint written, exit code 0", "[train][cli]") {
   const std::string dir = temp_dir("train_cli_sigterm");
   // A checkpoint every step: the one due at the stop step is written once, not again by the stop.
