@@ -62,7 +62,8 @@ RunFn add_serve_command(CLI::App& app) {
       "Examples:\n"
       "  medsam serve --checkpoint medsam_vit_b.pth --port 8080\n"
       "  curl -s --data-binary @slice.png -H 'Content-Type: image/png' localhost:8080/v1/images\n"
-      "  curl -s -d '{\"image_id\":\"<id>\",\"boxes\":[[40,50,90,95]]}' localhost:8080/v1/segment\n"
+      "  curl -s -H 'Content-Type: application/json' -d '{\"image_id\":\"<id>\",\"boxes\":[[40,50,90,95]]}' \\\n"
+      "       localhost:8080/v1/segment\n"
       "No authentication or TLS: bind to localhost (the default) or put it behind a reverse proxy.");
   auto f = std::make_shared<ServeFlags>();
   auto& s = f->service;
@@ -75,7 +76,8 @@ RunFn add_serve_command(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--max-prompts", s.max_prompts, "boxes per segment request")->check(CLI::PositiveNumber)->capture_default_str();
   sub->add_option("--max-points", s.max_points, "points per segment request")->check(CLI::PositiveNumber)->capture_default_str();
-  sub->add_option("--max-image-pixels", s.max_image_pixels, "largest decoded upload, height x width")
+  sub->add_option("--max-image-pixels", s.max_image_pixels,
+                  "largest upload, height x width (checked on the file's header before decoding)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   sub->add_option("--max-mask-pixels", s.max_mask_pixels,
@@ -87,7 +89,8 @@ RunFn add_serve_command(CLI::App& app) {
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
   sub->add_option("--port-file", f->port_file, "write the port listened on to this file once listening");
-  sub->add_option("--max-upload-mib", f->http.max_upload_mib, "largest request body accepted (413 above)")
+  sub->add_option("--max-upload-mib", f->http.max_upload_mib,
+                  "largest request body accepted (413 above; bodies need a Content-Length and no Content-Encoding)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   sub->add_option("--cors-origin", f->http.cors_origin,

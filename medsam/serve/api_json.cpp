@@ -66,6 +66,9 @@ SegmentCall parse_segment_call(const std::string& body) {
     j = json::parse(body, refuse_deep);
   } catch (const json::parse_error& e) {
     throw UsageError(fmt::format("the request body is not JSON: {}", e.what()));
+  } catch (const json::exception& e) {
+    // Valid JSON nlohmann cannot hold: a number past double's range (1e400) is out_of_range.406.
+    throw UsageError(fmt::format("the request body cannot be read: {}", e.what()));
   }
   if (!j.is_object()) throw UsageError("the request body must be a JSON object");
   for (const auto& item : j.items())

@@ -12,10 +12,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
+#include <cstdint>
+#include <optional>
 
 #include "medsam/core/error.h"
 #include "medsam/core/log.h"
 #include "medsam/serve/api_json.h"
+#include "medsam/serve/body_guard.h"
 #include "medsam/serve/serve_errors.h"
 
 namespace medsam::serve {
@@ -38,6 +42,8 @@ void guarded(httplib::Response& res, Fn&& fn) {
     answer_error(res, 404, e.what());
   } catch (const UnsupportedMediaError& e) {
     answer_error(res, 415, e.what());
+  } catch (const PayloadTooLargeError& e) {
+    answer_error(res, 413, e.what());
   } catch (const UsageError& e) {
     answer_error(res, 400, e.what());
   } catch (const c10::Error& e) {
@@ -87,6 +93,25 @@ HttpServer::HttpServer(SegmentService& service, HttpOptions options)
   });
   s.set_payload_max_length(static_cast<size_t>(impl_->options.max_upload_mib) * 1024 * 1024);
   SegmentService& svc = impl_->service;
+  // Before httplib reads a body: what its payload limit misses (serve/body_guard.h). A refused body
+  // stays unread, so the answer asks the client to close: httplib would read its bytes as the next request.
+  const auto refused = [](const httplib::Request& req, httplib::Response& res) {
+    RequestHead head{req.method, req.path, std::nullopt, req.get_header_value("Transfer-Encoding"),
+                     req.get_header_value("Content-Encoding"), req.get_header_value("Content-Type")};
+    if (req.has_header("Content-Length")) head.content_length = req.get_header_value("Content-Length");
+    const std::optional<Refusal> refusal = refuse_body(head);
+    if (!refusal) return false;
+    answer_error(res, refusal->status, refusal->message);
+    res.set_header("Connection", "close");
+    return true;
+  };
+  s.set_pre_routing_handler([refused](const httplib::Request& req, httplib::Response& res) {
+    return refused(req, res) ? httplib::Server::HandlerResponse::Handled : httplib::Server::HandlerResponse::Unhandled;
+  });
+  // A client that waits for "100 Continue" before sending (curl does for large and chunked bodies) gets
+  // the refusal instead, and never sends the body.
+  s.set_expect_100_continue_handler(
+      [refused](const httplib::Request& req, httplib::Response& res) { return refused(req, res) ? res.status : 100; });
   if (!impl_->options.cors_origin.empty()) {
     s.set_default_headers({{"Access-Control-Allow-Origin", impl_->options.cors_origin},
                            {"Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS"},
@@ -111,9 +136,26 @@ HttpServer::HttpServer(SegmentService& service, HttpOptions options)
       res.status = 204;
     });
   });
-  s.Post("/v1/segment", [&svc](const httplib::Request& req, httplib::Response& res) {
+  // Prompts are parsed as a whole, so the body is read here rather than by httplib: kept up to the route's
+  // limit, and past it read to the end but dropped, so that the client, still sending, gets the 413.
+  const std::uint64_t segment_bytes = segment_body_limit(svc.options().max_prompts, svc.options().max_points);
+  s.Post("/v1/segment", [&svc, segment_bytes](const httplib::Request&, httplib::Response& res,
+                                              const httplib::ContentReader& read) {
     guarded(res, [&] {
-      const SegmentCall call = parse_segment_call(req.body);
+      std::string body;
+      std::uint64_t received = 0;
+      const bool complete = read([&](const char* data, size_t n) {
+        received += n;
+        if (received <= segment_bytes) body.append(data, n);
+        return true;
+      });
+      if (!complete) return;  // httplib set 413 (over --max-upload-mib) or 400; the error handler words it
+      if (received > segment_bytes)
+        throw PayloadTooLargeError(fmt::format(
+            "the /v1/segment body is {} bytes, more than the {} this server reads for one request (1 KiB per "
+            "prompt --max-prompts and --max-points allow, at least 1 MiB)",
+            received, segment_bytes));
+      const SegmentCall call = parse_segment_call(body);
       res.set_content(segment_answer_json(call.request.image_id, svc.segment(call.request), call.format), kJson);
     });
   });
@@ -128,7 +170,10 @@ HttpServer::HttpServer(SegmentService& service, HttpOptions options)
     res.set_content(error_json(res.status, message), kJson);
   });
   s.set_logger([](const httplib::Request& req, const httplib::Response& res) {
-    log_info("serve: {} {} {} -> {} ({} bytes in, {} out)", req.remote_addr, req.method, req.path, res.status, req.body.size(),
+    // /v1/segment reads its own body (req.body stays empty): its Content-Length says what came.
+    const auto bytes_in = req.body.empty() ? std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10)
+                                           : req.body.size();
+    log_info("serve: {} {} {} -> {} ({} bytes in, {} out)", req.remote_addr, req.method, req.path, res.status, bytes_in,
              res.body.size());
   });
 }

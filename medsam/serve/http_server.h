@@ -8,7 +8,9 @@
 //   DELETE /v1/images/<id>       drop an embedding from the store
 //
 // Errors answer {"error": "...", "status": N}: 400 malformed request, 404 unknown image or route,
-// 413 body over the limit, 415 not an image we read, 500 anything else (logged).
+// 411 a body without Content-Length (chunked), 413 body over the limit, 415 not an image we read, a
+// compressed body or a form, 500 anything else (logged). Bodies are vetted before they are read
+// (body_guard.h).
 #pragma once
 
 #include <cstdint>

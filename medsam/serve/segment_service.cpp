@@ -5,11 +5,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <optional>
 
 #include "medsam/core/device.h"
 #include "medsam/core/error.h"
 #include "medsam/core/log.h"
 #include "medsam/core/precision.h"
+#include "medsam/io/image_header.h"
 #include "medsam/model/load_sam.h"
 #include "medsam/serve/image_id.h"
 #include "medsam/serve/serve_errors.h"
@@ -56,12 +59,14 @@ ImageInfo SegmentService::add_image(const std::string& bytes, const std::string&
       return info;
     }
   }
+  // A small file can hold a huge image (30000 x 30000 zeros compress to kilobytes), which the decoder
+  // would allocate whole, and every later step copies in float: refused from the file's header, and
+  // for what the header reader does not know (.npy, a malformed header) after decoding.
+  const auto bytes_ptr = reinterpret_cast<const std::uint8_t*>(bytes.data());
+  if (const std::optional<io::ImageDims> dims = io::read_image_dims(bytes_ptr, bytes.size()))
+    check_image_pixels(dims->width, dims->height);
   const at::Tensor raw = decode_upload(bytes, content_type);
-  // A small file can hold a huge image (30000 x 30000 zeros compress to kilobytes); every later step
-  // copies it in float.
-  if (raw.size(0) * raw.size(1) > options_.max_image_pixels)
-    throw UsageError(fmt::format("the image is {}x{} pixels, more than this server takes ({}, --max-image-pixels)",
-                                 raw.size(1), raw.size(0), options_.max_image_pixels));
+  check_image_pixels(raw.size(1), raw.size(0));
   const data::NormalizedImage image = data::normalize_for(raw, intensity);
   auto stored = std::make_shared<StoredImage>();
   stored->height = image.data.size(0);
@@ -156,6 +161,12 @@ SegmentResult SegmentService::segment(const SegmentRequest& request) {
     result.masks.push_back(std::move(best));
   }
   return result;
+}
+
+void SegmentService::check_image_pixels(int64_t width, int64_t height) const {
+  if (height > 0 && width > options_.max_image_pixels / height)
+    throw UsageError(fmt::format("the image is {}x{} pixels, more than this server takes ({}, --max-image-pixels)",
+                                 width, height, options_.max_image_pixels));
 }
 
 bool SegmentService::remove_image(const std::string& id) {

@@ -88,6 +88,7 @@ class SegmentService {
   // False when the store did not hold it.
   bool remove_image(const std::string& id);
   ServiceInfo info() const;
+  const ServiceOptions& options() const { return options_; }
 
  private:
   struct StoredImage {
@@ -96,6 +97,9 @@ class SegmentService {
     std::string intensity;
   };
   using StoredPtr = std::shared_ptr<const StoredImage>;
+
+  // Throws UsageError naming --max-image-pixels when width x height is over it.
+  void check_image_pixels(int64_t width, int64_t height) const;
 
   ServiceOptions options_;
   std::mutex model_mutex_;  // one encoder/decoder call at a time

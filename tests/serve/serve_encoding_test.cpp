@@ -1,12 +1,16 @@
-// The pieces of `medsam serve` below HTTP: RLE as SAM writes it, image ids, upload decoding, and the
-// JSON requests parsed strictly.
+// The pieces of `medsam serve` below HTTP: RLE as SAM writes it, image ids, upload decoding, the
+// JSON requests parsed strictly, and which request bodies are read at all.
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
+
+#include <optional>
+#include <string>
 
 #include "medsam/core/base64.h"
 #include "medsam/io/image.h"
 #include "medsam/io/npy.h"
 #include "medsam/serve/api_json.h"
+#include "medsam/serve/body_guard.h"
 #include "medsam/serve/image_id.h"
 #include "medsam/serve/mask_encoding.h"
 #include "medsam/serve/serve_errors.h"
@@ -105,6 +109,62 @@ TEST_CASE("segment requests are parsed strictly, errors naming the key", "[serve
   const std::string deep = with(R"("boxes": )" + std::string(200000, '[') + std::string(200000, ']'));
   CHECK_THROWS_WITH(parse_segment_call(deep), Catch::Contains("nests deeper than 8 levels"));
   CHECK_NOTHROW(parse_segment_call(with(R"("boxes": [[1, 2, 3, 4]], "mask_format": "rle", "points": [[1, 1, 0]])")));
+  // Valid JSON that no double holds: nlohmann's out_of_range, a 400 naming the number, not a 500.
+  CHECK_THROWS_WITH(parse_segment_call(with(R"("boxes": [[1e400, 1, 2, 3]])")),
+                    Catch::Contains("cannot be read") && Catch::Contains("1e400"));
+  CHECK_THROWS_AS(parse_segment_call(with(R"("boxes": [[1, 1, 2, -1e999]])")), UsageError);
   CHECK_THROWS_WITH(parse_segment_call(with(R"("boxes": [[1, 2, 3, 4]], "mask_format": ")" + std::string(100, 'x') + "\"")),
                     Catch::Contains("xxx...") && !Catch::Contains(std::string(60, 'x')));
+}
+
+TEST_CASE("bodies httplib would read past its limit, or mangle as forms, are refused from their headers", "[serve]") {
+  CHECK(segment_body_limit(256, 64) == 1024 * 1024);  // 320 prompts of 1 KiB: under the 1 MiB floor
+  CHECK(segment_body_limit(2000, 48) == 2048 * 1024);
+  const auto post = [](const std::string& path, const std::string& type) {
+    return RequestHead{"POST", path, std::string("100"), "", "", type};
+  };
+  const auto refused = [&](const RequestHead& head, int status, const std::string& words) {
+    const std::optional<Refusal> r = refuse_body(head);
+    REQUIRE(r);
+    CHECK(r->status == status);
+    CHECK_THAT(r->message, Catch::Contains(words));
+  };
+  CHECK_FALSE(refuse_body(post("/v1/images", "image/png")));
+  CHECK_FALSE(refuse_body(post("/v1/segment", "application/json")));
+  CHECK_FALSE(refuse_body(post("/v1/segment", "")));
+  CHECK_FALSE(refuse_body({"GET", "/v1/health", std::nullopt, "", "", ""}));
+  CHECK_FALSE(refuse_body({"DELETE", "/v1/images/ab", std::nullopt, "", "", ""}));  // httplib reads nothing
+
+  RequestHead chunked = post("/v1/images", "image/png");
+  chunked.content_length.reset();
+  chunked.transfer_encoding = "chunked";
+  refused(chunked, 411, "send the body with a Content-Length");
+  chunked.method = "DELETE";
+  refused(chunked, 411, "Transfer-Encoding 'chunked'");
+  RequestHead no_length = post("/v1/images", "image/png");
+  no_length.content_length.reset();
+  refused(no_length, 411, "POST /v1/images needs a Content-Length");
+  RequestHead bad_length = post("/v1/images", "image/png");
+  bad_length.content_length = "12abc";
+  refused(bad_length, 400, "Content-Length '12abc'");
+  bad_length.content_length = "-1";
+  refused(bad_length, 400, "Content-Length '-1'");
+
+  for (const std::string encoding : {"gzip", "br", "deflate", "x-gzip, br"}) {
+    RequestHead compressed = post("/v1/images", "image/png");
+    compressed.content_encoding = encoding;
+    refused(compressed, 415, "Content-Encoding '" + encoding + "' is not accepted");
+  }
+  RequestHead identity = post("/v1/images", "image/png");
+  identity.content_encoding = "Identity";
+  CHECK_FALSE(refuse_body(identity));
+
+  refused(post("/v1/segment", "application/x-www-form-urlencoded"), 415, "Content-Type: application/json");
+  refused(post("/v1/images", "Application/X-WWW-Form-Urlencoded; charset=utf-8"), 415, "image/png");
+  refused(post("/v1/images", "multipart/form-data; boundary=x"), 415, "application/octet-stream");
+  refused(post("/v1/other", "multipart/mixed"), 415, "no form bodies");
+
+  RequestHead big = post("/v1/images", "image/png");  // sizes are --max-upload-mib's, which httplib checks
+  big.content_length = std::to_string(uint64_t(1) << 40);
+  CHECK_FALSE(refuse_body(big));
 }

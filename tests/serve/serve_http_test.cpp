@@ -10,8 +10,14 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <zlib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <thread>
@@ -81,6 +87,61 @@ json body_of(const httplib::Result& r) {
   REQUIRE(r);
   INFO(r->body);
   return json::parse(r->body);
+}
+
+// The answer's status, JSON content type, and a JSON error naming `words`.
+void expect_json_error(const httplib::Result& r, int status, const std::string& words) {
+  INFO("expected " << status << " naming " << words << "; client error: " << httplib::to_string(r.error()));
+  REQUIRE(r);
+  INFO(r->body);
+  CHECK(r->status == status);
+  CHECK(r->get_header_value("Content-Type") == "application/json");
+  const json e = json::parse(r->body);
+  CHECK(e.value("status", 0) == status);
+  CHECK_THAT(e.value("error", std::string()), Catch::Contains(words));
+}
+
+// `request` written as is to a fresh connection; the first answer, read up to its Content-Length. For
+// requests httplib's client would not send (a body without a length). The sending side stays open:
+// httplib writes nothing to a peer it finds closed.
+std::string raw_exchange(int port, const std::string& request) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval timeout{60, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  REQUIRE(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0);
+  for (size_t sent = 0; sent < request.size();) {
+    const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    sent += size_t(n);
+  }
+  std::string answer;
+  char buf[4096];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof(buf), 0)) > 0;) {
+    answer.append(buf, size_t(n));
+    const size_t end = answer.find("\r\n\r\n"), length_at = answer.find("Content-Length: ");
+    if (end != std::string::npos && length_at < end && answer.size() >= end + 4 + std::stoul(answer.substr(length_at + 16)))
+      break;
+  }
+  ::close(fd);
+  return answer;
+}
+
+// The PNG with its IHDR saying width x height (CRC recomputed, so a decoder trusts it); the pixel data
+// stays the small image's.
+std::string with_png_size(std::string png, uint32_t width, uint32_t height) {
+  REQUIRE(png.compare(12, 4, "IHDR") == 0);
+  const auto put32 = [&](size_t pos, uint32_t v) {
+    for (int k = 0; k < 4; ++k) png[pos + k] = char(v >> (24 - 8 * k));
+  };
+  put32(16, width);
+  put32(20, height);
+  put32(29, uint32_t(::crc32(0, reinterpret_cast<const Bytef*>(png.data() + 12), 17)));
+  return png;
 }
 
 }  // namespace
@@ -229,15 +290,7 @@ TEST_CASE("HTTP: upload, segment as PNG and RLE, delete, and every error as JSON
   CHECK_FALSE(rle_answer["masks"][0].contains("candidates"));
 
   // Errors: status and a JSON body that says what is wrong.
-  const auto expect_error = [](const httplib::Result& r, int status, const std::string& words) {
-    REQUIRE(r);
-    INFO(r->body);
-    CHECK(r->status == status);
-    CHECK(r->get_header_value("Content-Type") == "application/json");
-    const json e = json::parse(r->body);
-    CHECK(e.value("status", 0) == status);
-    CHECK_THAT(e.value("error", std::string()), Catch::Contains(words));
-  };
+  const auto expect_error = expect_json_error;
   expect_error(client.Post("/v1/segment", std::string("{\"image_id\": 3}"), "application/json"), 400, "'image_id'");
   expect_error(client.Post("/v1/segment", json{{"image_id", id}, {"boxes", {{0, 0, 300, 20}}}}.dump(), "application/json"), 400,
                "outside the 256x256 image");
@@ -256,6 +309,93 @@ TEST_CASE("HTTP: upload, segment as PNG and RLE, delete, and every error as JSON
   CHECK(removed->status == 204);
   expect_error(client.Delete(("/v1/images/" + id).c_str()), 404, "not in the store");
   expect_error(client.Post("/v1/segment", request.dump(), "application/json"), 404, "POST it to /v1/images again");
+}
+
+TEST_CASE("a small file declaring a huge image is refused from its header, before it is decoded", "[serve]") {
+  // 20000 x 20000 in a 50 KB file: the decoder would allocate the 1.2 GB of pixels before finding the
+  // data short. Refused naming the limit, not "cannot decode".
+  const std::string huge = with_png_size(file_bytes(kCase + "/image.png"), 20000, 20000);
+  serve::SegmentService service(tiny_options());
+  CHECK_THROWS_WITH(service.add_image(huge, "image/png", {}),
+                    Catch::Contains("20000x20000 pixels") && Catch::Contains("--max-image-pixels"));
+  CHECK(service.info().store.images == 0);
+  RunningServer running(service, {});
+  expect_json_error(running.client().Post("/v1/images", huge, "image/png"), 400, "--max-image-pixels");
+  // An image within the limit still decodes (the header says 256 x 256, as the pixels do).
+  CHECK(body_of(running.client().Post("/v1/images", file_bytes(kCase + "/image.png"), "image/png"))["width"] == 256);
+}
+
+TEST_CASE("HTTP: bodies httplib's payload limit misses are refused before they are read", "[serve]") {
+  serve::SegmentService service(tiny_options());
+  serve::HttpOptions options;
+  options.max_upload_mib = 2;
+  RunningServer running(service, options);
+  auto client = running.client();
+  const std::string png = file_bytes(kCase + "/image.png");
+
+  // Chunked: httplib checks its limit against Content-Length only, and reads a chunked body of any size
+  // (this one it would have decoded: a valid PNG). Small, so that the client has sent it all before the
+  // server gives up on the connection (docs/serving.md: a client streaming tens of MiB may miss the answer).
+  auto chunked = client.Post(
+      "/v1/images",
+      [&](size_t offset, httplib::DataSink& sink) {
+        if (offset >= png.size()) {
+          sink.done();
+          return true;
+        }
+        return sink.write(png.data() + offset, std::min<size_t>(png.size() - offset, 4096));
+      },
+      "image/png");
+  expect_json_error(chunked, 411, "send the body with a Content-Length");
+  CHECK(chunked->get_header_value("Connection") == "close");  // its body is left unread
+  // The same client goes on: it reconnects, and the unread body is not taken for its next request.
+  CHECK(body_of(client.Get("/v1/health"))["status"] == "ok");
+
+  // A body without Content-Length or chunks: httplib reads it until the client closes.
+  const std::string no_length = raw_exchange(
+      running.port, "POST /v1/images HTTP/1.1\r\nHost: localhost\r\nContent-Type: image/png\r\n\r\n" + png);
+  CHECK_THAT(no_length, Catch::StartsWith("HTTP/1.1 411") && Catch::Contains("POST /v1/images needs a Content-Length"));
+  // A client waiting for "100 Continue" (curl, for large or chunked bodies) is refused instead, before it sends.
+  const std::string expecting = raw_exchange(running.port,
+                                             "POST /v1/images HTTP/1.1\r\nHost: localhost\r\nContent-Type: image/png\r\n"
+                                             "Transfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n");
+  CHECK_THAT(expecting, Catch::StartsWith("HTTP/1.1 411") && Catch::Contains("Transfer-Encoding 'chunked'"));
+
+  // gzip: 8 MiB of zeros travel as 8 KB, and httplib would inflate them without a limit.
+  httplib::Client zipping = running.client();
+  zipping.set_compress(true);
+  expect_json_error(zipping.Post("/v1/images", std::string(8u * 1024 * 1024, '\0'), "image/png"), 415,
+                    "Content-Encoding 'gzip' is not accepted");
+
+  // curl -d's form type: httplib parses the body into query parameters and refuses more than 8 KiB of it
+  // with a 413 that blamed --max-upload-mib.
+  const std::string id(64, 'a');
+  json many_boxes{{"image_id", id}, {"boxes", json::array()}};
+  for (int i = 0; i < 800; ++i) many_boxes["boxes"].push_back({1, 2, 30, 40});
+  REQUIRE(many_boxes.dump().size() > 9000);
+  expect_json_error(client.Post("/v1/segment", many_boxes.dump(), "application/x-www-form-urlencoded"), 415,
+                    "Content-Type: application/json");
+  expect_json_error(client.Post("/v1/images", png.substr(0, 2000), "application/x-www-form-urlencoded"), 415,
+                    "image/png, image/jpeg");
+  expect_json_error(client.Post("/v1/images", httplib::MultipartFormDataItems{{"file", png, "slice.png", "image/png"}}), 415,
+                    "not read by /v1/images");
+
+  // /v1/segment is parsed whole: a body over 1 MiB (--max-prompts 256 needs far less) is refused unparsed.
+  std::string long_request = R"({"image_id": ")" + id + R"(", "boxes": [)";
+  while (long_request.size() <= 1024 * 1024) long_request += "[1, 2, 30, 40],";
+  long_request += "[1, 2, 30, 40]]}";
+  expect_json_error(client.Post("/v1/segment", long_request, "application/json"), 413,
+                    "more than the 1048576 this server reads");
+  // Over --max-upload-mib it is httplib's 413, as for any route.
+  expect_json_error(client.Post("/v1/segment", std::string(2 * 1024 * 1024 + 1, ' '), "application/json"), 413,
+                    "--max-upload-mib");
+  // A number past double's range: a 400 naming it, not a 500.
+  expect_json_error(client.Post("/v1/segment", R"({"image_id": ")" + id + R"(", "boxes": [[1e400, 1, 2, 3]]})", "application/json"),
+                    400, "1e400");
+  // Still serving.
+  expect_json_error(client.Post("/v1/segment", json{{"image_id", id}, {"boxes", {kBox}}}.dump(), "application/json"), 404,
+                    "not in the store");
+  CHECK(body_of(running.client().Post("/v1/images", png, "image/png"))["width"] == 256);
 }
 
 TEST_CASE("HTTP: CORS headers and preflights only when an origin is allowed", "[serve]") {
