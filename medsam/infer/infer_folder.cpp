@@ -24,6 +24,19 @@
 namespace medsam::infer {
 namespace {
 
+// Our answers are written atomically, but a copied or older one may be cut short: only an answer that
+// reads as an .npz with a `segs` array is kept. Returns why not ("" when it does).
+std::string unreadable_answer(const std::string& path) {
+  try {
+    const NamedTensors arrays = read_npz(path, {"segs"});
+    if (arrays.empty() || !arrays.front().second.defined()) return "it has no 'segs' array";
+    return "";
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
+
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
@@ -106,11 +119,14 @@ FolderResult run_infer_folder(const FolderJob& job) {
     row.name = cases[i].filename().string();
     const std::string answer = (fs::path(job.output_dir) / cases[i].filename()).string();
     const auto t0 = Clock::now();
-    if (!job.overwrite && fs::exists(answer, ec)) {
+    std::string unreadable;  // why an existing answer is answered again
+    if (!job.overwrite && fs::exists(answer, ec)) unreadable = unreadable_answer(answer);
+    if (!job.overwrite && fs::exists(answer, ec) && unreadable.empty()) {
       row.status = "kept";
       row.message = "answer exists (--overwrite to redo)";
       ++result.kept;
     } else {
+      if (!unreadable.empty()) log_warn("{}: the existing answer is answered again: {}", row.name, unreadable);
       try {
         const NpzCase c = read_npz_case(cases[i].string());
         row.kind = c.is_3d ? "3D" : "2D";

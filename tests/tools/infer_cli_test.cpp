@@ -329,6 +329,16 @@ TEST_CASE("medsam infer --input-dir answers every .npz case of a folder, records
   CHECK(run_medsam(folder + " --overwrite").exit_code == 0);
   CHECK_THAT(csv_lines()[1], Catch::StartsWith("a.npz,answered,"));
 
+  // An answer cut short (an interrupted copy, not our atomic write) is answered again, not kept.
+  std::ofstream(answers + "/a.npz", std::ios::trunc).flush();
+  const auto third = run_medsam(folder);
+  INFO(third.err);
+  CHECK(third.exit_code == 0);
+  CHECK_THAT(csv_lines()[1], Catch::StartsWith("a.npz,answered,"));
+  CHECK_THAT(csv_lines()[2], Catch::StartsWith("b.npz,kept,"));
+  CHECK_THAT(third.err, Catch::Contains("a.npz: the existing answer is answered again"));
+  CHECK(torch::equal(read_npz(answers + "/a.npz")[0].second, read_npz(dir + "/a_single.npz")[0].second));
+
   // Usage errors (exit 2), each naming the problem.
   const auto with_box = run_medsam(folder + " --box 1,2,3,4");
   CHECK(with_box.exit_code == 2);
