@@ -132,7 +132,7 @@ TEST_CASE("medsam train keeps runs apart: a fresh run refuses a folder with chec
   CHECK(same.exit_code == 0);
 }
 
-TEST_CASE("--resume of a checkpoint copied without its folder uses the settings saved inside it", "[train][cli]") {
+TEST_CASE("resuming a checkpoint copied without its folder uses the settings saved inside it", "[train][cli]") {
   const std::string run = temp_dir("train_cli_lone_run"), lone = temp_dir("train_cli_lone_copy");
   const auto r = run_medsam("train --config " + smoke_config() + " --set train.init_checkpoint=" + tiny_checkpoint() +
                             " --set train.source=synthetic --set train.optimizer.lr=0.0005 --set train.max_steps=1 "
