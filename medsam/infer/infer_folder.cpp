@@ -1,6 +1,7 @@
 #include "medsam/infer/infer_folder.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -136,9 +137,12 @@ FolderResult run_infer_folder(const FolderJob& job) {
         const auto progress = [&](int64_t done, int64_t total) {
           if (done % 50 == 0 && done < total) log_info("  {}: slices {}/{}", row.name, done, total);
         };
-        const at::Tensor segs = segment_npz_case(predictor, c, image, o.propagation, progress);
+        std::vector<std::string> skipped;
+        const at::Tensor segs = segment_npz_case(predictor, c, image, o.propagation, progress, &skipped);
         write_npz(answer, {{"segs", segs.contiguous()}});
         row.status = "answered";
+        if (!skipped.empty())
+          row.message = fmt::format("{} of {} box(es) skipped: {}", skipped.size(), row.boxes, fmt::join(skipped, "; "));
         ++result.answered;
       } catch (const std::exception& e) {
         // One bad case must not end a run over thousands; it is named here and in cases.csv.

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "medsam/core/error.h"
+#include "medsam/core/log.h"
 #include "medsam/io/npy.h"
 
 namespace medsam::infer {
@@ -38,19 +39,38 @@ NpzCase read_npz_case(const std::string& path) {
 }
 
 at::Tensor segment_npz_case(Predictor& predictor, const NpzCase& c, const at::Tensor& image,
-                            const PropagationOptions& options, const SliceProgress& on_slice) {
+                            const PropagationOptions& options, const SliceProgress& on_slice,
+                            std::vector<std::string>* skipped) {
   const int64_t n = c.boxes.size(0);
   const at::ScalarType dtype = n < 256 ? at::kByte : at::kInt;
   const auto boxes = c.boxes.contiguous();
   const double* b = boxes.data_ptr<double>();
+  const auto skip = [&](int64_t k, const std::string& why) {
+    const int64_t w = c.is_3d ? 6 : 4;
+    const std::string line = fmt::format("box {} ({}): {}", k + 1, fmt::join(std::vector<double>(b + w * k, b + w * (k + 1)), ","), why);
+    log_warn("{}: {} (skipped; its label stays empty)", c.path, line);
+    if (skipped) skipped->push_back(line);
+  };
   if (!c.is_3d) {
     // ref: MedSAM_infer_npz_2D: one embedding, each box decoded; segs[mask > 0] = idx
-    predictor.set_image(image);
-    ImagePrompts prompts;
-    prompts.boxes = boxes.to(at::kFloat);
-    const auto pred = predictor.predict(prompts, false, options.threshold);
+    std::vector<int64_t> good;
+    for (int64_t k = 0; k < n; ++k) {
+      try {
+        check_boxes(boxes.slice(0, k, k + 1), image.size(0), image.size(1));
+        good.push_back(k);
+      } catch (const UsageError& e) {
+        skip(k, e.what());
+      }
+    }
     at::Tensor segs = torch::zeros({image.size(0), image.size(1)}, dtype);
-    for (int64_t k = 0; k < n; ++k) segs.masked_fill_(pred.masks[k][0] > 0, k + 1);
+    if (!good.empty()) {
+      predictor.set_image(image);
+      ImagePrompts prompts;
+      prompts.boxes = boxes.index_select(0, torch::tensor(good)).to(at::kFloat);
+      const auto pred = predictor.predict(prompts, false, options.threshold);
+      for (size_t i = 0; i < good.size(); ++i)
+        segs.masked_fill_(pred.masks[static_cast<int64_t>(i)][0] > 0, good[i] + 1);
+    }
     if (on_slice) on_slice(1, 1);
     return segs;
   }
@@ -74,8 +94,7 @@ at::Tensor segment_npz_case(Predictor& predictor, const NpzCase& c, const at::Te
           predictor, image, box, options, [&](int64_t, int64_t) { if (on_slice) on_slice(++done, total); }, &cache);
       segs.masked_fill_(mask > 0, k + 1);
     } catch (const UsageError& e) {
-      throw UsageError(fmt::format("{}: box {} ({}): {}", c.path, k + 1,
-                                   fmt::join(std::vector<double>(r, r + 6), ","), e.what()));
+      skip(k, e.what());
     }
   }
   return segs;

@@ -6,6 +6,7 @@
 #include <ATen/Tensor.h>
 
 #include <string>
+#include <vector>
 
 #include "medsam/infer/volume_infer.h"
 
@@ -27,8 +28,12 @@ NpzCase read_npz_case(const std::string& path);
 // Later boxes overwrite earlier ones where they overlap, as the challenge's reference inference does.
 // 3D: each box is propagated on its own (segment_volume, z0..z1 inclusive and clamped to the volume),
 // the slice embeddings shared between boxes (options.embedding_cache_mib; the same masks).
+// A box that cannot be segmented (inverted, outside the image, NaN) is skipped, its label left empty,
+// and named in `skipped` ("box 3 (400,5,420,30): lies outside the 64x64 image"): one bad box of a case
+// costs that box, not the case's other answers. (The reference has no check: it would encode the box.)
 // ref: CVPR24_LiteMedSAM inference_3D / MedSAM_infer_npz_2D
 at::Tensor segment_npz_case(Predictor& predictor, const NpzCase& c, const at::Tensor& image,
-                            const PropagationOptions& options = {}, const SliceProgress& on_slice = {});
+                            const PropagationOptions& options = {}, const SliceProgress& on_slice = {},
+                            std::vector<std::string>* skipped = nullptr);
 
 }  // namespace medsam::infer

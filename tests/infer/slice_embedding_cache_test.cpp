@@ -69,3 +69,44 @@ TEST_CASE("a 3D .npz case with overlapping boxes encodes each slice once and giv
   }
   for (int64_t k = 1; k <= 3; ++k) CHECK((reencoded == k).sum().item<int64_t>() > 0);  // every box shows
 }
+
+TEST_CASE("an .npz case with one bad box answers the others and names the skipped one", "[infer]") {
+  const std::string tiny = std::string(MEDSAM_FIXTURES_DIR) + "/sam_tiny";
+  const at::Tensor a = io::read_image(tiny + "/case_z70/image.png").select(2, 0).contiguous();
+  infer::Predictor predictor(load_sam(tiny + "/weights.pth").model, c10::kCPU);
+  infer::NpzCase flat;
+  flat.path = "flat.npz";
+  flat.imgs = a;  // (256, 256)
+  // Box 2 lies past the right edge, box 3 is inverted: both skipped, boxes 1 and 4 answered with their labels.
+  flat.boxes = torch::tensor({{46.0, 50.0, 86.0, 90.0}, {200.0, 10.0, 400.0, 60.0}, {90.0, 90.0, 80.0, 120.0},
+                              {100.0, 140.0, 160.0, 200.0}},
+                             at::kDouble);
+  std::vector<std::string> skipped;
+  const at::Tensor segs = infer::segment_npz_case(predictor, flat, flat.imgs, {}, {}, &skipped);
+  REQUIRE(skipped.size() == 2);
+  CHECK_THAT(skipped[0], Catch::StartsWith("box 2 (200,10,400,60): ") && Catch::Contains("outside the 256x256 image"));
+  CHECK_THAT(skipped[1], Catch::StartsWith("box 3 (90,90,80,120): ") && Catch::Contains("inverted"));
+  CHECK((segs == 1).sum().item<int64_t>() > 0);
+  CHECK((segs == 4).sum().item<int64_t>() > 0);
+  CHECK((segs == 2).sum().item<int64_t>() == 0);
+  CHECK((segs == 3).sum().item<int64_t>() == 0);
+  // The answered boxes' masks are those of a case without the bad ones (labels 1 and 4 as 1 and 2).
+  infer::NpzCase good = flat;
+  good.boxes = flat.boxes.index_select(0, torch::tensor({0, 3}));
+  const at::Tensor alone = infer::segment_npz_case(predictor, good, good.imgs);
+  CHECK(torch::equal(segs == 1, alone == 1));
+  CHECK(torch::equal(segs == 4, alone == 2));
+
+  // 3D: a box past the image edge is skipped the same way.
+  infer::NpzCase vol;
+  vol.path = "vol.npz";
+  vol.imgs = torch::stack({a, a, a}).contiguous();
+  vol.is_3d = true;
+  vol.boxes = torch::tensor({{46.0, 50.0, 0.0, 86.0, 90.0, 2.0}, {46.0, 50.0, 0.0, 300.0, 90.0, 2.0}}, at::kDouble);
+  std::vector<std::string> skipped_3d;
+  const at::Tensor segs_3d = infer::segment_npz_case(predictor, vol, vol.imgs, {}, {}, &skipped_3d);
+  REQUIRE(skipped_3d.size() == 1);
+  CHECK_THAT(skipped_3d[0], Catch::StartsWith("box 2 (46,50,0,300,90,2): "));
+  CHECK((segs_3d == 1).sum().item<int64_t>() > 0);
+  CHECK((segs_3d == 2).sum().item<int64_t>() == 0);
+}
