@@ -36,12 +36,12 @@ Config resolve_for_resume(const ConfigOptions& options, const std::string& resum
   const std::string stored = folder + "/config.yaml";
   const bool have_stored = static_cast<bool>(std::ifstream(stored));
   ConfigOptions effective = options;
-  std::string embedded;  // a checkpoint copied without its folder still carries the run's settings
+  std::string file, embedded;  // a checkpoint copied without its folder still carries the run's settings
   if (have_stored && options.files.empty()) {
     effective.files = {stored};
     log_info("resuming with the run's own settings, {} (--set on top; --config to give others)", stored);
   } else if (!have_stored && options.files.empty()) {
-    const std::string file = train::resolve_resume_path(resume);
+    file = train::resolve_resume_path(resume);
     embedded = train::checkpoint_config_yaml(file);
     if (embedded.empty())
       log_warn("--resume {}: no config.yaml in {} and none saved in {}: the settings are this command's, not the "
@@ -57,7 +57,7 @@ Config resolve_for_resume(const ConfigOptions& options, const std::string& resum
   } else {
     Config base;
     base.model = model_preset(options.arch);
-    load_config_text(embedded, train::resolve_resume_path(resume) + " (its saved config)", base);
+    load_config_text(embedded, file + " (its saved config)", base);
     config = resolve_config({}, options.overrides, base);
   }
   config.train.resume = resume;

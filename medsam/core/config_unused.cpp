@@ -43,22 +43,14 @@ std::vector<std::string> unused_settings(const Config& config) {
     add_unused(out, d.balance, "data.balance", {"weights", "default_weight", "epoch_samples"}, "data.balance.by is none");
   if (!d.prompts.points)
     add_unused(out, d.prompts, "data.prompts", {"positive_points", "negative_points"}, "data.prompts.points is false");
-  if (d.objects_per_image == "one" && d.max_objects_per_image != 0)
-    out.push_back(fmt::format("data.max_objects_per_image is {} but has no effect: data.objects_per_image is one",
-                              d.max_objects_per_image));
+  if (d.objects_per_image == "one")
+    add_unused(out, d, "data", {"max_objects_per_image"}, "data.objects_per_image is one");
   if (t.schedule.name == "constant")
     add_unused(out, t.schedule, "train.schedule", {"min_lr_ratio", "total_steps"}, "train.schedule.name is constant");
   if (t.validation.every_steps == 0)
     add_unused(out, t.validation, "train.validation", {}, "train.validation.every_steps is 0 (validation is off)");
-  if (t.source == "shards") {
-    TrainConfig defaults;
-    if (t.synthetic_batch_size != defaults.synthetic_batch_size)
-      out.push_back(fmt::format("train.synthetic_batch_size is {} but has no effect: train.source is shards",
-                                t.synthetic_batch_size));
-    if (t.synthetic_epoch_steps != defaults.synthetic_epoch_steps)
-      out.push_back(fmt::format("train.synthetic_epoch_steps is {} but has no effect: train.source is shards",
-                                t.synthetic_epoch_steps));
-  }
+  if (t.source == "shards")
+    add_unused(out, t, "train", {"synthetic_batch_size", "synthetic_epoch_steps"}, "train.source is shards");
   return out;
 }
 

@@ -37,7 +37,6 @@ std::string unreadable_answer(const std::string& path) {
   }
 }
 
-
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
@@ -120,9 +119,9 @@ FolderResult run_infer_folder(const FolderJob& job) {
     row.name = cases[i].filename().string();
     const std::string answer = (fs::path(job.output_dir) / cases[i].filename()).string();
     const auto t0 = Clock::now();
-    std::string unreadable;  // why an existing answer is answered again
-    if (!job.overwrite && fs::exists(answer, ec)) unreadable = unreadable_answer(answer);
-    if (!job.overwrite && fs::exists(answer, ec) && unreadable.empty()) {
+    const bool answered_before = !job.overwrite && fs::exists(answer, ec);
+    const std::string unreadable = answered_before ? unreadable_answer(answer) : "";  // why it is answered again
+    if (answered_before && unreadable.empty()) {
       row.status = "kept";
       row.message = "answer exists (--overwrite to redo)";
       ++result.kept;

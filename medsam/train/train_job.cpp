@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <memory>
+#include <vector>
 
 #include "medsam/core/config_unused.h"
 #include "medsam/core/error.h"
@@ -98,9 +99,10 @@ Config without_initial_weights_when_resuming(const Config& config) {
 // their own optimizer moments and step counts: their updates drift apart, and they reach the end at
 // different steps and hang there.
 void check_ranks_start_together(dist::ProcessGroup& group, int64_t step) {
+  // One collective: the maximum of -step is minus the minimum step.
   const auto s = static_cast<double>(step);
-  const double highest = group.all_reduce_scalar(s, dist::ReduceOp::kMax);
-  const double lowest = group.all_reduce_scalar(s, dist::ReduceOp::kMin);
+  const std::vector<double> v = group.all_reduce_scalars({s, -s}, dist::ReduceOp::kMax);
+  const double highest = v[0], lowest = -v[1];
   if (highest != lowest)
     throw Error(fmt::format("the ranks start at different steps (from {} to {}; this rank {}): each reads the "
                             "resume checkpoint from train.output_dir, which must be one folder on a file system all "
