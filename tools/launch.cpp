@@ -52,7 +52,8 @@ RunFn add_launch_command(CLI::App& app) {
       "Example: medsam launch --nproc-per-node 4 -- train --config configs/train/medsam_vit_b.yaml\n"
       "Each rank gets RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, GROUP_RANK, MASTER_ADDR, MASTER_PORT.\n"
       "Signals (INT, TERM, HUP, USR1, USR2) are forwarded; if one rank fails the others get SIGTERM,\n"
-      "then SIGKILL after --grace seconds, and launch exits with the failed rank's code.\n"
+      "then SIGKILL after --grace seconds, and launch exits with the failed rank's code. Ranks that\n"
+      "exit 75 (medsam train stopped by a signal after its checkpoint) have not failed: launch exits 75.\n"
       "See docs/distributed.md.");
   auto opts = std::make_shared<LaunchOptions>();
   auto& s = opts->spec;

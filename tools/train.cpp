@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "medsam/core/config.h"
+#include "medsam/core/error.h"
 #include "medsam/core/log.h"
 #include "medsam/model/presets.h"
 #include "medsam/train/checkpoint.h"
@@ -94,7 +95,13 @@ RunFn add_train_command(CLI::App& app) {
                       "start (a requeued cluster job)")
           ->expected(0, 1);
   sub->add_option("--output", *output, "output directory for checkpoints and logs (train.output_dir)");
-  return [options, resume, output, resume_option]() {
+  auto stop_exit_code = std::make_shared<int>(kExitStopped);
+  sub->add_option("--stop-exit-code", *stop_exit_code,
+                  "exit code after a stop signal (SIGTERM, SIGINT, SIGUSR1, ...) once the checkpoint is written: "
+                  "75 (EX_TEMPFAIL, resume to continue) unless set; 0 treats a stop as completion")
+      ->check(CLI::Range(0, 255))
+      ->capture_default_str();
+  return [options, resume, output, resume_option, stop_exit_code]() {
     std::string from = *resume;
     if (resume_option->count() > 0 && from.empty()) {  // --resume alone
       Config fresh = options->resolve();
@@ -107,7 +114,8 @@ RunFn add_train_command(CLI::App& app) {
     Config config = from.empty() ? options->resolve() : resolve_for_resume(*options, from, *output);
     if (!output->empty()) config.train.output_dir = *output;
     if (options->dump_if_asked(config)) return 0;
-    return train::run_training(config);
+    const int code = train::run_training(config);
+    return code == kExitStopped ? *stop_exit_code : code;
   };
 }
 

@@ -38,6 +38,11 @@ class ConfigValueError : public ConfigError {
   std::vector<std::string> keys_;
 };
 
+// Exit code of a job stopped by a signal after saving its work (medsam train: a checkpoint): resume to
+// continue. EX_TEMPFAIL of <sysexits.h> ("try again later"). Not 0, so that `train && eval` and Slurm's
+// afterok do not go on with an unfinished model; not 1, so that a script can tell it from a failure.
+inline constexpr int kExitStopped = 75;
+
 // Subcommands that do not exist yet say so plainly.
 class NotImplementedError : public Error {
  public:

@@ -33,9 +33,9 @@ LogLevel parse_log_level(std::string_view name) {
   throw UsageError(fmt::format("unknown log level '{}' (use debug, info, warn or error)", name));
 }
 
-void log_line(LogLevel level, std::string_view message) {
+void log_line(LogLevel level, std::string_view message, bool every_rank) {
   // Errors are shown from every rank: a failure on rank 3 must not vanish.
-  if (g_rank != 0 && !g_all_ranks && level != LogLevel::kError) return;
+  if (g_rank != 0 && !g_all_ranks && !every_rank && level != LogLevel::kError) return;
   const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   std::tm tm{};
   localtime_r(&now, &tm);

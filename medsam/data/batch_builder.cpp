@@ -107,7 +107,7 @@ Batch BatchBuilder::build(const std::vector<SampleRef>& refs, std::int64_t epoch
         throw Error(fmt::format("data {}: sample {} (epoch {}, position {}): {}", config_.shards, key, epoch,
                                 ref.position, e.what()));
       }
-      log_warn("data: skipping sample {}: {}", key, e.what());
+      log_rank_warn("data: skipping sample {}: {}", key, e.what());
       if (skipped) ++*skipped;
     }
   }

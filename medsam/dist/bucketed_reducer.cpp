@@ -32,7 +32,11 @@ struct Bucket {
 class BucketedReducer final : public GradientReducer {
  public:
   BucketedReducer(std::shared_ptr<ProcessGroup> group, std::vector<at::Tensor> params, const ReducerOptions& options)
-      : group_(std::move(group)), params_(std::move(params)), options_(options), ready_(params_.size(), false) {
+      : group_(std::move(group)),
+        params_(std::move(params)),
+        options_(options),
+        ready_(params_.size(), false),
+        received_(params_.size(), false) {
     build_buckets(assign_buckets(params_, options));
     // ref: reducer.cpp Reducer::Reducer: a post hook on each parameter's AccumulateGrad node runs once the
     // gradient of this backward pass has been added into .grad. We keep the nodes alive (the tensor holds
@@ -61,6 +65,18 @@ class BucketedReducer final : public GradientReducer {
   }
   bool sync() const override { return sync_; }
 
+  void prepare_gradients() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    at::NoGradGuard no_grad;
+    for (auto& bucket : buckets_) bucket.flat.zero_();
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      at::Tensor& p = params_[i];
+      // A gradient someone left defined is kept (and copied in as before); non-contiguous parameters too.
+      if (p.grad().defined() || !p.is_contiguous()) continue;
+      p.mutable_grad() = slot(locate_[i].first, locate_[i].second);
+    }
+  }
+
   void finalize() override {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!sync_ || params_.empty()) return;
@@ -78,18 +94,20 @@ class BucketedReducer final : public GradientReducer {
         const std::size_t i = bucket.params[s];
         if (ready_[i]) continue;
         const auto& grad = params_[i].grad();
-        if (grad.defined()) {
-          slot(next_, s).copy_(grad);
-        } else {
+        if (!grad.defined()) {
           slot(next_, s).zero_();
-        }
+        } else if (!in_bucket(i)) {
+          slot(next_, s).copy_(grad);
+        }  // else: .grad is the slot (prepare_gradients), holding what earlier micro-steps added
       }
       launch(next_);
     }
     // Which parameters have a gradient anywhere: one that has none on every rank keeps an undefined .grad
     // (the optimizer then skips it, as it would in a single process).
     std::vector<float> has_grad(params_.size());
-    for (std::size_t i = 0; i < params_.size(); ++i) has_grad[i] = params_[i].grad().defined() ? 1.f : 0.f;
+    // A prepared slot counts only once backward has added to it (received_, also in no-sync micro-steps).
+    for (std::size_t i = 0; i < params_.size(); ++i)
+      has_grad[i] = received_[i] || (params_[i].grad().defined() && !in_bucket(i)) ? 1.f : 0.f;
     at::Tensor used = at::tensor(has_grad).to(group_->device());
     PendingOp used_op = group_->all_reduce_async(used);
 
@@ -106,7 +124,10 @@ class BucketedReducer final : public GradientReducer {
       bucket.flat.div_(world);
       for (std::size_t s = 0; s < bucket.params.size(); ++s) {
         at::Tensor& p = params_[bucket.params[s]];
-        if (any[bucket.params[s]] == 0.f) continue;
+        if (any[bucket.params[s]] == 0.f) {
+          if (in_bucket(bucket.params[s])) p.mutable_grad().reset();  // a prepared slot nobody added to
+          continue;
+        }
         if (p.is_contiguous()) {
           p.mutable_grad() = slot(b, s);
         } else {
@@ -165,6 +186,12 @@ class BucketedReducer final : public GradientReducer {
     observed_order_.clear();
   }
 
+  // Whether parameter i's .grad is (a view of) its bucket: prepare_gradients() put it there.
+  bool in_bucket(std::size_t i) const {
+    const auto& grad = params_[i].grad();
+    return grad.defined() && grad.is_alias_of(buckets_[locate_[i].first].flat);
+  }
+
   at::Tensor slot(std::size_t b, std::size_t s) const {
     const Bucket& bucket = buckets_[b];
     const auto& p = params_[bucket.params[s]];
@@ -174,6 +201,7 @@ class BucketedReducer final : public GradientReducer {
   // ref: reducer.cpp Reducer::autograd_hook / mark_variable_ready
   void on_gradient(std::size_t i) {
     std::lock_guard<std::mutex> lock(mutex_);
+    received_[i] = true;
     if (!sync_) return;  // accumulation micro-step: the gradient stays local
     const auto [b, s] = locate_[i];
     Bucket& bucket = buckets_[b];
@@ -186,7 +214,7 @@ class BucketedReducer final : public GradientReducer {
           "gradient reducer: parameter #{} (shape {}) received a gradient after its bucket was sent: call "
           "finalize() after each synced backward, or run extra backward passes inside a NoSyncScope",
           i, params_[i].sizes()));
-    {
+    if (!in_bucket(i)) {  // a prepared .grad already is the slot: backward added into the bucket
       at::NoGradGuard no_grad;
       slot(b, s).copy_(grad);
     }
@@ -218,6 +246,7 @@ class BucketedReducer final : public GradientReducer {
       bucket.op = PendingOp();
     }
     std::fill(ready_.begin(), ready_.end(), false);
+    std::fill(received_.begin(), received_.end(), false);
     next_ = 0;
     sent_during_backward_ = 0;
   }
@@ -226,6 +255,7 @@ class BucketedReducer final : public GradientReducer {
   std::vector<at::Tensor> params_;
   ReducerOptions options_;
   std::vector<bool> ready_;
+  std::vector<bool> received_;  // got a gradient since the last finalize (no-sync micro-steps included)
   std::vector<std::size_t> observed_order_;  // first synced pass: the order gradients arrived in
   std::size_t sent_during_backward_ = 0;
   ReducerStats stats_;

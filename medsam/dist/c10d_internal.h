@@ -21,6 +21,12 @@ using StorePtr = c10::intrusive_ptr<c10d::Store>;
 // The store every rank of this job shares, already under the process group's key prefix.
 StorePtr create_store(const Rendezvous& rendezvous, std::chrono::milliseconds timeout);
 
+// Rank 0 writes who it is (Rendezvous::job and the world size) into the store; every other rank reads it
+// and throws Error naming both when it differs: another job's rank reached this store through a shared
+// MASTER_PORT (or a node was started with another world size), which would otherwise wait out the timeout
+// or, worse, join the wrong job.
+void check_same_job(c10d::Store& store, const Rendezvous& rendezvous);
+
 // Backends (backend_gloo.cpp, backend_nccl.cpp). Each throws medsam::Error when this build lacks it.
 BackendPtr create_gloo_backend(const StorePtr& store, int rank, int size, std::chrono::milliseconds timeout);
 BackendPtr create_nccl_backend(const StorePtr& store, const Rendezvous& rendezvous,

@@ -22,6 +22,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <random>
 #include <set>
 
 #include "medsam/core/error.h"
@@ -138,7 +139,15 @@ class Output {
   bool echo_;
 };
 
-std::vector<std::string> rank_environment(const LaunchSpec& spec, int rank, int local, int world, int port) {
+// One launch's name for its ranks (MEDSAM_RUN_ID): a rank that reaches another job's store through a
+// shared port then says so instead of joining it (store.cpp check_same_job).
+std::string make_run_id() {
+  std::random_device random;
+  return fmt::format("launch-{:x}-{:08x}", static_cast<long>(::getpid()), random());
+}
+
+std::vector<std::string> rank_environment(const LaunchSpec& spec, int rank, int local, int world, int port,
+                                          const std::string& run_id) {
   std::map<std::string, std::string> vars;
   for (char** e = environ; *e != nullptr; ++e) {
     std::string entry = *e;
@@ -158,6 +167,9 @@ std::vector<std::string> rank_environment(const LaunchSpec& spec, int rank, int 
   vars["ROLE_WORLD_SIZE"] = std::to_string(world);
   vars["MASTER_ADDR"] = spec.master_addr;
   vars["MASTER_PORT"] = std::to_string(port);
+  // Several nodes: each node's launcher would pick another id, so the job's own (Slurm's, or an exported
+  // MEDSAM_RUN_ID) names it.
+  if (!run_id.empty()) vars["MEDSAM_RUN_ID"] = run_id;
   if (spec.omp_threads > 0 && !vars.count("OMP_NUM_THREADS")) vars["OMP_NUM_THREADS"] = std::to_string(spec.omp_threads);
   for (const auto& [k, v] : spec.env) vars[k] = v;
   std::vector<std::string> out;
@@ -216,6 +228,8 @@ std::string describe_exit(const RankOutcome& o) {
 
 }  // namespace
 
+bool RankOutcome::stopped() const { return signal == 0 && exit_code == kExitStopped; }
+
 int find_free_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) throw Error(fmt::format("socket: {}", std::strerror(errno)));
@@ -249,6 +263,7 @@ LaunchOutcome launch_local(const LaunchSpec& spec) {
   if (spec.master_port < 0 || spec.master_port > 65535)
     throw UsageError(fmt::format("launch: --master-port {} is outside 1..65535", spec.master_port));
   const int port = spec.master_port != 0 ? spec.master_port : find_free_port();
+  const std::string run_id = spec.nnodes == 1 ? make_run_id() : std::string();
   const int world = spec.nproc_per_node * spec.nnodes;
   const std::string program = resolve_program(spec.command.front());
   if (!spec.log_dir.empty()) std::filesystem::create_directories(spec.log_dir);
@@ -273,7 +288,7 @@ LaunchOutcome launch_local(const LaunchSpec& spec) {
       if (::localtime_r(&now, &local_now)) std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &local_now);
       std::fprintf(r.log, "===== medsam launch, rank %d of %d, %s =====\n", r.rank, world, when);
     }
-    start(r, program, spec.command, rank_environment(spec, r.rank, local, world, port));
+    start(r, program, spec.command, rank_environment(spec, r.rank, local, world, port, run_id));
     r.outcome.pid = r.pid;
   }
 
@@ -380,7 +395,12 @@ LaunchOutcome launch_local(const LaunchSpec& spec) {
     if (r.log) std::fclose(r.log);
     result.ranks.push_back(r.outcome);
   }
-  if (result.received_signal != 0) {
+  const auto stopped = [](const RankOutcome& o) { return o.stopped(); };
+  const auto failed = [](const RankOutcome& o) { return o.failed(); };
+  if (std::any_of(result.ranks.begin(), result.ranks.end(), stopped) &&
+      std::none_of(result.ranks.begin(), result.ranks.end(), failed)) {
+    result.exit_code = kExitStopped;  // the ranks' own answer: checkpoint written, resume to continue
+  } else if (result.received_signal != 0) {
     result.exit_code = 128 + result.received_signal;
   } else if (result.first_failed_rank >= 0) {
     const auto& o = result.ranks[result.first_failed_rank - spec.node_rank * spec.nproc_per_node];

@@ -32,11 +32,15 @@ struct RankOutcome {
   int exit_code = 0;  // valid when signal == 0
   int signal = 0;     // the signal that killed it, or 0
   double seconds = 0;
-  bool failed() const { return signal != 0 || exit_code != 0; }
+  // Exited with kExitStopped: stopped by a signal after saving its work (medsam train), not a failure.
+  bool stopped() const;
+  bool failed() const { return signal != 0 || (exit_code != 0 && !stopped()); }
 };
 
 struct LaunchOutcome {
-  int exit_code = 0;           // 0; the first failed rank's code (128 + signal if killed); 128 + a signal we got
+  // 0; kExitStopped (75) when ranks stopped after saving their work and none failed; else 128 + a signal
+  // we got; else the first failed rank's code (128 + signal if killed).
+  int exit_code = 0;
   int first_failed_rank = -1;  // global rank, -1 if none failed
   int received_signal = 0;     // SIGINT/SIGTERM/SIGHUP that made us stop the ranks
   std::vector<RankOutcome> ranks;

@@ -80,6 +80,7 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const Rendezvous& r, const Gr
     throw UsageError(fmt::format("unknown distributed backend '{}' (auto, gloo or nccl)", options.backend));
   log_debug("dist: {} ({}), creating the store", r.describe(), backend);
   impl->store = detail::create_store(r, options.timeout);
+  detail::check_same_job(*impl->store, r);
   try {
     if (backend == "nccl") {
       impl->backend = detail::create_nccl_backend(impl->store, r, options.timeout, &impl->device);

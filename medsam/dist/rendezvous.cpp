@@ -194,6 +194,26 @@ void apply_flags(const EnvLookup& env, const RendezvousFlags& f, Rendezvous& r) 
   if (f.master_port) r.master_port = *f.master_port;
 }
 
+// ref: none upstream (torch's TCPStore lets any client in); the ids are the launchers' own: MEDSAM_RUN_ID
+// (medsam launch, one node; or exported by hand on every node), TORCHELASTIC_RUN_ID (torchrun --rdzv-id,
+// "none" by default), SLURM_JOB_ID + SLURM_STEP_ID, OpenMPI's job id.
+std::string job_identity(const EnvLookup& env) {
+  auto set = [&](const char* name) -> std::optional<std::string> {
+    auto v = env(name);
+    if (v && !v->empty()) return v;
+    return std::nullopt;
+  };
+  if (auto id = set("MEDSAM_RUN_ID")) return "run " + *id;
+  if (auto id = set("TORCHELASTIC_RUN_ID"); id && *id != "none") return "torchrun run " + *id;
+  if (auto id = set("SLURM_JOB_ID")) {
+    std::string job = "slurm job " + *id;
+    if (auto step = set("SLURM_STEP_ID")) job += " step " + *step;
+    return job;
+  }
+  if (auto id = set("OMPI_MCA_ess_base_jobid")) return "openmpi job " + *id;
+  return {};
+}
+
 }  // namespace
 
 const char* to_string(LaunchSource source) {
@@ -216,6 +236,7 @@ std::string Rendezvous::describe() const {
                                  local_rank, local_world_size, node_rank);
   if (!master_addr.empty()) line += fmt::format(", store {}:{}", master_addr, master_port);
   if (agent_store) line += fmt::format(" (torchelastic agent, {})", store_prefix());
+  if (!job.empty()) line += ", " + job;
   return line;
 }
 
@@ -240,6 +261,7 @@ Rendezvous resolve_rendezvous(const EnvLookup& env, const RendezvousFlags& flags
   }
   apply_flags(env, flags, r);
   validate(r);
+  r.job = job_identity(env);
   return r;
 }
 

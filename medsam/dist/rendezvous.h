@@ -28,6 +28,10 @@ struct Rendezvous {
   // (rank 0 included) is a client, and keys live under /worker/attempt_<restart_count>.
   bool agent_store = false;
   int restart_count = 0;
+  // The job this process belongs to, as its launcher names it ("medsam launch launch-1a2b-..", "torchrun
+  // run X", "slurm job 123 step 0", "openmpi job 7"), "" when none does. Ranks compare it (with the world
+  // size) through the store, so that a rank reaching another job's store on a shared port stops at once.
+  std::string job;
   // Things the caller should log (e.g. Slurm variables seen outside an srun step).
   std::vector<std::string> warnings;
 

@@ -45,6 +45,36 @@ StorePtr create_store(const Rendezvous& r, std::chrono::milliseconds timeout) {
   return c10::make_intrusive<c10d::PrefixStore>("default_pg", base);
 }
 
+namespace {
+std::string job_text(const std::string& job, int world_size) {
+  return fmt::format("{}, world size {}", job.empty() ? std::string("a job no launcher named") : job, world_size);
+}
+}  // namespace
+
+void check_same_job(c10d::Store& store, const Rendezvous& r) {
+  const std::string key = "medsam_job";
+  const std::string mine = job_text(r.job, r.world_size);
+  try {
+    if (r.rank == 0) {
+      store.set(key, std::vector<std::uint8_t>(mine.begin(), mine.end()));
+      return;
+    }
+    const std::vector<std::uint8_t> value = store.get(key);  // waits for rank 0, up to the store's timeout
+    const std::string theirs(value.begin(), value.end());
+    if (theirs == mine) return;
+    throw Error(fmt::format(
+        "rank {}: the store at {}:{} belongs to another job ({}); this process is {}. Two jobs share that "
+        "host and port: give each its own MASTER_PORT (or --master-port), and start every node with the same "
+        "world size (docs/distributed.md)",
+        r.rank, r.master_addr, r.master_port, theirs, mine));
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(fmt::format("rank {}: checking the job at the store {}:{} failed: {}", r.rank, r.master_addr,
+                            r.master_port, short_message(e)));
+  }
+}
+
 std::string short_message(const std::exception& e) {
   std::string text;
   if (const auto* c10_error = dynamic_cast<const c10::Error*>(&e)) {

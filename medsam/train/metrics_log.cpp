@@ -82,7 +82,10 @@ void MetricsLog::append(const std::string& file, const std::string& header, cons
 void MetricsLog::tensorboard(int64_t step, const std::vector<std::pair<std::string, float>>& scalars) {
   if (!config_.tensorboard || tb_failed_) return;
   try {
-    if (!tb_) tb_ = std::make_unique<TensorBoardWriter>((fs::path(dir_) / "tensorboard").string());
+    if (!tb_) {
+      tb_ = std::make_unique<TensorBoardWriter>((fs::path(dir_) / "tensorboard").string());
+      tb_->add_session_start(start_step_ + 1);
+    }
     tb_->add_scalars(step, scalars);
   } catch (const std::exception& e) {
     // Curves are a convenience: a failing event file must not end a long run.

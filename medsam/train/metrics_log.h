@@ -31,6 +31,10 @@ class MetricsLog {
   MetricsLog(std::string output_dir, TrainLogConfig config, bool enabled);
   ~MetricsLog();
 
+  // The step this run starts from (0, or the resumed checkpoint's): the event file this run opens begins
+  // with a TensorBoard session start at step + 1, which hides what a killed earlier run logged after
+  // its last checkpoint (those steps are trained again).
+  void set_start_step(int64_t step) { start_step_ = step; }
   void add_step(const StepMetrics& m);
   // `best`: this validation produced a new best.pth.
   void add_validation(int64_t step, const ValidationSummary& v, bool best);
@@ -44,6 +48,7 @@ class MetricsLog {
   bool enabled_;
   std::unique_ptr<TensorBoardWriter> tb_;
   bool tb_failed_ = false;
+  int64_t start_step_ = 0;
   std::set<std::string> checked_;  // files whose partial last line (a killed run's) has been looked for
 };
 

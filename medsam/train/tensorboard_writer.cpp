@@ -93,6 +93,21 @@ std::string encode_scalar_event(double wall_time, std::int64_t step,
   return event;
 }
 
+// ref: tensorflow/core/util/event.proto SessionLog; tensorflow/python/training/supervisor.py
+// Supervisor._write_session_start (SessionLog(status=START) at the global step)
+std::string encode_session_start_event(double wall_time, std::int64_t step) {
+  std::string session_log;
+  put_key(session_log, 1, kVarint);  // SessionLog.status
+  put_varint(session_log, 1);        // START
+  std::string event;
+  put_key(event, 1, kFixed64);  // Event.wall_time
+  put_little_endian(event, wall_time);
+  put_key(event, 2, kVarint);  // Event.step
+  put_varint(event, static_cast<std::uint64_t>(step));
+  put_bytes(event, 7, session_log);  // Event.session_log
+  return event;
+}
+
 // ref: tensorflow/core/lib/io/record_writer.cc RecordWriter::WriteRecord
 std::string frame_tfrecord(const std::string& data) {
   std::string out;
@@ -128,6 +143,10 @@ TensorBoardWriter::~TensorBoardWriter() {
 
 void TensorBoardWriter::add_scalars(std::int64_t step, const std::vector<std::pair<std::string, float>>& scalars) {
   write_record(encode_scalar_event(now_seconds(), step, scalars));
+}
+
+void TensorBoardWriter::add_session_start(std::int64_t step) {
+  write_record(encode_session_start_event(now_seconds(), step));
 }
 
 void TensorBoardWriter::write_record(const std::string& data) {

@@ -8,7 +8,9 @@
 //            uint32 masked_crc32c(data)
 //   masked_crc32c(x) = rotate_right(crc32c(x), 15) + 0xa282ead8   (CRC-32C, Castagnoli polynomial)
 //
-//   Event   { double wall_time = 1; int64 step = 2; string file_version = 3; Summary summary = 5; }
+//   Event   { double wall_time = 1; int64 step = 2; string file_version = 3; Summary summary = 5;
+//             SessionLog session_log = 7; }
+//   SessionLog { SessionStatus status = 1; }      (START = 1)
 //   Summary { repeated Value value = 1; }
 //   Value   { string tag = 1; float simple_value = 2; }
 //
@@ -35,6 +37,10 @@ std::uint32_t masked_crc32c(const void* data, std::size_t size);
 // One serialized Event with scalar values at `step` (the protobuf bytes, without TFRecord framing).
 std::string encode_scalar_event(double wall_time, std::int64_t step,
                                 const std::vector<std::pair<std::string, float>>& scalars);
+// One serialized Event{session_log: START} at `step`: TensorBoard then drops every value an earlier
+// writer logged at this step or later (ref: tensorboard/backend/event_processing/event_accumulator.py
+// _CheckForRestartAndMaybePurge), as TensorFlow's Supervisor writes at each (re)start.
+std::string encode_session_start_event(double wall_time, std::int64_t step);
 // The data of one TFRecord framed: length, its masked CRC, data, its masked CRC.
 std::string frame_tfrecord(const std::string& data);
 
@@ -49,6 +55,9 @@ class TensorBoardWriter {
 
   // Appends one event holding every (tag, value) pair, then flushes (TensorBoard reads live).
   void add_scalars(std::int64_t step, const std::vector<std::pair<std::string, float>>& scalars);
+  // Appends a session start at `step` (a resumed run's first step): what a killed run logged from there
+  // on is replaced by what follows, instead of both curves overlapping.
+  void add_session_start(std::int64_t step);
   const std::string& path() const { return path_; }
 
  private:

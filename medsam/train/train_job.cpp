@@ -151,11 +151,14 @@ int run_training(Config& config) {
            trainer.optimizer().num_parameters(), fmt::join(config.train.freeze, ", "), config.train.output_dir);
   const TrainResult r = trainer.run();
   group->shutdown();
-  if (rank != 0) return 0;
+  // Every rank stopped at the same step (the stop flag is all-reduced), so every rank says so.
   if (r.stop_signal) {
-    fmt::print("medsam train: stopped by signal after step {}; checkpoint {}\n", r.steps, r.last_checkpoint);
-    return 0;
+    if (rank == 0)
+      fmt::print("medsam train: stopped by signal after step {}; checkpoint {} (exit code {}: resume to continue)\n",
+                 r.steps, r.last_checkpoint, kExitStopped);
+    return kExitStopped;
   }
+  if (rank != 0) return 0;
   fmt::print("medsam train: done, {} steps ({:.3f} s/step this run); checkpoint {}\n", r.steps, r.seconds_per_step,
              r.last_checkpoint);
   return 0;

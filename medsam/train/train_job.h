@@ -17,7 +17,8 @@ namespace medsam::train {
 // otherwise let them train from different states without a word).
 void check_ranks_start_together(dist::ProcessGroup& group, int64_t step);
 
-// Returns the process exit code: 0 when training completed or stopped on a signal (checkpoint written).
+// Returns the process exit code: 0 when training completed, kExitStopped (75) when a signal stopped it
+// after its checkpoint was written.
 // Throws ConfigError for bad settings, Error for runtime failures (unwritable output dir, non-finite training).
 int run_training(Config& config);
 

@@ -176,6 +176,7 @@ LossValues Trainer::forward_loss(const data::Batch& batch) {
 StepResult Trainer::train_step() {
   StepResult r;
   optimizer_->zero_grad();
+  reducer_->prepare_gradients();  // distributed: backward adds straight into the all-reduced buckets
   int micro = 0;
   at::Tensor loss_sums;  // (3) float64 on the device: total, dice, bce summed over the micro-steps
   // The medsam::... scopes name the phases in a profiler trace (`medsam bench train-step --profile`);
@@ -404,6 +405,7 @@ TrainResult Trainer::run() {
   int64_t run_prompts = 0, validated_step = -1, saved_step = -1;
   int agreed_stop = 0;  // distributed: the signal all ranks agreed on after the last step
   bool completed = false;
+  metrics_->set_start_step(state_.step);
   if (validate_every > 0 && config_.validation.at_start && state_.step == 0)
     if (auto v = validate_now()) result.validations.emplace_back(0, *v);
   while (true) {

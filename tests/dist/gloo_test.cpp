@@ -60,6 +60,16 @@ TEST_CASE("ranks that resumed at different steps all stop with an error naming t
   CHECK_THAT(run.logs, Catch::Contains("rank 0: refused") && Catch::Contains("rank 1: refused"));
 }
 
+TEST_CASE("a rank that reaches another job's store stops at once naming both jobs", "[dist][gloo]") {
+  // The launcher names its run (MEDSAM_RUN_ID); the test fixes it so that rank 1 can expect it.
+  const auto run = run_dist_workers(2, "foreign_rank",
+                                    {{"MEDSAM_DIST_TEST_TIMEOUT_MS", "4000"}, {"MEDSAM_RUN_ID", "job-a"},
+                                     {"TEST_PARENT_RUN_ID", "job-a"}});
+  INFO(run.logs);
+  CHECK(run.outcome.exit_code == 0);
+  CHECK_THAT(run.logs, Catch::Contains("rank 1: refused") && Catch::Contains("rank 0: gave up"));
+}
+
 // Manual: ./medsam_tests "[.dist_bench]" prints all-reduce timings of 25 MB and 375 MB between 2 ranks.
 TEST_CASE("gloo all-reduce timings between 2 local processes", "[.dist_bench]") {
   const auto run = run_dist_workers(2, "bench");

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <thread>
 
 #include "medsam/core/error.h"
@@ -151,8 +152,17 @@ void reducer(const std::shared_ptr<ProcessGroup>& g) {
   CHECK(reduce->stats().sent_during_backward == 0);
   CHECK(reduce->stats().rebuilt);
 
-  // 2. the same gradient from two accumulation micro-steps, only the second one synced
+  // 2. the same gradient from two accumulation micro-steps, only the second one synced, into prepared
+  // gradients: every .grad a zeroed view of a bucket, which backward adds into (no gradient of its own)
   zero_grads(*model);
+  reduce->prepare_gradients();
+  std::map<std::string, const void*> prepared;
+  for (const auto& item : model->named_parameters()) {
+    if (!item.value().requires_grad()) continue;
+    REQUIRE(item.value().grad().defined());
+    CHECK(item.value().grad().abs().max().item<double>() == 0.0);
+    prepared[item.key()] = item.value().grad().data_ptr();
+  }
   const auto xm = xs.chunk(2), ym = ys.chunk(2);
   {
     NoSyncScope no_sync(*reduce);
@@ -161,13 +171,19 @@ void reducer(const std::shared_ptr<ProcessGroup>& g) {
   }
   (torch::mse_loss(model(xm[1]), ym[1]) / 2).backward();
   reduce->finalize();
-  check_grads("two accumulation micro-steps");
+  check_grads("two accumulation micro-steps");  // also: the unused layer's prepared slot is undefined again
+  for (const auto& item : model->named_parameters()) {
+    if (!item.value().grad().defined()) continue;
+    INFO(item.key());
+    CHECK(item.value().grad().data_ptr() == prepared.at(item.key()));  // added in place, never replaced
+  }
 
   // 3. K = 5 SGD steps: 1 rank x batch 12 and n ranks x batch 12/n end with the same parameters
   torch::optim::SGD opt_model(model->parameters(), torch::optim::SGDOptions(0.1).momentum(0.9));
   torch::optim::SGD opt_ref(reference->parameters(), torch::optim::SGDOptions(0.1).momentum(0.9));
   for (int step = 0; step < 5; ++step) {
     zero_grads(*model);
+    if (step % 2 == 0) reduce->prepare_gradients();  // both ways give the same gradients
     zero_grads(*reference);
     torch::mse_loss(reference(x), y).backward();
     torch::mse_loss(model(xs), ys).backward();
@@ -268,10 +284,34 @@ void uneven_data(const std::shared_ptr<ProcessGroup>& g) {
   CHECK(result.steps == 2);
 }
 
+
+// Rank 1 takes another job's name, as a rank of a second job on the same MASTER_PORT would have: it
+// stops at once naming both jobs; rank 0 gives up when rank 1 never joins its group (the test timeout).
+void foreign_rank() {
+  torch::set_num_threads(1);
+  const bool stranger = env_or("RANK", "") == "1";
+  if (stranger) ::setenv("MEDSAM_RUN_ID", "another-job", 1);
+  const auto rendezvous = resolve_rendezvous(process_env());
+  GroupOptions options;
+  options.backend = "gloo";
+  options.timeout = std::chrono::milliseconds(std::stoi(env_or("MEDSAM_DIST_TEST_TIMEOUT_MS", "20000")));
+  if (stranger) {
+    CHECK_THROWS_WITH(ProcessGroup::create(rendezvous, options),
+                      Catch::Contains("belongs to another job (run " + env_or("TEST_PARENT_RUN_ID", "?") +
+                                      ", world size 2); this process is run another-job, world size 2") &&
+                          Catch::Contains("MASTER_PORT"));
+    fmt::print("rank 1: refused\n");
+  } else {
+    CHECK_THROWS(ProcessGroup::create(rendezvous, options));
+    fmt::print("rank 0: gave up\n");
+  }
+}
+
 }  // namespace
 
 TEST_CASE("dist worker", "[.dist_worker]") {
   const std::string scenario = env_or("MEDSAM_DIST_SCENARIO", "");
+  if (scenario == "foreign_rank") return foreign_rank();
   auto group = join();
   if (scenario == "collectives") {
     collectives(*group);

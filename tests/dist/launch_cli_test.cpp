@@ -88,6 +88,30 @@ TEST_CASE("launch forwards SIGTERM to every rank and exits 128+15", "[dist][laun
   CHECK_THAT(r.err, Catch::Contains("forwarded it to 2 rank(s)"));
 }
 
+TEST_CASE("launch: ranks that exit 75 (stopped after a checkpoint) have not failed", "[dist][launch]") {
+  const auto stopped = run_medsam("launch --nproc 2 -- sh -c 'exit 75'");
+  CHECK(stopped.exit_code == 75);
+  CHECK_THAT(stopped.err, !Catch::Contains("exited with code"));
+  // A real failure beside a stop is still the failure.
+  const auto mixed = run_medsam("launch --nproc 2 -- sh -c '[ $RANK = 0 ] && exit 75; sleep 0.5; exit 3'");
+  CHECK(mixed.exit_code == 3);
+  CHECK_THAT(mixed.err, Catch::Contains("rank 1") && Catch::Contains("exited with code 3"));
+}
+
+TEST_CASE("launch gives the ranks of one launch one MEDSAM_RUN_ID, another launch another", "[dist][launch]") {
+  const auto first = run_medsam("launch --nproc 2 -- sh -c 'echo id=$MEDSAM_RUN_ID'");
+  const auto second = run_medsam("launch --nproc 1 -- sh -c 'echo id=$MEDSAM_RUN_ID'");
+  REQUIRE(first.exit_code == 0);
+  const auto id_of = [](const std::string& out, int rank) {
+    const std::string tag = fmt::format("[rank {}] id=", rank);
+    const auto at = out.find(tag);
+    return at == std::string::npos ? std::string() : out.substr(at + tag.size(), out.find('\n', at) - at - tag.size());
+  };
+  CHECK_FALSE(id_of(first.out, 0).empty());
+  CHECK(id_of(first.out, 0) == id_of(first.out, 1));
+  CHECK(id_of(second.out, 0) != id_of(first.out, 0));
+}
+
 TEST_CASE("launch without a command is a usage error", "[dist][launch]") {
   const auto r = run_medsam("launch --nproc 2");
   CHECK(r.exit_code == 2);

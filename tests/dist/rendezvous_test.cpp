@@ -225,3 +225,20 @@ TEST_CASE("process_env reads the real environment", "[dist][rendezvous]") {
   CHECK(value == std::optional<std::string>("42"));
   CHECK_FALSE(process_env()(name));
 }
+
+TEST_CASE("the job a rank belongs to is named by its launcher's id", "[dist][rendezvous]") {
+  const std::map<std::string, std::string> torchrun{{"RANK", "1"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "n1"},
+                                                    {"MASTER_PORT", "29500"}};
+  auto with = [&](std::map<std::string, std::string> extra) {
+    auto vars = torchrun;
+    vars.insert(extra.begin(), extra.end());
+    return resolve(vars).job;
+  };
+  CHECK(with({}).empty());
+  CHECK(with({{"TORCHELASTIC_RUN_ID", "none"}}).empty());  // torchrun's default --rdzv-id names nothing
+  CHECK(with({{"TORCHELASTIC_RUN_ID", "exp7"}}) == "torchrun run exp7");
+  CHECK(with({{"TORCHELASTIC_RUN_ID", "none"}, {"SLURM_JOB_ID", "4242"}, {"SLURM_STEP_ID", "3"}}) ==
+        "slurm job 4242 step 3");
+  CHECK(with({{"SLURM_JOB_ID", "4242"}, {"MEDSAM_RUN_ID", "launch-1f-00ab"}}) == "run launch-1f-00ab");
+  CHECK(with({{"OMPI_MCA_ess_base_jobid", "77"}}) == "openmpi job 77");
+}

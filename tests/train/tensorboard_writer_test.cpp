@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "medsam/train/metrics_log.h"
 #include "medsam/train/tensorboard_writer.h"
 #include "tests/support/run_command.h"
 
@@ -164,4 +165,40 @@ TEST_CASE("a TFRecord frame is length, masked CRC of the length, data, masked CR
 
 TEST_CASE("an event file in a directory that cannot be created is an error naming the file", "[train][tensorboard]") {
   REQUIRE_THROWS_WITH(TensorBoardWriter("/proc/medsam_no_such_dir/tb"), Catch::Contains("/proc/medsam_no_such_dir/tb"));
+}
+
+TEST_CASE("a session start is Event{wall_time, step, session_log{status: START}}", "[train][tensorboard]") {
+  const Fields event = parse_message(encode_session_start_event(1.7e9, 1201));
+  REQUIRE(event.varints.count(2) == 1);
+  CHECK(event.varints.find(2)->second == 1201);
+  CHECK(read_le<double>(event.bytes.find(1)->second, 0) == 1.7e9);
+  REQUIRE(event.bytes.count(7) == 1);  // Event.session_log (event.proto)
+  CHECK(event.bytes.count(5) == 0);
+  const Fields session = parse_message(event.bytes.find(7)->second);
+  REQUIRE(session.varints.count(1) == 1);
+  CHECK(session.varints.find(1)->second == 1);  // SessionLog.START
+}
+
+TEST_CASE("a resumed run's event file starts with a session start after the checkpoint's step",
+          "[train][tensorboard]") {
+  const std::string dir = medsam::test::temp_dir("tensorboard_resumed");
+  medsam::TrainLogConfig cfg;
+  cfg.tensorboard = true;
+  {
+    MetricsLog log(dir, cfg, /*enabled=*/true);
+    log.set_start_step(40);  // resumed from step 40's checkpoint
+    log.add_step({41, 2, 4, 0.5, 0.25, 0.25, 1e-4, 1.0, 0.5, false});
+  }
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(fs::path(dir) / "tensorboard")) files.push_back(e.path());
+  REQUIRE(files.size() == 1);
+  const auto records = read_records(files[0].string());
+  REQUIRE(records.size() == 3);  // version, session start, scalars
+  const Fields start = parse_message(records[1]);
+  REQUIRE(start.bytes.count(7) == 1);
+  CHECK(start.varints.find(2)->second == 41);
+  CHECK(parse_message(start.bytes.find(7)->second).varints.find(1)->second == 1);
+  const Fields scalars = parse_message(records[2]);
+  CHECK(scalars.varints.find(2)->second == 41);
+  CHECK(scalars.bytes.count(5) == 1);
 }

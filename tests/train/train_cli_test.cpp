@@ -149,7 +149,7 @@ TEST_CASE("resuming a checkpoint copied without its folder uses the settings sav
   CHECK_THAT(test::file_contents(lone + "/config.yaml"), Catch::Contains("lr: 0.0005") && Catch::Contains("source: synthetic"));
 }
 
-TEST_CASE("SIGTERM to a running medsam train: checkpoint written, exit code 0", "[train][cli]") {
+TEST_CASE("SIGTERM to a running medsam train: checkpoint written, exit code 75", "[train][cli]") {
   const std::string dir = temp_dir("train_cli_sigterm");
   // A checkpoint every step: the one due at the stop step is written once, not again by the stop.
   const std::string cmd = std::string(MEDSAM_BIN) + " train --config " + smoke_config() + " --set train.init_checkpoint=" + tiny_checkpoint() +
@@ -159,7 +159,7 @@ TEST_CASE("SIGTERM to a running medsam train: checkpoint written, exit code 0", 
   const auto r = run_command("( " + cmd + " & pid=$!; for i in $(seq 1 600); do [ -s " + dir +
                              "/metrics.jsonl ] && break; sleep 0.1; done; kill -TERM $pid; wait $pid; echo rc=$? )");
   INFO(r.err);
-  CHECK_THAT(r.out, Catch::Contains("rc=0"));
+  CHECK_THAT(r.out, Catch::Contains("rc=75"));  // kExitStopped: not a completion, not a failure
   CHECK_THAT(r.out, Catch::Contains("stopped by signal"));
   REQUIRE_FALSE(train::list_checkpoints(dir).empty());
   const int64_t last = train::checkpoint_step(train::list_checkpoints(dir).back());
@@ -200,4 +200,10 @@ TEST_CASE("medsam train at another input size starts from a 256² checkpoint, in
   INFO(preset.err);
   CHECK(preset.exit_code == 0);
   CHECK_THAT(preset.err, Catch::Contains("image_encoder.pos_embed 8x8 -> 16x16"));
+}
+
+TEST_CASE("medsam train --stop-exit-code outside 0..255 is a usage error", "[train][cli]") {
+  const auto r = run_medsam("train --stop-exit-code 256 --dump-config");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("--stop-exit-code"));
 }
