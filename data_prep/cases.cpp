@@ -6,10 +6,13 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include "data_prep/prep_config.h"
 #include "medsam/core/directory.h"
 #include "medsam/core/error.h"
+#include "medsam/core/log.h"
+#include "medsam/data/checksum.h"
 
 namespace medsam::prep {
 namespace fs = std::filesystem;
@@ -48,6 +51,30 @@ std::vector<std::string> expand(const std::string& spec, bool folders_are_series
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+// Six hex digits of the CRC-32 of a case's name as written (its UTF-8 bytes): stable across runs and
+// machines, so the names and splits of a rerun are the same.
+std::string name_hash(const std::string& original) {
+  return fmt::format("{:06x}", data::crc32_update(0, original.data(), original.size()) & 0xffffff);
+}
+
+// Names that differ only in characters sanitize_key replaces (any two Chinese names of two characters
+// give "______": every UTF-8 byte outside ASCII becomes '_') each get "_<hash of the original name>"
+// appended, every member of such a group. Names without a clash stay as they are, so existing datasets
+// keep their case names. The same original name twice (a.nii and a.nii.gz) stays a clash for find_cases
+// to refuse.
+void tell_apart_sanitised_names(std::vector<CaseSource>& cases, const std::string& image_suffix) {
+  std::map<std::string, std::set<std::string>> originals;  // sanitised name -> the names it came from
+  for (const auto& c : cases) originals[c.name].insert(case_stem(c.image, image_suffix));
+  for (auto& c : cases) {
+    const auto& from = originals[c.name];
+    if (from.size() < 2) continue;
+    const auto original = case_stem(c.image, image_suffix);
+    const auto renamed = c.name + "_" + name_hash(original);
+    log_info("prep: case '{}' is named {} ({} names give '{}' once sanitised)", original, renamed, from.size(), c.name);
+    c.name = renamed;
+  }
 }
 
 }  // namespace
@@ -99,6 +126,7 @@ std::vector<CaseSource> find_cases(const PrepConfig& config) {
       cases.push_back({sanitize_key(stem), i, it == by_stem.end() ? std::string() : it->second});
     }
   }
+  tell_apart_sanitised_names(cases, d.image_suffix);
   std::sort(cases.begin(), cases.end(), [](const CaseSource& a, const CaseSource& b) { return a.name < b.name; });
   for (size_t i = 1; i < cases.size(); ++i)
     if (cases[i].name == cases[i - 1].name)

@@ -16,12 +16,14 @@ namespace medsam::prep {
 
 struct PrepConfig;
 struct CaseSource;
+class DatasetWarnings;
 
 struct CaseContext {
   const PrepConfig* config = nullptr;
   std::uint16_t dataset_id = 0;
   const std::map<int, std::string>* label_names = nullptr;
   data::Split case_split = data::Split::kTrain;  // used unless split.mode is slice
+  DatasetWarnings* warnings = nullptr;           // the run's once-per-dataset warnings (case_warnings.h)
 };
 
 struct CaseOutput {

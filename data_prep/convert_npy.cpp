@@ -17,13 +17,10 @@ namespace {
 
 // Integer label ids from any array dtype; (H, W[, 1]) or (D, H, W) as given. Throws Error naming `path`.
 at::Tensor label_ids(const at::Tensor& gts, const std::string& path, const PrepConfig& cfg) {
-  if (at::isFloatingType(gts.scalar_type()) && !torch::equal(gts, gts.round()))
-    throw Error(fmt::format("{}: gts holds non-integer values; labels must be ids", path));
-  auto labels = gts.to(torch::kInt).contiguous();
-  if (labels.numel() > 0 && (labels.min().item<int>() < 0 || labels.max().item<int>() > 65535))
-    throw Error(fmt::format("{}: label ids must be 0..65535", path));
+  auto labels = to_label_ids(gts, path);
   if (cfg.dataset.binary_masks) labels = (labels > 0).to(torch::kInt);
   map_labels(labels, cfg.dataset);
+  check_label_range(labels, path, cfg.dataset);
   return labels;
 }
 

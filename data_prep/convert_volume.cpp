@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "data_prep/case_warnings.h"
 #include "data_prep/cases.h"
 #include "data_prep/convert_case.h"
 #include "data_prep/labels.h"
@@ -14,6 +15,7 @@
 #include "medsam/data/normalize.h"
 #include "medsam/data/modality.h"
 #include "medsam/io/volume.h"
+#include "medsam/io/volume_data_check.h"
 
 namespace medsam::prep {
 namespace {
@@ -40,15 +42,13 @@ CaseOutput convert_volume_case(const CaseSource& src, const CaseContext& ctx) {
   const auto lab_vol = io::read_volume(src.labels);
   const auto img_vol = io::read_volume(src.image);
   check_geometry(img_vol, lab_vol, src);
-  if (at::isFloatingType(lab_vol.data.scalar_type()) &&
-      !torch::equal(lab_vol.data, lab_vol.data.round()))
-    throw Error(fmt::format("{}: label volume holds non-integer values", src.labels));
-  auto labels = lab_vol.data.to(torch::kInt).contiguous();
+  auto labels = to_label_ids(lab_vol.data, src.labels, io::nifti_non_finite_count(src.labels));
   map_labels(labels, cfg.dataset);
-  if (labels.min().item<int>() < 0 || labels.max().item<int>() > 65535)
-    throw Error(fmt::format("{}: label ids must be 0..65535", src.labels));
+  check_label_range(labels, src.labels, cfg.dataset);
 
-  const auto norm = data::normalize_for(img_vol.data, cfg.intensity_spec());
+  const auto spec = cfg.intensity_spec();
+  warn_if_windowing_uint8(img_vol.data, spec, src.image, ctx);
+  const auto norm = data::normalize_for(img_vol.data, spec);
   SliceMeta meta;
   meta.case_name = src.name;
   meta.image_path = src.image;

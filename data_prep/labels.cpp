@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "data_prep/prep_config.h"
@@ -20,6 +22,12 @@ std::pair<int, std::string> split_pair(const std::string& entry, const char* key
   } catch (const std::exception&) {
     throw UsageError(fmt::format("dataset.{}: entry '{}' is not 'id:value'", key, entry));
   }
+}
+
+// A label value as people write it: 4294967297, not 4.294967297e+09; 0.5 as it is.
+std::string value_text(double v) {
+  if (std::nearbyint(v) == v && std::abs(v) < 9.0e15) return fmt::format("{}", static_cast<long long>(v));
+  return fmt::format("{}", v);
 }
 
 }  // namespace
@@ -96,6 +104,43 @@ void map_labels(at::Tensor& labels, const DatasetSection& d) {
     labels.masked_fill_(keep.logical_not(), 0);
   }
   for (int id : d.drop_labels) labels.masked_fill_(labels == id, 0);
+}
+
+at::Tensor to_label_ids(const at::Tensor& raw, const std::string& path, std::int64_t non_finite_in_file) {
+  if (raw.numel() == 0) return raw.to(torch::kInt).contiguous();
+  if (at::isFloatingType(raw.scalar_type())) {
+    const auto non_finite = torch::isfinite(raw).logical_not().sum().item<int64_t>() + non_finite_in_file;
+    if (non_finite > 0)
+      throw Error(fmt::format("{}: {} of {} label values are NaN or infinite; labels must be integer ids", path,
+                              non_finite, raw.numel()));
+    const auto fraction = raw != raw.round();
+    if (fraction.any().item<bool>())
+      throw Error(fmt::format("{}: label values are not integers (e.g. {}); labels must be integer ids", path,
+                              value_text(raw.masked_select(fraction)[0].item<double>())));
+  }
+  // int32 holds every id map_labels can address; anything wider is checked before the cast wraps it.
+  if (raw.scalar_type() == torch::kLong || at::isFloatingType(raw.scalar_type())) {
+    const auto lo = raw.min(), hi = raw.max();
+    const bool wide = raw.scalar_type() == torch::kLong;
+    const double min = lo.item<double>(), max = hi.item<double>();
+    const auto text = [&](const at::Tensor& v) {
+      return wide ? fmt::format("{}", v.item<int64_t>()) : value_text(v.item<double>());
+    };
+    if (min < std::numeric_limits<std::int32_t>::min())
+      throw Error(fmt::format("{}: label value {} is outside the supported ids 0..65535", path, text(lo)));
+    if (max > std::numeric_limits<std::int32_t>::max())
+      throw Error(fmt::format("{}: label value {} is outside the supported ids 0..65535", path, text(hi)));
+  }
+  return raw.to(torch::kInt).contiguous();
+}
+
+void check_label_range(const at::Tensor& labels, const std::string& path, const DatasetSection& d) {
+  if (labels.numel() == 0) return;
+  const int min = labels.min().item<int>(), max = labels.max().item<int>();
+  if (min >= 0 && max <= 65535) return;
+  const bool mapped = !d.merge_labels.empty() || !d.keep_labels.empty() || !d.drop_labels.empty();
+  throw Error(fmt::format("{}: label value {} is outside the supported ids 0..65535{}", path, min < 0 ? min : max,
+                          mapped ? " (after merge_labels, keep_labels and drop_labels)" : ""));
 }
 
 }  // namespace medsam::prep

@@ -3,6 +3,7 @@
 
 #include <ATen/Tensor.h>
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -24,5 +25,15 @@ std::map<int, int> parse_label_merges(const std::vector<std::string>& entries);
 // drop_labels to an integer label tensor (in place).
 // ref: MedSAM pre_CT_MR.py remove_label_ids (gt[gt == id] = 0)
 void map_labels(at::Tensor& labels, const DatasetSection& d);
+
+// A label array of any dtype, as read, as int32 ids for map_labels. Throws Error naming `path` when
+// values are NaN or infinite (with their count: a cast would make them 0, background), are not integers,
+// or lie beyond any id (naming the value: an int64 4294967297 would wrap to 1). `non_finite_in_file`:
+// NaN/infinite values the reader already turned into 0 (NIfTI: io::nifti_non_finite_count).
+at::Tensor to_label_ids(const at::Tensor& raw, const std::string& path, std::int64_t non_finite_in_file = 0);
+
+// Throws Error naming `path` and the value when an id (after map_labels) is outside 0..65535, the ids a
+// 16-bit seg.png holds.
+void check_label_range(const at::Tensor& labels, const std::string& path, const DatasetSection& d);
 
 }  // namespace medsam::prep

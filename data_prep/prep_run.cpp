@@ -24,10 +24,12 @@
 #include <set>
 #include <thread>
 
+#include "data_prep/case_warnings.h"
 #include "data_prep/cases.h"
 #include "data_prep/convert_case.h"
 #include "data_prep/input_record.h"
 #include "data_prep/labels.h"
+#include "data_prep/output_lock.h"
 #include "data_prep/progress.h"
 #include "data_prep/split.h"
 #include "medsam/core/directory.h"
@@ -258,8 +260,10 @@ PrepSummary run_prep(std::vector<PrepConfig> configs, const PrepOptions& opt) {
   summary.cases_total = static_cast<std::int64_t>(jobs.size());
   const std::string dir = opt.output;
   const std::string manifest_path = dir + "/manifest.json";
+  std::optional<OutputLock> lock;  // held until the run returns or throws
   if (!opt.dry_run) {
     fs::create_directories(dir);
+    lock.emplace(dir);
     if (fs::exists(manifest_path)) {
       auto old = data::Manifest::load(manifest_path);
       if (old.config_hash != m.config_hash && old.config_hash != legacy_hash) {
@@ -435,6 +439,7 @@ PrepSummary run_prep(std::vector<PrepConfig> configs, const PrepOptions& opt) {
     if (workers > 1) torch::set_num_threads(1);  // parallel over cases instead of inside each op
     std::mutex mu;
     std::condition_variable cv;
+    DatasetWarnings warnings;
     std::map<std::size_t, Result> ready;
     std::size_t claimed = 0, written = 0;
     bool abort = false;
@@ -453,7 +458,7 @@ PrepSummary run_prep(std::vector<PrepConfig> configs, const PrepOptions& opt) {
         if (!opt.dry_run) r.inputs = stamp_case_inputs(job.id, job.source.image, job.source.labels);
         try {
           CaseContext ctx{&configs[job.dataset], static_cast<std::uint16_t>(job.dataset), &label_names[job.dataset],
-                          job.split};
+                          job.split, &warnings};
           const auto& kind = configs[job.dataset].dataset.kind;
           r.output = kind == "volume"  ? convert_volume_case(job.source, ctx)
                      : kind == "npy"   ? convert_npy_case(job.source, ctx)

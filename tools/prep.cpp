@@ -30,6 +30,7 @@ Output folder: manifest.json, prep_config.yaml (the resolved configs), <split>-N
 files). A rerun with the same config resumes; a folder made with another config, or whose converted
 cases' files changed since, is refused unless --rebuild-changed (those cases and their shard-mates
 again) or --overwrite (everything again). Skipped cases whose files changed are tried again. Output is identical for any --workers.
+One run at a time per output folder: a second is refused while the first holds <output>/.prep.lock.
 
 Example:
   medsam prep configs/prep/colin27_aal.yaml --output data/colin27 --set output.image_size=256)";

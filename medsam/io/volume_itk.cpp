@@ -14,6 +14,7 @@
 #include <itkImageIOFactory.h>
 #include <itkImageSeriesReader.h>
 #include <itkMetaDataObject.h>
+#include <itkMetaImageIO.h>
 #include <itkMetaImageIOFactory.h>
 #include <itkNiftiImageIO.h>
 #include <itkNiftiImageIOFactory.h>
@@ -32,6 +33,7 @@
 #include "medsam/io/atomic_file.h"
 #include "medsam/io/file_name.h"
 #include "medsam/io/nifti_xform.h"
+#include "medsam/io/volume_data_check.h"
 
 namespace medsam::io {
 namespace {
@@ -147,6 +149,10 @@ Volume read_dicom_series(const std::string& dir) {
 }
 
 Volume read_file(const std::string& path) {
+  // ITK fills the voxels missing from a file that was cut short with zeros and reads on: refuse it first.
+  // NIfTI before ITK looks at the file (for a small .nii.gz with a bad CRC it would only say that no
+  // reader recognises it); MetaImage once ITK has the voxel count and type.
+  check_nifti_data_complete(path);
   auto io = itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::ImageIOFactory::FileModeEnum::ReadMode);
   if (!io) throw Error(fmt::format("{}: no ITK reader recognises this file (NIfTI, MHA/MHD, NRRD, DICOM)", path));
   io->SetFileName(path);
@@ -160,6 +166,8 @@ Volume read_file(const std::string& path) {
   if (io->GetNumberOfComponents() != 1)
     throw Error(fmt::format("{}: {} components per voxel; only scalar volumes are supported", path,
                             io->GetNumberOfComponents()));
+  if (dynamic_cast<itk::MetaImageIO*>(io.GetPointer()))
+    check_metaimage_data_complete(path, io->GetImageSizeInBytes());
   const bool nifti = dynamic_cast<itk::NiftiImageIO*>(io.GetPointer()) != nullptr;
   using C = itk::IOComponentEnum;
   switch (io->GetComponentType()) {

@@ -158,10 +158,12 @@ TEST_CASE("prep pairs 2D image and mask folders by name (ITK example brain slice
   for (const char* name : {"pd", "t1"}) {
     INFO(name);
     const auto& s = samples.at(std::string(name) + "/0");
-    const auto src = io::read_image(dir + "/images/" + name + ".png");  // (257, 221, C) uint8
-    auto expect = data::resize_image(src.size(2) == 1 ? src.squeeze(2) : src, 64, 64);
-    if (expect.dim() == 2) expect = expect.unsqueeze(2);
-    CHECK(s.image.equal(expect));
+    // (257, 221, 3) uint8: the PNGs have a grey palette, so R = G = B, stored as one grey channel.
+    const auto src = io::read_image(dir + "/images/" + name + ".png");
+    REQUIRE(src.size(2) == 3);
+    REQUIRE((src.select(2, 0).equal(src.select(2, 1)) && src.select(2, 0).equal(src.select(2, 2))));
+    CHECK(s.image.size(2) == 1);
+    CHECK(s.image.select(2, 0).equal(data::resize_image(src.select(2, 0).contiguous(), 64, 64)));
     CHECK(s.labels.equal(nearest(expected_labels, 64)));
     CHECK(s.labels.max().item<int>() == 1);
     CHECK_THAT(s.json, Catch::Contains("\"original_size\":[257,221]"));
