@@ -1,6 +1,12 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <string>
+#include <utility>
+
+#include "medsam/core/error.h"
+#include "medsam/core/log.h"
+#include "medsam/io/file_name.h"
 #include "medsam/model/weights_export.h"
 #include "tools/command.h"
 
@@ -20,16 +26,31 @@ RunFn add_export_command(CLI::App& app) {
   sub->add_option("--part", o->onnx.part, "ONNX: decoder (prompt encoder + mask decoder) or encoder (image encoder)")
       ->check(CLI::IsMember({"decoder", "encoder"}))
       ->capture_default_str();
-  sub->add_option("--masks", o->onnx.masks, "ONNX decoder: single (one mask per prompt) or all (every mask token)")
+  auto* masks = sub->add_option("--masks", o->onnx.masks, "ONNX decoder: single (one mask per prompt) or all (every mask token)")
       ->check(CLI::IsMember({"single", "all"}))
       ->capture_default_str();
-  sub->add_option("--postprocess", o->onnx.postprocess,
-                  "ONNX decoder: medsam (probabilities, sigmoid then resize) or sam (SamOnnxModel's logits)")
-      ->check(CLI::IsMember({"medsam", "sam"}))
-      ->capture_default_str();
+  auto* postprocess =
+      sub->add_option("--postprocess", o->onnx.postprocess,
+                      "ONNX decoder: medsam (probabilities, sigmoid then resize) or sam (SamOnnxModel's logits: SAM's "
+                      "resize-longest-side + pad geometry, wrong for MedSAM's stretched non-square images)")
+          ->check(CLI::IsMember({"medsam", "sam"}))
+          ->capture_default_str();
   sub->add_flag("--external-data", o->onnx.external_data,
                 "ONNX: weights in OUT.onnx.data beside the graph (automatic past protobuf's 2 GiB, e.g. vit_h's encoder)");
-  return [o] {
+  return [o, masks, postprocess] {
+    // The encoder graph has no masks: a decoder option given with it would be silently ignored.
+    const std::pair<const CLI::Option*, std::string> decoder_only[] = {{masks, "--masks " + o->onnx.masks},
+                                                                         {postprocess, "--postprocess " + o->onnx.postprocess}};
+    if (o->onnx.part == "encoder")
+      for (const auto& [option, given] : decoder_only)
+        if (option->count() > 0)
+          throw UsageError(fmt::format("{} shapes the decoder graph; --part encoder exports the image encoder, which "
+                                       "has no masks (drop {}, or use --part decoder)",
+                                       given, option->get_name()));
+    if (o->onnx.part == "decoder" && o->onnx.postprocess == "sam" && io::has_extension(o->output, {".onnx"}))
+      log_warn("--postprocess sam: the masks are cropped as SAM's resize-longest-side + pad preprocessing lays the "
+               "image out; an image preprocessed as medsam does (stretched to the square input) gets wrong masks "
+               "unless it is square (docs/checkpoints.md)");
     const ExportResult r = export_checkpoint(*o);
     fmt::print("wrote {} ({}, {}, {} tensors, {} bytes, {})\n", o->output, r.format, r.arch, r.tensors,
                r.bytes, o->dtype);

@@ -45,8 +45,11 @@ RunFn add_infer_command(CLI::App& app) {
   sub->add_option("--output-dir", f->output_dir,
                   "with --input-dir: <name>.npz answers (segs) and cases.csv; existing answers are kept");
   sub->add_flag("--overwrite", f->overwrite, "with --input-dir: answer cases again even where an answer exists");
-  sub->add_option("--box", f->boxes, "box x0,y0,x1,y1 (repeatable: one mask per box)");
-  sub->add_option("--boxes", f->boxes_file, "JSON or CSV file of boxes, optionally with a label each");
+  sub->add_option("--box", f->boxes,
+                  "box x0,y0,x1,y1 in decimal (repeatable: one mask per box; where boxes overlap the most probable "
+                  "box takes the pixel, unlike .npz cases, where the later box does)");
+  sub->add_option("--boxes", f->boxes_file,
+                  "JSON or CSV file of boxes, optionally with a label each (overlaps: the most probable box, as --box)");
   sub->add_option("--point", f->points, "point x,y,label (1 foreground, 0 background; repeatable)");
   sub->add_option("--mask-input", j.mask_input, "low-res logits .npy of an earlier prediction, to refine (one map, or one per box as --save-logits writes)");
   sub->add_option("--box3d", f->box3d, "3D box x0,y0,z0,x1,y1,z1 (z inclusive): slice propagation");
@@ -69,7 +72,9 @@ RunFn add_infer_command(CLI::App& app) {
   sub->add_option("--device", j.device, "cpu or cuda[:N]")->capture_default_str();
   sub->add_option("--precision", j.precision, "fp32, bf16 (autocast: the whole model on CUDA, the image encoder on the CPU, where it pays on CPUs with AVX512-BF16/AMX; the encoder's residual stream in bf16) or bf16-autocast (that stream in fp32: exactly torch.autocast, a little slower)")
       ->capture_default_str();
-  sub->add_option("--output", j.output, "label map: 1..N per box (or the box's label); volumes keep the input geometry");
+  sub->add_option("--output", j.output,
+                  "label map: 1..N per box (or the box's label); 2D: .png, .tif or .tiff (one-slice volume inputs also "
+                  "a volume format); volumes: a volume format keeping the input geometry, or .npz; .npz cases: .npz");
   sub->add_option("--overlay", j.overlay, "PNG of image, masks and boxes");
   sub->add_option("--save-embedding", j.save_embedding, "write the image embedding (.npy)");
   sub->add_option("--embedding", j.embedding, "use this embedding (.npy) instead of running the encoder");

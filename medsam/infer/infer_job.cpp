@@ -1,6 +1,7 @@
 #include "medsam/infer/infer_job.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/torch.h>
 
 #include <chrono>
@@ -11,6 +12,7 @@
 #include "medsam/infer/label_map.h"
 #include "medsam/infer/npz_case.h"
 #include "medsam/infer/predictor.h"
+#include "medsam/infer/preprocess.h"
 #include "medsam/io/file_name.h"
 #include "medsam/io/image.h"
 #include "medsam/io/npy.h"
@@ -51,7 +53,8 @@ void write_label_output(const std::string& path, const at::Tensor& labels, const
 
 void run_2d(const InferJob& job, Predictor& predictor) {
   Input2d input = read_2d(job.image);
-  const at::Tensor image = normalize(input.pixels, job.intensity);
+  // Alpha is no intensity: an opaque 16-bit alpha (65535) would set the percentile clip's top.
+  const at::Tensor image = normalize(drop_alpha(input.pixels), job.intensity);
   const int64_t h = image.size(0), w = image.size(1);
 
   const auto t0 = Clock::now();
@@ -91,28 +94,39 @@ void run_2d(const InferJob& job, Predictor& predictor) {
     prompts.mask_input = m.dim() == 3 ? m.unsqueeze(0) : m;
   }
 
+  // Decoded in chunks of boxes, each folded into the label map before the next (Predictor::predict_chunked):
+  // memory holds one chunk's full-size maps, not every box's. --save-prob still gathers all of them.
   const auto t1 = Clock::now();
-  const ImagePrediction pred = predictor.predict(prompts, job.multimask);
-  log_info("decoder: {} prompt(s) -> masks in {:.3f} s", pred.low_res_logits.size(0), seconds_since(t1));
-
-  // One mask per prompt: the only one, or with --multimask the one of highest predicted IoU (as SAM's
-  // demos and `medsam serve` choose; all three go to the .npy files).
-  // ref: segment_anything/utils/onnx.py SamOnnxModel.select_masks (argmax of the IoU predictions)
-  const at::Tensor best = pred.iou.argmax(1);                                     // (N)
-  const at::Tensor prob = pred.probabilities.index({torch::arange(best.size(0)), best});  // (N, H, W)
-  if (job.multimask)
-    for (int64_t i = 0; i < best.size(0); ++i)
-      log_info("prompt {}: mask {} of 3 written (predicted IoU {:.3f})", i + 1, best[i].item<int64_t>() + 1,
-               pred.iou[i][best[i]].item<float>());
+  const int64_t n = prompts.boxes.defined() ? prompts.boxes.size(0) : 1;
+  LabelMapComposer composer(h, w, n);
+  std::vector<at::Tensor> logits, probs;
+  const auto fold_chunk = [&](int64_t first, const ImagePrediction& pred) {
+    // One mask per prompt: the only one, or with --multimask the one of highest predicted IoU (as SAM's
+    // demos and `medsam serve` choose; all three go to the .npy files).
+    // ref: segment_anything/utils/onnx.py SamOnnxModel.select_masks (argmax of the IoU predictions)
+    const at::Tensor best = pred.iou.argmax(1);                                              // (n)
+    const at::Tensor prob = pred.probabilities.index({torch::arange(best.size(0)), best});  // (n, H, W)
+    if (job.multimask)
+      for (int64_t i = 0; i < best.size(0); ++i)
+        log_info("prompt {}: mask {} of 3 written (predicted IoU {:.3f})", first + i + 1, best[i].item<int64_t>() + 1,
+                 pred.iou[i][best[i]].item<float>());
+    if (!job.save_logits.empty()) logits.push_back(pred.low_res_logits);
+    if (!job.save_prob.empty()) probs.push_back(job.multimask ? pred.probabilities : prob);
+    composer.add(first, prob);
+  };
+  predictor.predict_chunked(prompts, job.multimask, 0.5, job.propagation.box_chunk, fold_chunk);
+  log_info("decoder: {} prompt(s) -> masks in {:.3f} s", n, seconds_since(t1));
   if (!job.save_logits.empty()) {
-    write_npy(job.save_logits, pred.low_res_logits.contiguous());
-    log_info("wrote {} {}", job.save_logits, pred.low_res_logits.sizes());
+    const at::Tensor all = torch::cat(logits).contiguous();
+    write_npy(job.save_logits, all);
+    log_info("wrote {} {}", job.save_logits, all.sizes());
   }
   if (!job.save_prob.empty()) {
-    write_npy(job.save_prob, (job.multimask ? pred.probabilities : prob).contiguous());
+    write_npy(job.save_prob, torch::cat(probs).contiguous());
     log_info("wrote {}", job.save_prob);
   }
-  at::Tensor labels = compose_label_map(prob);
+  // Overlapping boxes: the most probable box takes the pixel (not the later box, as in .npz cases).
+  at::Tensor labels = composer.labels();
   if (box_labels.defined()) labels = relabel_prompts(labels, box_labels);  // prompt i+1 -> the box's label
   if (!job.output.empty()) {
     write_label_output(job.output, labels, input);
@@ -186,8 +200,6 @@ void run_npz(const InferJob& job, Predictor& predictor) {
     throw UsageError(fmt::format("{}: an .npz case carries its own 'boxes'; drop --box/--point/--box3d/--slice-boxes",
                                  job.image));
   if (!job.overlay.empty()) throw UsageError("--overlay is not available for .npz cases");
-  if (!io::has_extension(job.output, {".npz"}))
-    throw UsageError(fmt::format("--output '{}': an .npz case is answered with an .npz holding 'segs'", job.output));
   const NpzCase c = read_npz_case(job.image);
   log_info("npz case: {} imgs {} {} boxes ({})", job.image, c.imgs.sizes(), c.boxes.size(0), c.is_3d ? "3D" : "2D");
   const at::Tensor image = normalize(c.imgs, job.intensity);
@@ -198,6 +210,32 @@ void run_npz(const InferJob& job, Predictor& predictor) {
            (segs > 0).sum().item<int64_t>(), c.is_3d ? "voxels" : "pixels", predictor.images_encoded());
 }
 
+bool is_3d_job(const InferJob& job) { return job.box3d || !job.slice_boxes.empty(); }
+
+// --output checked before the (slow) model load, so that a name no writer takes is a usage error naming
+// what works for this input, not OpenCV's or ITK's message after the model ran.
+void check_output_name(const InferJob& job) {
+  // Label maps need exact values: JPEG changes them near every edge and BMP/JPEG hold 8 bits (labels above
+  // 255 would all become 255). Pictures for people (--overlay) may be JPEG.
+  if (io::has_extension(job.output, {".jpg", ".jpeg", ".bmp"}))
+    throw UsageError(fmt::format("--output '{}': a label map needs a lossless format that keeps its values (.png, "
+                                 ".tif, or a volume format such as .nii.gz); JPEG and BMP do not", job.output));
+  if (io::has_extension(job.image, {".npz"})) {
+    if (!io::has_extension(job.output, {".npz"}))
+      throw UsageError(fmt::format("--output '{}': an .npz case is answered with an .npz holding 'segs'", job.output));
+    return;
+  }
+  if (job.output.empty() || is_3d_job(job)) return;  // volumes: .npz or any format ITK writes
+  // 2D: write_label_output writes an image, or a volume for an input read as a one-slice volume.
+  if (io::has_extension(job.output, {".png", ".tif", ".tiff"})) return;
+  const bool image_input = io::looks_like_image_file(job.image);
+  if (!image_input && io::looks_like_volume_file(job.output)) return;
+  throw UsageError(fmt::format(
+      "--output '{}': a 2D label map of {} is written as {}", job.output, job.image,
+      image_input ? ".png, .tif or .tiff"
+                  : ".png, .tif or .tiff, or a volume format (.nii.gz, .nii, .mha, .mhd, .nrrd, .nhdr) in the input's geometry"));
+}
+
 }  // namespace
 
 void run_infer_job(const InferJob& job) {
@@ -206,11 +244,7 @@ void run_infer_job(const InferJob& job) {
   if (job.output.empty() && job.save_logits.empty() && job.save_prob.empty() && job.overlay.empty() &&
       job.save_embedding.empty())
     throw UsageError("nothing to write: give --output, --overlay, --save-logits, --save-prob or --save-embedding");
-  // Label maps need exact values: JPEG changes them near every edge and BMP/JPEG hold 8 bits (labels above
-  // 255 would all become 255). Pictures for people (--overlay) may be JPEG.
-  if (io::has_extension(job.output, {".jpg", ".jpeg", ".bmp"}))
-    throw UsageError(fmt::format("--output '{}': a label map needs a lossless format that keeps its values (.png, "
-                                 ".tif, or a volume format such as .nii.gz); JPEG and BMP do not", job.output));
+  check_output_name(job);
   const c10::Device device = parse_device(job.device);
   const Precision precision = parse_precision(job.precision, device);  // before the (slow) checkpoint load
   const auto t0 = Clock::now();
@@ -220,7 +254,7 @@ void run_infer_job(const InferJob& job) {
            seconds_since(t0));
   Predictor predictor(loaded.model, device, precision);
   if (io::has_extension(job.image, {".npz"})) run_npz(job, predictor);
-  else if (job.box3d || !job.slice_boxes.empty()) run_3d(job, predictor);
+  else if (is_3d_job(job)) run_3d(job, predictor);
   else run_2d(job, predictor);
 }
 

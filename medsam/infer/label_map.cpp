@@ -1,9 +1,11 @@
 #include "medsam/infer/label_map.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "medsam/core/error.h"
 #include "medsam/infer/preprocess.h"
@@ -13,10 +15,31 @@ namespace medsam::infer {
 at::Tensor compose_label_map(const at::Tensor& probabilities, double threshold) {
   if (probabilities.dim() != 3)
     throw Error(fmt::format("compose_label_map: expected (N, H, W) probabilities, got {}", probabilities.sizes()));
-  const int64_t n = probabilities.size(0);
-  const auto [best, index] = probabilities.max(0);  // (H, W) each
-  at::Tensor labels = torch::where(best > threshold, index + 1, torch::zeros_like(index));
-  return labels.to(n < 256 ? at::kByte : at::kInt);
+  LabelMapComposer composer(probabilities.size(1), probabilities.size(2), probabilities.size(0), threshold);
+  composer.add(0, probabilities);
+  return composer.labels();
+}
+
+LabelMapComposer::LabelMapComposer(int64_t height, int64_t width, int64_t prompts, double threshold)
+    : best_(torch::full({height, width}, -std::numeric_limits<float>::infinity())),
+      index_(torch::zeros({height, width}, at::kLong)),
+      prompts_(prompts),
+      threshold_(threshold) {}
+
+void LabelMapComposer::add(int64_t first, const at::Tensor& probabilities) {
+  if (probabilities.dim() != 3 || probabilities.size(1) != best_.size(0) || probabilities.size(2) != best_.size(1))
+    throw Error(fmt::format("LabelMapComposer: expected (n, {}, {}) probabilities, got {}", best_.size(0),
+                            best_.size(1), probabilities.sizes()));
+  const auto [best, index] = probabilities.to(at::kFloat).max(0);  // (H, W) each; ties: the first
+  // Strictly greater: on a tie the earlier chunk keeps the pixel, as max over all N would.
+  const at::Tensor better = best > best_;
+  best_ = torch::where(better, best, best_);
+  index_ = torch::where(better, index + first, index_);
+}
+
+at::Tensor LabelMapComposer::labels() const {
+  const at::Tensor labels = torch::where(best_ > threshold_, index_ + 1, torch::zeros_like(index_));
+  return labels.to(prompts_ < 256 ? at::kByte : at::kInt);
 }
 
 at::Tensor relabel_prompts(const at::Tensor& index_map, const at::Tensor& labels) {

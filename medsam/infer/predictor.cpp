@@ -1,8 +1,10 @@
 #include "medsam/infer/predictor.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "medsam/core/device.h"
@@ -31,7 +33,29 @@ void check_boxes(const at::Tensor& boxes, int64_t height, int64_t width) {
   }
 }
 
+int64_t box_chunk_size(int64_t height, int64_t width, int64_t masks_per_box) {
+  constexpr int64_t kChunkBytes = int64_t(256) << 20;
+  // On a GPU the decoder batches its prompts, each repeating the image embedding and its upscaled
+  // features (tens of MB per prompt for ViT-B): 64 a call, as SAM's automatic mask generator batches.
+  // ref: segment_anything/automatic_mask_generator.py points_per_batch = 64
+  constexpr int64_t kMaxBoxes = 64;
+  const int64_t per_box = std::max<int64_t>(1, masks_per_box * height * width * int64_t(sizeof(float)));
+  return std::clamp<int64_t>(kChunkBytes / per_box, 1, kMaxBoxes);
+}
+
 namespace {
+// One mask for every prompt, or one per prompt (what --save-logits wrote for N boxes), as
+// SamPredictor.predict_torch takes B x 1 x 256 x 256.
+void check_mask_input(const at::Tensor& mi, int64_t n, int64_t low) {
+  if (mi.dim() != 4 || mi.size(2) != low || mi.size(3) != low || (mi.size(0) != 1 && mi.size(0) != n))
+    throw UsageError(fmt::format("mask input has shape {}, expected [1, 1, {}, {}] or [{}, 1, {}, {}] (saved "
+                                 "low-res logits: one map, or one per prompt)",
+                                 mi.sizes(), low, low, n, low, low));
+  if (mi.size(1) != 1)
+    throw UsageError(fmt::format("mask input has {} masks per prompt (a --multimask output); pass one per prompt",
+                                 mi.size(1)));
+}
+
 void check_points(const at::Tensor& points, const at::Tensor& labels, int64_t height, int64_t width) {
   if (points.dim() != 2 || points.size(1) != 2)
     throw UsageError(fmt::format("points must be P x 2 (x, y), got shape {}", points.sizes()));
@@ -133,18 +157,9 @@ ImagePrediction Predictor::predict(const ImagePrompts& prompts, bool multimask_o
     p.point_labels = prompts.point_labels.to(at::kLong).unsqueeze(0).to(device_);
   }
   if (prompts.mask_input.defined()) {
-    // One mask for every prompt, or one per prompt (what --save-logits wrote for N boxes), as
-    // SamPredictor.predict_torch takes B x 1 x 256 x 256.
-    const int64_t low = 4 * (size / model_->config.image_encoder.patch_size);
-    const auto& mi = prompts.mask_input;
-    if (mi.dim() != 4 || mi.size(2) != low || mi.size(3) != low || (mi.size(0) != 1 && mi.size(0) != n))
-      throw UsageError(fmt::format("mask input has shape {}, expected [1, 1, {}, {}] or [{}, 1, {}, {}] (saved "
-                                   "low-res logits: one map, or one per prompt)",
-                                   mi.sizes(), low, low, n, low, low));
-    if (mi.size(1) != 1)
-      throw UsageError(fmt::format("mask input has {} masks per prompt (a --multimask output); pass one per prompt",
-                                   mi.size(1)));
-    p.mask_inputs = mi.to(device_, at::kFloat).expand({n, 1, low, low});
+    const int64_t low = low_res_size();
+    check_mask_input(prompts.mask_input, n, low);
+    p.mask_inputs = prompts.mask_input.to(device_, at::kFloat).expand({n, 1, low, low});
   }
 
   // One image, N prompts: the decoder broadcasts the single embedding (MedSAM's batching rule).
@@ -161,6 +176,33 @@ ImagePrediction Predictor::predict(const ImagePrompts& prompts, bool multimask_o
   result.probabilities = logits_to_probabilities(flat, height_, width_).reshape({-1, m, height_, width_});
   result.masks = threshold_masks(result.probabilities, threshold);
   return result;
+}
+
+void Predictor::predict_chunked(const ImagePrompts& prompts, bool multimask_output, double threshold, int64_t chunk,
+                                const ChunkConsumer& consume) {
+  const bool has_points = prompts.points.defined() && prompts.points.numel() > 0;
+  const int64_t n = prompts.boxes.defined() && prompts.boxes.dim() == 2 ? prompts.boxes.size(0) : 0;
+  if (chunk <= 0) chunk = box_chunk_size(height_, width_, multimask_output ? 3 : 1);
+  if (has_points || n <= chunk || !embedding_.defined()) {
+    consume(0, predict(prompts, multimask_output, threshold));
+    return;
+  }
+  check_boxes(prompts.boxes, height_, width_);
+  const bool mask_per_box = prompts.mask_input.defined() && prompts.mask_input.dim() == 4 &&
+                            prompts.mask_input.size(0) == n;
+  if (prompts.mask_input.defined()) check_mask_input(prompts.mask_input, n, low_res_size());
+  for (int64_t first = 0; first < n; first += chunk) {
+    const int64_t end = std::min(n, first + chunk);
+    ImagePrompts part = prompts;
+    part.boxes = prompts.boxes.slice(0, first, end);
+    if (mask_per_box) part.mask_input = prompts.mask_input.slice(0, first, end);
+    consume(first, predict(part, multimask_output, threshold));
+  }
+}
+
+int64_t Predictor::low_res_size() const {
+  const auto& e = model_->config.image_encoder;
+  return 4 * (e.img_size / e.patch_size);
 }
 
 }  // namespace medsam::infer

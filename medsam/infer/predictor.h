@@ -7,6 +7,7 @@
 #include <c10/core/Device.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,7 +60,20 @@ class Predictor {
   // the offending box or point; then decodes. threshold: MedSAM's 0.5.
   ImagePrediction predict(const ImagePrompts& prompts, bool multimask_output = false, double threshold = 0.5);
 
+  // As predict, for many boxes without holding all their full-size maps (300 boxes on a 2000x2000 image
+  // are 4.8 GB of float probabilities): the boxes are decoded `chunk` at a time (0: box_chunk_size) and
+  // each chunk's prediction goes to `consume(first, prediction)`, `first` the index of its first box,
+  // before the next chunk is decoded. Chunks arrive in box order; a mask input with one map per box is
+  // split with them. Every box (and the mask input) is checked before the first chunk, so errors name a
+  // box by its index among all N. Points (which take at most one box) give one call, as predict.
+  // On the CPU (fp32) the decoder takes one prompt at a time anyway, so the values are predict's exactly.
+  using ChunkConsumer = std::function<void(int64_t first, const ImagePrediction& chunk)>;
+  void predict_chunked(const ImagePrompts& prompts, bool multimask_output, double threshold, int64_t chunk,
+                       const ChunkConsumer& consume);
+
  private:
+  int64_t low_res_size() const;  // the decoder's mask side: 4x the embedding grid (256 for MedSAM)
+
   Sam model_;
   c10::Device device_;
   Precision precision_;
@@ -71,5 +85,9 @@ class Predictor {
 // Throws UsageError when a box lies outside the width×height image or is inverted/empty; the message
 // names the box by its index and value. Used by predict() and by the 3D path.
 void check_boxes(const at::Tensor& boxes, int64_t height, int64_t width);
+
+// Boxes per decoder call for predict_chunked: as many as keep one chunk's float maps (masks_per_box of
+// height x width each) under 256 MiB, at least 1 and at most 64.
+int64_t box_chunk_size(int64_t height, int64_t width, int64_t masks_per_box = 1);
 
 }  // namespace medsam::infer

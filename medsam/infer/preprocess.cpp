@@ -9,6 +9,10 @@
 
 namespace medsam::infer {
 
+at::Tensor drop_alpha(const at::Tensor& image) {
+  return image.dim() == 3 && image.size(2) == 4 ? image.slice(2, 0, 3).contiguous() : image;
+}
+
 // ref: MedSAM MedSAM_Inference.py (grey -> np.repeat to 3 channels; RGBA -> first 3)
 at::Tensor to_three_channels(const at::Tensor& image) {
   at::Tensor x = image.to(at::kFloat);

@@ -7,6 +7,11 @@
 
 namespace medsam::infer {
 
+// H×W×4 (RGBA; grey + alpha is read as RGBA) -> H×W×3, the same dtype; anything else unchanged. Called
+// before intensity normalisation: an opaque 16-bit alpha (65535 everywhere) would otherwise be a quarter
+// of the values the percentile clip sees, and squash the image's own range.
+at::Tensor drop_alpha(const at::Tensor& image);
+
 // H×W or H×W×C image of any dtype -> H×W×3 float32: grey repeated to 3 channels, C > 3 keeps the
 // first 3 (RGBA drops alpha), C == 2 is an error.
 at::Tensor to_three_channels(const at::Tensor& image);

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -13,20 +14,49 @@
 
 namespace medsam::infer {
 
+namespace {
+
+// Plain decimal notation, spaces around allowed: [+-]digits[.digits][e[+-]digits], ".5" too. std::stod
+// alone would also read hex ("0x10" as 16), "nan" and "inf".
+bool is_decimal(const std::string& item) {
+  size_t i = item.find_first_not_of(" \t");
+  if (i == std::string::npos) return false;
+  const auto digits = [&] {
+    const size_t start = i;
+    while (i < item.size() && std::isdigit(static_cast<unsigned char>(item[i]))) ++i;
+    return i - start;
+  };
+  if (item[i] == '+' || item[i] == '-') ++i;
+  size_t mantissa = digits();
+  if (i < item.size() && item[i] == '.') {
+    ++i;
+    mantissa += digits();
+  }
+  if (mantissa == 0) return false;
+  if (i < item.size() && (item[i] == 'e' || item[i] == 'E')) {
+    ++i;
+    if (i < item.size() && (item[i] == '+' || item[i] == '-')) ++i;
+    if (digits() == 0) return false;
+  }
+  return item.find_first_not_of(" \t", i) == std::string::npos;
+}
+
+}  // namespace
+
 std::vector<double> parse_number_list(const std::string& text, size_t expected_count, const std::string& flag) {
   std::vector<double> values;
   std::stringstream ss(text);
   std::string item;
   while (std::getline(ss, item, ',')) {
+    double v = 0;
     try {
-      size_t used = 0;
-      const double v = std::stod(item, &used);
-      if (item.find_first_not_of(" \t", used) != std::string::npos) throw std::invalid_argument(item);
-      if (!std::isfinite(v)) throw std::invalid_argument(item);  // stod reads "nan" and "inf"
-      values.push_back(v);
-    } catch (const std::exception&) {
-      throw UsageError(fmt::format("{} '{}': '{}' is not a number", flag, text, item));
+      v = is_decimal(item) ? std::stod(item) : NAN;
+    } catch (const std::out_of_range&) {
+      v = NAN;  // 1e999
     }
+    if (!std::isfinite(v))
+      throw UsageError(fmt::format("{} '{}': '{}' is not a number (decimal notation, e.g. 12 or 12.5)", flag, text, item));
+    values.push_back(v);
   }
   if (values.size() != expected_count)
     throw UsageError(fmt::format("{} '{}': expected {} comma-separated numbers, got {}", flag, text, expected_count,

@@ -25,6 +25,9 @@ struct PropagationOptions {
   // .npz cases: slice embeddings kept across the case's 3D boxes (SliceEmbeddingCache), 0 = off.
   // ViT-B: 4 MiB per slice.
   int64_t embedding_cache_mib = 2048;
+  // 2D: boxes per decoder call when one image has many (Predictor::predict_chunked); 0 = box_chunk_size
+  // (one chunk's full-size maps under 256 MiB). The label map does not depend on it.
+  int64_t box_chunk = 0;
 };
 
 using SliceProgress = std::function<void(int64_t done, int64_t total)>;

@@ -99,8 +99,9 @@ std::string embed_masks(GraphBuilder& g, Sam& model, const std::string& mask_inp
                       g.op("Mul", {g.op("Sub", {g.scalar(1.0f), has_mask}), no_mask_map})});
 }
 
-// ref: segment_anything/utils/onnx.py SamOnnxModel.select_masks: the reweighting picks token 0 for a box or
-// several clicks, the best-scored multimask token for one click.
+// ref: segment_anything/utils/onnx.py SamOnnxModel.select_masks: score = iou + (num_points - 2.5) * 1000 on
+// token 0, so token 0 wins with 3 or more points (a box plus the padding point, two clicks plus it) and
+// the best-scored multimask token with fewer (one click plus the padding point, a bare box's 2 corners).
 std::pair<std::string, std::string> select_like_sam(GraphBuilder& g, const std::string& masks, const std::string& iou,
                                                     const std::string& point_coords, int64_t tokens) {
   at::Tensor reweight = torch::zeros({1, tokens});

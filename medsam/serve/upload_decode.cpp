@@ -1,10 +1,12 @@
 #include "medsam/serve/upload_decode.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cctype>
 #include <cstdint>
 
+#include "medsam/infer/preprocess.h"
 #include "medsam/io/image.h"
 #include "medsam/io/npy.h"
 #include "medsam/serve/serve_errors.h"
@@ -59,8 +61,11 @@ at::Tensor decode_upload(const std::string& bytes, const std::string& content_ty
   // A file that fails to decode is the client's fault (400), not the server's: io throws Error.
   at::Tensor a;
   try {
+    // Alpha is no intensity: dropped here, before normalize_for, where an opaque 16-bit alpha (65535)
+    // would set the percentile clip's top.
     if (sniffed != "application/x-npy")
-      return io::decode_image(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), "the uploaded " + sniffed);
+      return infer::drop_alpha(
+          io::decode_image(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), "the uploaded " + sniffed));
     a = parse_npy(bytes, "the uploaded .npy");
   } catch (const UsageError&) {
     throw;
@@ -71,7 +76,7 @@ at::Tensor decode_upload(const std::string& bytes, const std::string& content_ty
   if (!grey && !colour)
     throw UsageError(fmt::format("the uploaded .npy has shape {}: expected H×W or H×W×C with C 1, 3 or 4", a.sizes()));
   if (a.size(0) < 1 || a.size(1) < 1) throw UsageError(fmt::format("the uploaded .npy has shape {}: an empty image", a.sizes()));
-  return a;
+  return infer::drop_alpha(a);
 }
 
 }  // namespace medsam::serve

@@ -14,7 +14,8 @@ namespace medsam::serve {
 // Throws UnsupportedMediaError or UsageError (an empty body).
 std::string upload_type(const std::string& bytes, const std::string& content_type);
 
-// -> H×W or H×W×C (C 1, 3 or 4) raw pixels. Throws UnsupportedMediaError (unknown format, or a
+// -> H×W or H×W×C (C 1 or 3) raw pixels: a fourth channel (alpha) is dropped, so that it never enters
+// intensity normalisation (infer::drop_alpha). Throws UnsupportedMediaError (unknown format, or a
 // Content-Type that contradicts the bytes) or UsageError (a corrupt file, or an array of another shape).
 at::Tensor decode_upload(const std::string& bytes, const std::string& content_type);
 

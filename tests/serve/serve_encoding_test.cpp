@@ -7,6 +7,7 @@
 #include <string>
 
 #include "medsam/core/base64.h"
+#include "medsam/data/normalize.h"
 #include "medsam/io/image.h"
 #include "medsam/io/npy.h"
 #include "medsam/serve/api_json.h"
@@ -76,6 +77,20 @@ TEST_CASE("npy uploads keep their values, and other shapes are refused naming th
   CHECK_THROWS_WITH(decode_upload(format_npy(torch::zeros({2, 3, 4, 5})), ""), Catch::Contains("shape [2, 3, 4, 5]"));
   CHECK_THROWS_WITH(decode_upload(format_npy(torch::zeros({4, 4, 2})), ""), Catch::Contains("C 1, 3 or 4"));
   CHECK_THROWS_AS(decode_upload(format_npy(hu).substr(0, 100), ""), UsageError);
+}
+
+TEST_CASE("an upload's alpha channel is dropped before intensity normalisation: RGBA gives the RGB image's pixels",
+          "[serve]") {
+  // 16-bit values (0..4000) go through the percentile clip, where an opaque alpha (65535, a quarter of
+  // the values) would set the top and squeeze the image into a few grey levels.
+  const at::Tensor rgb = torch::arange(0, 20 * 16 * 3, at::kInt).remainder(4001).reshape({20, 16, 3});
+  const at::Tensor rgba = torch::cat({rgb, torch::full({20, 16, 1}, 65535, at::kInt)}, 2);
+  const auto png = io::encode_png(rgba);
+  const at::Tensor from_png = decode_upload(std::string(png.begin(), png.end()), "image/png");
+  CHECK(torch::equal(from_png, rgb));
+  CHECK(torch::equal(decode_upload(format_npy(rgba), "application/x-npy"), rgb));
+  const data::IntensitySpec spec;
+  CHECK(torch::equal(data::normalize_for(from_png, spec).data, data::normalize_for(rgb, spec).data));
 }
 
 TEST_CASE("segment requests are parsed strictly, errors naming the key", "[serve]") {
