@@ -30,11 +30,13 @@
 #include "data_prep/input_record.h"
 #include "data_prep/labels.h"
 #include "data_prep/output_lock.h"
+#include "data_prep/prep_workers.h"
 #include "data_prep/progress.h"
 #include "data_prep/split.h"
 #include "medsam/core/directory.h"
 #include "medsam/core/error.h"
 #include "medsam/core/log.h"
+#include "medsam/core/memory_available.h"
 #include "medsam/core/version.h"
 #include "medsam/io/atomic_file.h"
 #include "medsam/data/checksum.h"
@@ -434,7 +436,15 @@ PrepSummary run_prep(std::vector<PrepConfig> configs, const PrepOptions& opt) {
   if (!summary.already_complete) {
     // Conversion: workers claim cases in order; the writer consumes them in order; at most 2 per
     // worker wait in memory.
-    const int workers = std::max(1, opt.workers);
+    int workers = std::max(1, opt.workers);
+    if (opt.workers_default) {
+      std::vector<std::string> volumes;
+      for (const auto& job : jobs)
+        if (configs[job.dataset].dataset.kind == "volume") volumes.push_back(job.source.image);
+      const WorkerChoice choice = choose_prep_workers(workers, volumes, available_memory_bytes());
+      if (!choice.reason.empty()) log_info("{}", choice.reason);
+      workers = choice.workers;
+    }
     const int saved_threads = torch::get_num_threads();
     if (workers > 1) torch::set_num_threads(1);  // parallel over cases instead of inside each op
     std::mutex mu;

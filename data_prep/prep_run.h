@@ -14,6 +14,9 @@ namespace medsam::prep {
 struct PrepOptions {
   std::string output;   // folder for manifest.json, *.tar, *.idx
   int workers = 1;      // cases converted in parallel
+  // workers is the default (all cores), not the user's: fewer when that many of the largest volume would
+  // not fit in memory (prep_workers.h)
+  bool workers_default = false;
   bool dry_run = false; // convert everything, write nothing, report what would be written
   bool overwrite = false;  // replace a folder prepared with a different config, or from since-changed inputs
   bool retry_skipped = false;  // convert the cases an earlier run skipped again, changed or not

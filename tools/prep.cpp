@@ -53,9 +53,12 @@ RunFn add_prep_command(CLI::App& app) {
   sub->add_option("-o,--output", opts->run.output, "output folder (created if missing)");
   sub->add_option("--set", opts->overrides,
                   "override a setting in every dataset YAML, e.g. --set output.image_size=256 (repeatable)");
-  sub->add_option("-j,--workers", opts->run.workers, "cases converted in parallel (default: all cores)")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  CLI::Option* workers_option =
+      sub->add_option("-j,--workers", opts->run.workers,
+                      "cases converted in parallel (default: all cores, fewer when that many of the largest volume "
+                      "would not fit in the memory available)")
+          ->check(CLI::PositiveNumber)
+          ->capture_default_str();
   sub->add_flag("--dry-run", opts->run.dry_run, "convert in memory and report what would be written; write nothing");
   sub->add_flag("--overwrite", opts->run.overwrite,
                 "replace an output folder prepared from another config or from input files changed since");
@@ -65,7 +68,8 @@ RunFn add_prep_command(CLI::App& app) {
   sub->add_flag("--retry-skipped", opts->run.retry_skipped,
                 "convert the cases an earlier run skipped again, even where their files did not change");
   sub->footer(kFooter);
-  return [opts] {
+  return [opts, workers_option] {
+    opts->run.workers_default = workers_option->count() == 0;
     if (opts->run.output.empty() && !opts->run.dry_run) throw UsageError("prep: --output is required (or --dry-run)");
     std::vector<prep::PrepConfig> configs;
     for (const auto& f : opts->configs) configs.push_back(prep::load_prep_config(f, opts->overrides));

@@ -5,6 +5,8 @@
 #include <ATen/Tensor.h>
 
 #include <array>
+#include <cstdint>
+#include <optional>
 #include <string>
 
 namespace medsam::io {
@@ -37,6 +39,10 @@ void write_volume(const std::string& path, const Volume& volume);
 // True for names ITK-backed volume reading recognises by extension (.nii, .nii.gz, .mha, .mhd,
 // .nrrd, .nhdr, .dcm) — used to route files; folders are checked by read_volume itself.
 bool looks_like_volume_file(const std::string& path);
+
+// Voxels of a volume file from its header alone (no data read): nullopt for a folder (DICOM series), a
+// file no reader recognises, or a build without ITK. For sizing work before reading (prep's workers).
+std::optional<std::int64_t> read_volume_voxel_count(const std::string& path);
 
 // True when this build can read and write volumes (built with ITK).
 bool volume_io_available();

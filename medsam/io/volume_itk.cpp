@@ -279,6 +279,21 @@ void write_volume(const std::string& path, const Volume& volume) {
   }
 }
 
+std::optional<std::int64_t> read_volume_voxel_count(const std::string& path) {
+  register_factories();
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return std::nullopt;
+  try {
+    auto io = itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::ImageIOFactory::FileModeEnum::ReadMode);
+    if (!io) return std::nullopt;
+    io->SetFileName(path);
+    io->ReadImageInformation();
+    return static_cast<std::int64_t>(io->GetImageSizeInPixels());
+  } catch (const itk::ExceptionObject&) {
+    return std::nullopt;  // the real read reports it, naming the file
+  }
+}
+
 bool volume_io_available() { return true; }
 
 }  // namespace medsam::io

@@ -13,6 +13,7 @@ namespace {
 }  // namespace
 Volume read_volume(const std::string& path) { no_itk(path); }
 void write_volume(const std::string& path, const Volume&) { no_itk(path); }
+std::optional<std::int64_t> read_volume_voxel_count(const std::string&) { return std::nullopt; }
 bool volume_io_available() { return false; }
 }  // namespace medsam::io
 #endif
