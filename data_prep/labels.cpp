@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "data_prep/prep_config.h"
+#include "medsam/data/components.h"
 #include "medsam/core/error.h"
 
 namespace medsam::prep {
@@ -104,6 +105,12 @@ void map_labels(at::Tensor& labels, const DatasetSection& d) {
     labels.masked_fill_(keep.logical_not(), 0);
   }
   for (int id : d.drop_labels) labels.masked_fill_(labels == id, 0);
+  for (int id : d.instance_labels) {
+    const at::Tensor mine = labels == id;
+    if (!mine.any().item<bool>()) continue;
+    const int64_t others_max = labels.masked_fill(mine, 0).max().item<int64_t>();
+    data::label_instances(labels, id, others_max + 2);
+  }
 }
 
 at::Tensor to_label_ids(const at::Tensor& raw, const std::string& path, std::int64_t non_finite_in_file) {

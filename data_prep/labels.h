@@ -24,6 +24,10 @@ std::map<int, int> parse_label_merges(const std::vector<std::string>& entries);
 // Applies merge_labels (all at once: 1:2 and 2:3 send 1 to 2, not on to 3), then keep_labels, then
 // drop_labels to an integer label tensor (in place).
 // ref: MedSAM pre_CT_MR.py remove_label_ids (gt[gt == id] = 0)
+// Then splits each of instance_labels into its connected components (26-connected in a volume,
+// 8-connected in a 2D map): component k of n becomes max(other labels) + 1 + k, the reference's numbering
+// (its first instance is max + 2: it adds cc3d's 1-based index to max + 1).
+// ref: MedSAM pre_CT_MR.py tumor_id block (cc3d.connected_components(connectivity=26))
 void map_labels(at::Tensor& labels, const DatasetSection& d);
 
 // A label array of any dtype, as read, as int32 ids for map_labels. Throws Error naming `path` when

@@ -29,6 +29,7 @@ void DatasetSection::visit(ConfigVisitor& v) {
   v.field("drop_labels", drop_labels);
   v.field("merge_labels", merge_labels);
   v.field("binary_masks", binary_masks);
+  v.field("instance_labels", instance_labels);
 }
 
 void IntensitySection::visit(ConfigVisitor& v) {
@@ -89,6 +90,8 @@ void PrepConfig::validate(const std::string& source) const {
   } catch (const UsageError& e) {
     throw bad("dataset.merge_labels", e.what());
   }
+  for (int id : dataset.instance_labels)
+    if (id <= 0) throw bad("dataset.instance_labels", fmt::format("{}: label ids are positive", id));
   if (dataset.images.empty()) throw bad("dataset.images", "is required (a file, folder or glob)");
   if (dataset.labels.empty() && dataset.kind != "npz")
     throw bad("dataset.labels", "is required (a file, folder or glob)");

@@ -31,6 +31,9 @@ struct DatasetSection {
   std::vector<int> drop_labels;            // set to background (MedSAM drops e.g. the duodenum)
   std::vector<std::string> merge_labels;   // "from:to" entries, applied before keep/drop
   bool binary_masks = false;               // images_2d: any non-zero mask pixel becomes label 1
+  // Labels whose connected components become labels of their own (lesions: one box per lesion), after
+  // merge/keep/drop: MedSAM's `tumor_id` (pre_CT_MR.py), each id in turn.
+  std::vector<int> instance_labels;
 
   void visit(ConfigVisitor& v);
 };

@@ -78,7 +78,52 @@ std::int64_t dust(at::Tensor& labels, std::int64_t min_size, bool three_d) {
   return removed;
 }
 
+// Numbers the components of `value` in the (d, h, w) block from `first` on (raster order of their first
+// voxel); returns how many.
+std::int64_t number_components(std::int32_t* lab, int64_t d, int64_t h, int64_t w, const std::vector<Offset>& nb,
+                               std::int32_t value, std::int32_t first) {
+  const int64_t n = d * h * w;
+  std::vector<std::uint8_t> seen(n, 0);
+  std::vector<int64_t> component;
+  std::int64_t count = 0;
+  for (int64_t start = 0; start < n; ++start) {
+    if (seen[start] || lab[start] != value) continue;
+    const auto id = static_cast<std::int32_t>(first + count++);
+    component.assign(1, start);
+    seen[start] = 1;
+    for (size_t head = 0; head < component.size(); ++head) {
+      const int64_t i = component[head];
+      const int64_t z = i / (h * w), y = (i / w) % h, x = i % w;
+      for (const auto& o : nb) {
+        const int64_t zz = z + o.dz, yy = y + o.dy, xx = x + o.dx;
+        if (zz < 0 || zz >= d || yy < 0 || yy >= h || xx < 0 || xx >= w) continue;
+        const int64_t j = (zz * h + yy) * w + xx;
+        if (!seen[j] && lab[j] == value) {
+          seen[j] = 1;
+          component.push_back(j);
+        }
+      }
+    }
+    // After the flood: a new id equal to `value` cannot be mistaken for an unvisited voxel (all seen).
+    for (int64_t i : component) lab[i] = id;
+  }
+  return count;
+}
+
 }  // namespace
+
+std::int64_t label_instances(at::Tensor& labels, std::int64_t id, std::int64_t first_id) {
+  if (labels.numel() == 0) return 0;
+  if (at::isFloatingType(labels.scalar_type())) throw Error("instance labelling needs an integer label map");
+  if (labels.dim() != 2 && labels.dim() != 3) throw Error("instance labelling expects a (y, x) or (z, y, x) label map");
+  auto work = labels.to(torch::kInt).contiguous();
+  const bool is2d = labels.dim() == 2;
+  const int64_t d = is2d ? 1 : work.size(0), h = work.size(-2), w = work.size(-1);
+  const std::int64_t n = number_components(work.data_ptr<std::int32_t>(), d, h, w, neighbourhood(!is2d),
+                                           static_cast<std::int32_t>(id), static_cast<std::int32_t>(first_id));
+  if (n > 0) labels.copy_(work);
+  return n;
+}
 
 std::int64_t remove_small_components_3d(at::Tensor& labels, std::int64_t min_voxels) {
   if (labels.dim() != 3) throw Error("3D component removal expects a (z, y, x) label map");

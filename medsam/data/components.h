@@ -18,4 +18,10 @@ std::int64_t remove_small_components_3d(at::Tensor& labels, std::int64_t min_vox
 // or (z, y, x), modified in place; returns the removed pixel count.
 std::int64_t remove_small_components_2d(at::Tensor& labels, std::int64_t min_pixels);
 
+// ref: MedSAM pre_CT_MR.py / utils/pre_grey_rgb.py, the `tumor_id` block: the voxels of label `id` become
+// one label per connected component (26-connected for (z, y, x), 8-connected for (y, x)), numbered in
+// the raster order of their first voxel as cc3d.connected_components does, k = 1..n getting
+// `first_id - 1 + k`. In place on an integer map; returns n (0 when `id` is absent).
+std::int64_t label_instances(at::Tensor& labels, std::int64_t id, std::int64_t first_id);
+
 }  // namespace medsam::data

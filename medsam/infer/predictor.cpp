@@ -130,6 +130,11 @@ void Predictor::set_embedding(const at::Tensor& embedding, int64_t height, int64
 
 // ref: segment_anything/predictor.py SamPredictor.predict_torch
 ImagePrediction Predictor::predict(const ImagePrompts& prompts, bool multimask_output, double threshold) {
+  return to_full_size(decode(prompts, multimask_output), height_, width_, threshold);
+}
+
+// ref: segment_anything/predictor.py SamPredictor.predict_torch, up to postprocess_masks
+LowResPrediction Predictor::decode(const ImagePrompts& prompts, bool multimask_output) {
   if (!embedding_.defined()) throw Error("Predictor::predict called before set_image / set_embedding");
   const bool has_boxes = prompts.boxes.defined() && prompts.boxes.numel() > 0;
   const bool has_points = prompts.points.defined() && prompts.points.numel() > 0;
@@ -168,12 +173,18 @@ ImagePrediction Predictor::predict(const ImagePrompts& prompts, bool multimask_o
     PrecisionScope precision(precision_, device_, ModelPart::kPromptAndMaskDecoder);
     out = model_->decode(embedding_, p, multimask_output);
   }
+  return LowResPrediction{out.low_res_logits.to(at::kCPU, at::kFloat), out.iou.to(at::kCPU, at::kFloat)};
+}
+
+// ref: MedSAM_Inference.py medsam_inference (sigmoid, F.interpolate to the original size, > 0.5)
+ImagePrediction to_full_size(LowResPrediction low, int64_t height, int64_t width, double threshold) {
+  torch::NoGradGuard no_grad;
   ImagePrediction result;
-  result.low_res_logits = out.low_res_logits.to(at::kCPU, at::kFloat);
-  result.iou = out.iou.to(at::kCPU, at::kFloat);
+  result.low_res_logits = std::move(low.low_res_logits);
+  result.iou = std::move(low.iou);
   const int64_t m = result.low_res_logits.size(1);
   const auto flat = result.low_res_logits.reshape({-1, 1, result.low_res_logits.size(2), result.low_res_logits.size(3)});
-  result.probabilities = logits_to_probabilities(flat, height_, width_).reshape({-1, m, height_, width_});
+  result.probabilities = logits_to_probabilities(flat, height, width).reshape({-1, m, height, width});
   result.masks = threshold_masks(result.probabilities, threshold);
   return result;
 }

@@ -27,6 +27,12 @@ struct ImagePrompts {
                             // prompts, or one each), or undefined
 };
 
+// The decoder's part of a prediction (on the CPU): what predict() has before the full-size resize.
+struct LowResPrediction {
+  at::Tensor low_res_logits;  // (N, M, 4h, 4w) float32
+  at::Tensor iou;             // (N, M)
+};
+
 struct ImagePrediction {
   at::Tensor low_res_logits;  // (N, M, 4h, 4w) float32, M = 1 (or 3 with multimask), before any resize
   at::Tensor iou;             // (N, M)
@@ -59,6 +65,10 @@ class Predictor {
   // Checks the prompts against the image (inside, not inverted, shapes) and throws UsageError naming
   // the offending box or point; then decodes. threshold: MedSAM's 0.5.
   ImagePrediction predict(const ImagePrompts& prompts, bool multimask_output = false, double threshold = 0.5);
+  // predict() without the full-size resize: the prompts checked and decoded against the current
+  // embedding. to_full_size() does the rest without the model (a server resizes a request's masks while
+  // the next request uses the model).
+  LowResPrediction decode(const ImagePrompts& prompts, bool multimask_output = false);
 
   // As predict, for many boxes without holding all their full-size maps (300 boxes on a 2000x2000 image
   // are 4.8 GB of float probabilities): the boxes are decoded `chunk` at a time (0: box_chunk_size) and
@@ -81,6 +91,10 @@ class Predictor {
   int64_t height_ = 0, width_ = 0;
   int64_t images_encoded_ = 0;
 };
+
+// The full-size half of Predictor::predict for an image of height x width: sigmoid, one bilinear resize
+// (MedSAM's medsam_inference), threshold. Touches no model state.
+ImagePrediction to_full_size(LowResPrediction low, int64_t height, int64_t width, double threshold = 0.5);
 
 // Throws UsageError when a box lies outside the width×height image or is inverted/empty; the message
 // names the box by its index and value. Used by predict() and by the 3D path.

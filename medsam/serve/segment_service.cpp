@@ -137,13 +137,15 @@ SegmentResult SegmentService::segment(const SegmentRequest& request) {
   result.height = stored->height;
   result.width = stored->width;
   const auto t0 = Clock::now();
-  infer::ImagePrediction pred;
+  infer::LowResPrediction low;
   {
     std::lock_guard<std::mutex> lock(model_mutex_);
     predictor_->set_embedding(stored->embedding, stored->height, stored->width);
-    pred = predictor_->predict(prompts, request.multimask);
+    low = predictor_->decode(prompts, request.multimask);
   }
   result.decoder_seconds = seconds_since(t0);
+  // The full-size masks (N x M x H x W floats) outside the model lock: the next request decodes meanwhile.
+  const infer::ImagePrediction pred = infer::to_full_size(std::move(low), stored->height, stored->width);
   const at::Tensor masks = pred.masks.to(at::kCPU).contiguous();  // (N, M, H, W), M = 1 or 3
   const at::Tensor iou = pred.iou.to(at::kCPU, at::kDouble);      // (N, M)
   const auto answer = [&](int64_t i, int64_t k) {

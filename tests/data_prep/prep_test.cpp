@@ -231,3 +231,45 @@ TEST_CASE("label names files: mricron's '<id> <name>' lines and ITK-SNAP's quote
   std::ofstream(dir + "/open.txt") << "3 0 0 255 1 1 1 \"Kidney\n";
   CHECK_THROWS_WITH(prep::load_label_names(d, dir + "/open.txt"), Catch::Contains("open.txt:1") && Catch::Contains("closing"));
 }
+
+TEST_CASE("instance_labels splits a label into its connected components, numbered as MedSAM's tumor_id block",
+          "[data][prep]") {
+  prep::DatasetSection d;
+  d.instance_labels = {3};
+  // (z, y, x): label 1 elsewhere; label 3 in two blobs, the first made of two voxels touching at a corner
+  // only (one component with 26-connectivity).
+  at::Tensor labels = torch::zeros({3, 4, 4}, torch::kInt);
+  labels[0][3][3] = 1;
+  labels[0][0][0] = 3;
+  labels[1][1][1] = 3;  // corner neighbour of (0, 0, 0)
+  labels[2][3][0] = 3;  // a blob of its own
+  prep::map_labels(labels, d);
+  // Others' max is 1, so the reference's ids are 1 + 1 + k: 3 for the first blob (raster order), 4 next.
+  CHECK(labels[0][0][0].item<int>() == 3);
+  CHECK(labels[1][1][1].item<int>() == 3);
+  CHECK(labels[2][3][0].item<int>() == 4);
+  CHECK(labels[0][3][3].item<int>() == 1);
+  CHECK((labels > 0).sum().item<int>() == 4);
+
+  // 2D maps: 8-connected; a new id equal to the split label is not mistaken for an unvisited voxel.
+  d.instance_labels = {5};
+  at::Tensor flat = torch::zeros({4, 6}, torch::kInt);
+  flat[0][0] = 5;
+  flat[1][1] = 5;  // diagonal: same component
+  flat[3][2] = 5;
+  flat[3][5] = 5;
+  flat[2][5] = 2;  // others' max 2: ids 4, 5, 6
+  prep::map_labels(flat, d);
+  CHECK(flat[0][0].item<int>() == 4);
+  CHECK(flat[1][1].item<int>() == 4);
+  CHECK(flat[3][2].item<int>() == 5);
+  CHECK(flat[3][5].item<int>() == 6);
+  CHECK(flat[2][5].item<int>() == 2);
+
+  prep::PrepConfig bad;
+  bad.dataset.name = "d";
+  bad.dataset.images = "x";
+  bad.dataset.labels = "y";
+  bad.dataset.instance_labels = {0};
+  CHECK_THROWS_WITH(bad.validate("d.yaml"), Catch::Contains("dataset.instance_labels"));
+}
