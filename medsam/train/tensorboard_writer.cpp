@@ -58,6 +58,16 @@ double now_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+// The fields every Event here starts with; the caller appends its `what` (summary, session_log).
+std::string event_header(double wall_time, std::int64_t step) {
+  std::string event;
+  put_key(event, 1, kFixed64);  // Event.wall_time
+  put_little_endian(event, wall_time);
+  put_key(event, 2, kVarint);  // Event.step
+  put_varint(event, static_cast<std::uint64_t>(step));
+  return event;
+}
+
 }  // namespace
 
 std::uint32_t crc32c(const void* data, std::size_t size) {
@@ -84,11 +94,7 @@ std::string encode_scalar_event(double wall_time, std::int64_t step,
     put_little_endian(v, value);
     put_bytes(summary, 1, v);  // Summary.value (repeated)
   }
-  std::string event;
-  put_key(event, 1, kFixed64);  // Event.wall_time
-  put_little_endian(event, wall_time);
-  put_key(event, 2, kVarint);  // Event.step
-  put_varint(event, static_cast<std::uint64_t>(step));
+  std::string event = event_header(wall_time, step);
   put_bytes(event, 5, summary);  // Event.summary
   return event;
 }
@@ -99,11 +105,7 @@ std::string encode_session_start_event(double wall_time, std::int64_t step) {
   std::string session_log;
   put_key(session_log, 1, kVarint);  // SessionLog.status
   put_varint(session_log, 1);        // START
-  std::string event;
-  put_key(event, 1, kFixed64);  // Event.wall_time
-  put_little_endian(event, wall_time);
-  put_key(event, 2, kVarint);  // Event.step
-  put_varint(event, static_cast<std::uint64_t>(step));
+  std::string event = event_header(wall_time, step);
   put_bytes(event, 7, session_log);  // Event.session_log
   return event;
 }
