@@ -109,10 +109,18 @@ at::Tensor Predictor::encode_images(const std::vector<at::Tensor>& images) {
       throw UsageError(fmt::format("image must be H x W or H x W x C, got shape {}", image.sizes()));
     inputs.push_back(preprocess_image(image, size));  // (1, 3, S, S) in [0, 1], min-max per image
   }
-  const at::Tensor batch = (inputs.size() == 1 ? inputs[0] : torch::cat(inputs, 0)).to(device_);
+  return encode_preprocessed(inputs.size() == 1 ? inputs[0] : torch::cat(inputs, 0));
+}
+
+at::Tensor Predictor::encode_preprocessed(const at::Tensor& inputs) {
+  const int64_t size = model_->config.image_encoder.img_size;
+  if (inputs.dim() != 4 || inputs.size(1) != 3 || inputs.size(2) != size || inputs.size(3) != size)
+    throw Error(fmt::format("Predictor::encode_preprocessed: inputs must be (K, 3, {}, {}), got {}", size, size, inputs.sizes()));
+  torch::NoGradGuard no_grad;
+  const at::Tensor batch = inputs.to(device_);
   PrecisionScope precision(precision_, device_, ModelPart::kImageEncoder);
   at::Tensor embeddings = model_->encode(batch).to(at::kFloat);  // (K, C, h, w)
-  images_encoded_ += static_cast<int64_t>(images.size());
+  images_encoded_ += batch.size(0);
   return embeddings;
 }
 

@@ -51,6 +51,9 @@ class Predictor {
   // device, in ONE encoder call (volumes encode slices in batches). Leaves the cached embedding alone;
   // pass each row to set_embedding. Same values as K set_image calls up to fp32 reordering.
   at::Tensor encode_images(const std::vector<at::Tensor>& images);
+  // The encoder half of encode_images: inputs (K, 3, S, S) from preprocess_image (K of them concatenated)
+  // -> (K, C, h, w) on the device. For callers that preprocess outside a lock around the model (serve).
+  at::Tensor encode_preprocessed(const at::Tensor& inputs);
   // Uses a stored embedding (1, C, h, w) of an image of the given original size instead of the encoder.
   void set_embedding(const at::Tensor& embedding, int64_t height, int64_t width);
 

@@ -60,7 +60,7 @@ std::optional<Refusal> refuse_body(const RequestHead& head) {
   if (!parse_length(*head.content_length)) return Refusal{400, fmt::format("Content-Length '{}' is not a number of bytes", *head.content_length)};
   const std::string type = bare_lower(head.content_type);
   if (type == "application/x-www-form-urlencoded" || type.rfind("multipart/", 0) == 0)
-    return Refusal{415, form_refusal(head.path, head.content_type)};
+    return Refusal{415, form_refusal(head.path, head.content_type), true};
   return std::nullopt;
 }
 

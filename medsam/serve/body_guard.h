@@ -5,6 +5,9 @@
 // parses into query parameters, refusing those over 8 KiB with a 413 that blames --max-upload-mib.
 // So: a Content-Length is required, bodies come uncompressed, and forms are refused naming the
 // Content-Type the route wants. (/v1/segment's own, smaller limit is counted as its body arrives.)
+// A refused body is left unread only where reading it is unsafe (no length, compressed): closing a
+// connection with unread bytes makes the kernel reset it, and a client still sending (Python requests
+// never waits for "100 Continue") then sees "connection reset" instead of the answer.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +25,9 @@ struct RequestHead {
 struct Refusal {
   int status = 0;
   std::string message;
+  // The body has a valid Content-Length and no Content-Encoding (a form): a route reading its own body
+  // reads this one to the end, drops it, then answers, keeping the connection open.
+  bool read_first = false;
 };
 
 // nullopt: let httplib read the body (a Content-Length over --max-upload-mib is still its 413; it skips

@@ -56,6 +56,41 @@ void guarded(httplib::Response& res, Fn&& fn) {
   }
 }
 
+RequestHead request_head(const httplib::Request& req) {
+  RequestHead head{req.method, req.path, std::nullopt, req.get_header_value("Transfer-Encoding"),
+                   req.get_header_value("Content-Encoding"), req.get_header_value("Content-Type")};
+  if (req.has_header("Content-Length")) head.content_length = req.get_header_value("Content-Length");
+  return head;
+}
+
+// The routes registered with a ContentReader below: httplib leaves their bodies to them.
+bool reads_own_body(const httplib::Request& req) {
+  return req.method == "POST" && (req.path == "/v1/images" || req.path == "/v1/segment");
+}
+
+void refuse_unread(httplib::Response& res, const Refusal& refusal) {
+  answer_error(res, refusal.status, refusal.message);
+  res.set_header("Connection", "close");
+}
+
+// A body the pre-routing handler let through to be refused here (a form, with a valid length): read to
+// the end and dropped, so that the client, still sending, gets the answer and may send its next request
+// on the same connection. True when the request was refused.
+bool refused_after_reading(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
+  const std::optional<Refusal> refusal = refuse_body(request_head(req));
+  if (!refusal) return false;
+  const auto drop = [](const char*, size_t) { return true; };
+  const bool read_all = req.is_multipart_form_data()
+                            ? read([](const httplib::MultipartFormData&) { return true; }, drop)
+                            : read(drop);
+  if (read_all) {
+    answer_error(res, refusal->status, refusal->message);
+  } else {  // over --max-upload-mib (httplib's 413, body skipped) or a malformed multipart body (unread)
+    refuse_unread(res, *refusal);
+  }
+  return true;
+}
+
 // modality / window / intensity query parameters -> the rule `medsam prep` and `medsam infer` use.
 data::IntensitySpec intensity_from_query(const httplib::Request& req) {
   for (const auto& [key, value] : req.params)
@@ -93,25 +128,24 @@ HttpServer::HttpServer(SegmentService& service, HttpOptions options)
   });
   s.set_payload_max_length(static_cast<size_t>(impl_->options.max_upload_mib) * 1024 * 1024);
   SegmentService& svc = impl_->service;
-  // Before httplib reads a body: what its payload limit misses (serve/body_guard.h). A refused body
-  // stays unread, so the answer asks the client to close: httplib would read its bytes as the next request.
-  const auto refused = [](const httplib::Request& req, httplib::Response& res) {
-    RequestHead head{req.method, req.path, std::nullopt, req.get_header_value("Transfer-Encoding"),
-                     req.get_header_value("Content-Encoding"), req.get_header_value("Content-Type")};
-    if (req.has_header("Content-Length")) head.content_length = req.get_header_value("Content-Length");
-    const std::optional<Refusal> refusal = refuse_body(head);
-    if (!refusal) return false;
-    answer_error(res, refusal->status, refusal->message);
-    res.set_header("Connection", "close");
-    return true;
-  };
-  s.set_pre_routing_handler([refused](const httplib::Request& req, httplib::Response& res) {
-    return refused(req, res) ? httplib::Server::HandlerResponse::Handled : httplib::Server::HandlerResponse::Unhandled;
+  // Before httplib reads a body: what its payload limit misses (serve/body_guard.h). A body refused here
+  // stays unread, so the answer asks the client to close: httplib would read its bytes as the next
+  // request. A form sent to a route that reads its own body is refused by that route instead, after
+  // reading it (refused_after_reading).
+  s.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    const std::optional<Refusal> refusal = refuse_body(request_head(req));
+    if (!refusal || (refusal->read_first && reads_own_body(req))) return httplib::Server::HandlerResponse::Unhandled;
+    refuse_unread(res, *refusal);
+    return httplib::Server::HandlerResponse::Handled;
   });
   // A client that waits for "100 Continue" before sending (curl does for large and chunked bodies) gets
   // the refusal instead, and never sends the body.
-  s.set_expect_100_continue_handler(
-      [refused](const httplib::Request& req, httplib::Response& res) { return refused(req, res) ? res.status : 100; });
+  s.set_expect_100_continue_handler([](const httplib::Request& req, httplib::Response& res) {
+    const std::optional<Refusal> refusal = refuse_body(request_head(req));
+    if (!refusal) return 100;
+    refuse_unread(res, *refusal);
+    return res.status;
+  });
   if (!impl_->options.cors_origin.empty()) {
     s.set_default_headers({{"Access-Control-Allow-Origin", impl_->options.cors_origin},
                            {"Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS"},
@@ -123,9 +157,16 @@ HttpServer::HttpServer(SegmentService& service, HttpOptions options)
   s.Get("/v1/health", [&svc](const httplib::Request&, httplib::Response& res) {
     guarded(res, [&] { res.set_content(info_json(svc.info()), kJson); });
   });
-  s.Post("/v1/images", [&svc](const httplib::Request& req, httplib::Response& res) {
+  s.Post("/v1/images", [&svc](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
     guarded(res, [&] {
-      const ImageInfo info = svc.add_image(req.body, req.get_header_value("Content-Type"), intensity_from_query(req));
+      if (refused_after_reading(req, res, read)) return;
+      std::string body;
+      if (!read([&](const char* data, size_t n) {
+            body.append(data, n);
+            return true;
+          }))
+        return;  // httplib set 413 (over --max-upload-mib) or 400; the error handler words it
+      const ImageInfo info = svc.add_image(body, req.get_header_value("Content-Type"), intensity_from_query(req));
       res.set_content(image_answer_json(info), kJson);
     });
   });
@@ -139,9 +180,10 @@ HttpServer::HttpServer(SegmentService& service, HttpOptions options)
   // Prompts are parsed as a whole, so the body is read here rather than by httplib: kept up to the route's
   // limit, and past it read to the end but dropped, so that the client, still sending, gets the 413.
   const std::uint64_t segment_bytes = segment_body_limit(svc.options().max_prompts, svc.options().max_points);
-  s.Post("/v1/segment", [&svc, segment_bytes](const httplib::Request&, httplib::Response& res,
+  s.Post("/v1/segment", [&svc, segment_bytes](const httplib::Request& req, httplib::Response& res,
                                               const httplib::ContentReader& read) {
     guarded(res, [&] {
+      if (refused_after_reading(req, res, read)) return;
       std::string body;
       std::uint64_t received = 0;
       const bool complete = read([&](const char* data, size_t n) {
@@ -170,7 +212,7 @@ HttpServer::HttpServer(SegmentService& service, HttpOptions options)
     res.set_content(error_json(res.status, message), kJson);
   });
   s.set_logger([](const httplib::Request& req, const httplib::Response& res) {
-    // /v1/segment reads its own body (req.body stays empty): its Content-Length says what came.
+    // Routes reading their own body leave req.body empty: the Content-Length says what came.
     const auto bytes_in = req.body.empty() ? std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10)
                                            : req.body.size();
     log_info("serve: {} {} {} -> {} ({} bytes in, {} out)", req.remote_addr, req.method, req.path, res.status, bytes_in,

@@ -13,6 +13,7 @@
 #include "medsam/core/log.h"
 #include "medsam/core/precision.h"
 #include "medsam/io/image_header.h"
+#include "medsam/infer/preprocess.h"
 #include "medsam/model/load_sam.h"
 #include "medsam/serve/image_id.h"
 #include "medsam/serve/serve_errors.h"
@@ -72,11 +73,12 @@ ImageInfo SegmentService::add_image(const std::string& bytes, const std::string&
   stored->height = image.data.size(0);
   stored->width = image.data.size(1);
   stored->intensity = image.how;
+  // The resize to the encoder's size (seconds for a large upload on the CPU) outside the model lock.
+  const at::Tensor input = infer::preprocess_image(image.data, predictor_->model()->config.image_encoder.img_size);
   const auto t0 = Clock::now();
   {
     std::lock_guard<std::mutex> lock(model_mutex_);
-    predictor_->set_image(image.data);
-    stored->embedding = predictor_->embedding();
+    stored->embedding = predictor_->encode_preprocessed(input);
   }
   info.encoder_seconds = seconds_since(t0);
   info.height = stored->height;

@@ -9,6 +9,7 @@
 #include "medsam/core/error.h"
 #include "medsam/infer/label_map.h"
 #include "medsam/infer/predictor.h"
+#include "medsam/infer/preprocess.h"
 #include "medsam/infer/prompt_file.h"
 #include "medsam/infer/volume_infer.h"
 #include "medsam/io/image.h"
@@ -41,6 +42,20 @@ TEST_CASE("encode_images of K slices equals K single encodings", "[infer]") {
     predictor.set_image(volume[z]);
     CHECK((predictor.embedding() - batch.slice(0, z, z + 1)).abs().max().item<double>() < 1e-5);
   }
+}
+
+TEST_CASE("encode_preprocessed of preprocess_image's inputs is set_image's embedding, and checks its shape", "[infer]") {
+  auto predictor = test::tiny_predictor();
+  const at::Tensor slice = fixture_volume()[1];
+  const int64_t size = predictor.model()->config.image_encoder.img_size;
+  const int64_t before = predictor.images_encoded();
+  const at::Tensor embedding = predictor.encode_preprocessed(infer::preprocess_image(slice, size));
+  CHECK(predictor.images_encoded() == before + 1);
+  predictor.set_image(slice);
+  CHECK(torch::equal(predictor.embedding(), embedding));
+  CHECK_THROWS_WITH(predictor.encode_preprocessed(torch::zeros({1, 3, size, size / 2})),
+                    Catch::Contains("inputs must be (K, 3, " + std::to_string(size)));
+  CHECK_THROWS_WITH(predictor.encode_preprocessed(torch::zeros({3, size, size})), Catch::Contains("got [3,"));
 }
 
 TEST_CASE("3D propagation gives the same masks for any encoder batch size", "[infer]") {

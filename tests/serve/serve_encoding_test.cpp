@@ -178,6 +178,14 @@ TEST_CASE("bodies httplib would read past its limit, or mangle as forms, are ref
   refused(post("/v1/images", "Application/X-WWW-Form-Urlencoded; charset=utf-8"), 415, "image/png");
   refused(post("/v1/images", "multipart/form-data; boundary=x"), 415, "application/octet-stream");
   refused(post("/v1/other", "multipart/mixed"), 415, "no form bodies");
+  // A form has a length and no encoding: a route can read it to the end before answering. A chunked,
+  // unsized or compressed body is refused unread.
+  CHECK(refuse_body(post("/v1/images", "multipart/form-data; boundary=x"))->read_first);
+  CHECK_FALSE(refuse_body(chunked)->read_first);
+  CHECK_FALSE(refuse_body(no_length)->read_first);
+  RequestHead compressed_form = post("/v1/images", "application/x-www-form-urlencoded");
+  compressed_form.content_encoding = "gzip";
+  CHECK_FALSE(refuse_body(compressed_form)->read_first);
 
   RequestHead big = post("/v1/images", "image/png");  // sizes are --max-upload-mib's, which httplib checks
   big.content_length = std::to_string(uint64_t(1) << 40);

@@ -21,6 +21,7 @@
 #include <chrono>
 #include <fstream>
 #include <thread>
+#include <utility>
 
 #include "medsam/core/base64.h"
 #include "medsam/data/normalize.h"
@@ -104,31 +105,60 @@ void expect_json_error(const httplib::Result& r, int status, const std::string& 
 // `request` written as is to a fresh connection; the first answer, read up to its Content-Length. For
 // requests httplib's client would not send (a body without a length). The sending side stays open:
 // httplib writes nothing to a peer it finds closed.
+// A client socket to the server, writing bytes as given and reading one answer at a time.
+class RawConnection {
+ public:
+  explicit RawConnection(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    REQUIRE(fd_ >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    timeval timeout{60, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    REQUIRE(::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0);
+  }
+  ~RawConnection() { ::close(fd_); }
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  // False when the server reset or closed the connection before taking it all.
+  bool send(const std::string& bytes) {
+    for (size_t sent = 0; sent < bytes.size();) {
+      const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      sent += size_t(n);
+    }
+    return true;
+  }
+  // The next answer, read up to its Content-Length ("" or a partial answer when the connection ended first).
+  std::string answer() {
+    for (;;) {
+      const size_t end = pending_.find("\r\n\r\n"), length_at = pending_.find("Content-Length: ");
+      if (end != std::string::npos && length_at < end) {
+        const size_t total = end + 4 + std::stoul(pending_.substr(length_at + 16));
+        if (pending_.size() >= total) {
+          std::string one = pending_.substr(0, total);
+          pending_.erase(0, total);
+          return one;
+        }
+      }
+      char buf[4096];
+      const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0) return std::exchange(pending_, std::string());
+      pending_.append(buf, size_t(n));
+    }
+  }
+
+ private:
+  int fd_;
+  std::string pending_;
+};
+
 std::string raw_exchange(int port, const std::string& request) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval timeout{60, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  REQUIRE(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0);
-  for (size_t sent = 0; sent < request.size();) {
-    const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    sent += size_t(n);
-  }
-  std::string answer;
-  char buf[4096];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof(buf), 0)) > 0;) {
-    answer.append(buf, size_t(n));
-    const size_t end = answer.find("\r\n\r\n"), length_at = answer.find("Content-Length: ");
-    if (end != std::string::npos && length_at < end && answer.size() >= end + 4 + std::stoul(answer.substr(length_at + 16)))
-      break;
-  }
-  ::close(fd);
-  return answer;
+  RawConnection connection(port);
+  connection.send(request);
+  return connection.answer();
 }
 
 // The PNG with its IHDR saying width x height (CRC recomputed, so a decoder trusts it); the pixel data
@@ -322,6 +352,62 @@ TEST_CASE("a small file declaring a huge image is refused from its header, befor
   RunningServer running(service, {});
   expect_json_error(running.client().Post("/v1/images", huge, "image/png"), 400, "--max-image-pixels");
   // An image within the limit still decodes (the header says 256 x 256, as the pixels do).
+  CHECK(body_of(running.client().Post("/v1/images", file_bytes(kCase + "/image.png"), "image/png"))["width"] == 256);
+}
+
+TEST_CASE("HTTP: a form body is read before it is refused, so that a client still sending gets the answer", "[serve]") {
+  serve::SegmentService service(tiny_options());
+  serve::HttpOptions options;
+  options.max_upload_mib = 8;
+  RunningServer running(service, options);
+  // 6 MiB sent without waiting for "100 Continue" (as Python's requests does): more than the socket
+  // buffers hold, so a server that answered and closed with it unread would reset the connection while
+  // the client is still writing. Read to the end, the answer comes and the connection stays open.
+  const std::string form = "file=" + std::string(6u * 1024 * 1024, 'a');
+  const std::string form_head =
+      "POST /v1/images HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+      "Content-Length: " + std::to_string(form.size()) + "\r\n\r\n";
+  RawConnection connection(running.port);
+  bool sent_all = false;
+  std::thread sender([&] { sent_all = connection.send(form_head + form); });
+  const std::string refused = connection.answer();
+  sender.join();
+  CHECK(sent_all);
+  CHECK_THAT(refused, Catch::StartsWith("HTTP/1.1 415") && Catch::Contains("image/png, image/jpeg"));
+  CHECK_THAT(refused, !Catch::Contains("Connection: close"));
+  // The same connection serves the next request.
+  REQUIRE(connection.send("GET /v1/health HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+  CHECK_THAT(connection.answer(), Catch::StartsWith("HTTP/1.1 200") && Catch::Contains("\"status\":\"ok\""));
+
+  // multipart, as requests.post(files=...) sends it, to either route.
+  const std::string boundary = "b0undary";
+  const std::string multipart = "--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"s.png\"\r\n"
+                                "Content-Type: image/png\r\n\r\n" + std::string(3u * 1024 * 1024, 'p') + "\r\n--" +
+                                boundary + "--\r\n";
+  for (const std::string path : {"/v1/images", "/v1/segment"}) {
+    INFO(path);
+    RawConnection c(running.port);
+    bool all = false;
+    std::thread s([&] {
+      all = c.send("POST " + path + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary=" +
+                   boundary + "\r\nContent-Length: " + std::to_string(multipart.size()) + "\r\n\r\n" + multipart);
+    });
+    const std::string answer = c.answer();
+    s.join();
+    CHECK(all);
+    CHECK_THAT(answer, Catch::StartsWith("HTTP/1.1 415") && Catch::Contains("is not read by " + path));
+    REQUIRE(c.send("GET /v1/health HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+    CHECK_THAT(c.answer(), Catch::StartsWith("HTTP/1.1 200"));
+  }
+  // Past --max-upload-mib: httplib skips the body, and the refusal still names the form.
+  const std::string big_head =
+      "POST /v1/segment HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+      "Content-Length: " + std::to_string(9u * 1024 * 1024) + "\r\n\r\n";
+  RawConnection big(running.port);
+  std::thread big_sender([&] { big.send(big_head + std::string(9u * 1024 * 1024, 'a')); });
+  CHECK_THAT(big.answer(), Catch::StartsWith("HTTP/1.1 415") && Catch::Contains("Content-Type: application/json"));
+  big_sender.join();
+  // Uploads in the right form still work.
   CHECK(body_of(running.client().Post("/v1/images", file_bytes(kCase + "/image.png"), "image/png"))["width"] == 256);
 }
 
