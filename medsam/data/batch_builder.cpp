@@ -15,6 +15,11 @@
 namespace medsam::data {
 
 namespace {
+// A valid sample with nothing left to prompt at the training size: skipped whatever skip_corrupt says.
+struct ObjectsLostToResize : Error {
+  using Error::Error;
+};
+
 // The (S, S) bool mask of one label id and whether it has any pixel, in one pass over the label map.
 at::Tensor label_mask(const at::Tensor& labels, std::int32_t label, bool& any) {
   const auto src = labels.contiguous();
@@ -78,7 +83,13 @@ void BatchBuilder::add_sample(const SampleRef& ref, std::int64_t epoch, std::int
     }
     if (targets.empty()) {
       if (params.lossy_geometry()) continue;
-      throw Error(fmt::format("no eligible object left in the {}x{} frame (labels {})", S, S, candidates.size()));
+      // Not the augmentation (undone above): the nearest-neighbour resize from the stored size dropped
+      // every candidate (a 1-3 pixel wide object at 1024 is gone at 256).
+      throw ObjectsLostToResize(fmt::format(
+          "its {} object(s) ({} px and up) vanish when the {}x{} label map is resized to data.image_size {}: the "
+          "sample is left out (train at the stored size, or raise data.min_object_pixels, to keep or drop such "
+          "objects knowingly)",
+          candidates.size(), config_.min_object_pixels, decoded.stored_width, decoded.stored_height, S));
     }
     part.tables.push_back(unit_table(params, image, decoded.lo, decoded.hi));
     part.images.push_back(image);
@@ -101,6 +112,14 @@ Batch BatchBuilder::build(const std::vector<SampleRef>& refs, std::int64_t epoch
     const auto images_before = part.images.size();
     try {
       add_sample(ref, epoch, static_cast<std::int64_t>(images_before), part);
+    } catch (const ObjectsLostToResize& e) {
+      bool first = false;
+      {
+        std::lock_guard<std::mutex> lock(warned_mu_);
+        first = warned_lost_.insert(ref.item).second;
+      }
+      if (first) log_rank_warn("data: skipping sample {} (every epoch): {}", dataset_.key(static_cast<std::size_t>(ref.item)), e.what());
+      if (skipped) ++*skipped;
     } catch (const std::exception& e) {
       const auto key = dataset_.key(static_cast<std::size_t>(ref.item));
       if (!config_.skip_corrupt) {

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
+#include <unordered_set>
 #include <vector>
 
 #include "medsam/data/batch.h"
@@ -25,8 +27,10 @@ class BatchBuilder {
   BatchBuilder(const TrainingDataset& dataset, const DataConfig& config);
 
   // A sample that fails (corrupt PNG, size mismatch, ...) throws Error naming its key, or with
-  // config.skip_corrupt is logged, left out of the batch and counted in `skipped`. The batch may then
-  // be smaller than refs (or empty: num_images() == 0).
+  // config.skip_corrupt is logged, left out of the batch and counted in `skipped`. A valid sample whose
+  // every object the resize to image_size removes (narrower than stored size / image_size pixels) is
+  // always left out and counted, with a warning the first time. The batch may then be smaller than refs
+  // (or empty: num_images() == 0).
   Batch build(const std::vector<SampleRef>& refs, std::int64_t epoch, std::int64_t* skipped = nullptr) const;
 
  private:
@@ -36,6 +40,8 @@ class BatchBuilder {
   const TrainingDataset& dataset_;
   DataConfig config_;
   PromptSampler prompts_;
+  mutable std::mutex warned_mu_;
+  mutable std::unordered_set<std::int64_t> warned_lost_;  // items whose lost objects were reported
 };
 
 }  // namespace medsam::data

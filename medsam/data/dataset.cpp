@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "medsam/core/error.h"
+#include "medsam/data/open_file_limit.h"
 #include "medsam/data/resize.h"
 #include "medsam/data/shard_format.h"
 #include "medsam/data/shard_reader.h"
@@ -15,6 +16,9 @@ namespace medsam::data {
 
 TrainingDataset::TrainingDataset(const std::string& dir, const std::string& split, std::int64_t min_object_pixels)
     : dir_(dir), manifest_(Manifest::load(dir + "/manifest.json")) {
+  std::int64_t split_shards = 0;
+  for (const auto& s : manifest_.shards) split_shards += split_name(s.info.split) == split;
+  reserve_open_files(split_shards, fmt::format("data {} split '{}'", dir, split));
   for (const auto& s : manifest_.shards) {
     if (split_name(s.info.split) != split) continue;
     shards_.push_back(std::make_unique<ShardReader>(dir + "/" + s.info.name));
@@ -84,10 +88,12 @@ DecodedSample TrainingDataset::load(std::size_t i, std::int64_t image_size) cons
   image = image.permute({2, 0, 1});
   image = image.slice(0, 0, image.size(0) >= 3 ? 3 : 1).contiguous();
   // ref: MedSAM utils/pre_grey_rgb.py (resize_img / 255.0), utils/pre_CT_MR.py (min-max after resize)
-  if (it.axis == kAxis2dImage) return {image, labels.to(at::kInt).contiguous(), 0, 255};
+  DecodedSample out{image, labels.to(at::kInt).contiguous(), 0, 255, raw.image.size(0), raw.image.size(1)};
+  if (it.axis == kAxis2dImage) return out;
   const auto extrema = at::aminmax(image);
-  return {image, labels.to(at::kInt).contiguous(), std::get<0>(extrema).item<std::uint8_t>(),
-          std::get<1>(extrema).item<std::uint8_t>()};
+  out.lo = std::get<0>(extrema).item<std::uint8_t>();
+  out.hi = std::get<1>(extrema).item<std::uint8_t>();
+  return out;
 }
 
 }  // namespace medsam::data

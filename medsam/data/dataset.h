@@ -35,6 +35,7 @@ struct DecodedSample {
   // pre_CT_MR.py after resizing); a 2D image 0 and 255 (pre_grey_rgb.py divides by 255). MedSAM's
   // train_one_gpu.py trains on those arrays as they are.
   std::uint8_t lo = 0, hi = 0;
+  std::int64_t stored_height = 0, stored_width = 0;  // the shard's size, before the resize to S
 };
 
 class TrainingDataset {

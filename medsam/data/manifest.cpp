@@ -28,10 +28,12 @@ std::map<std::string, Count> counts_from(const ordered_json& j) {
   return m;
 }
 
-Split split_from(const std::string& s) {
+Split split_from(const std::string& s, const std::string& source, const std::string& shard) {
+  if (s == "train") return Split::kTrain;
   if (s == "val") return Split::kVal;
   if (s == "test") return Split::kTest;
-  return Split::kTrain;
+  // A hand-edited "validation" read as train would leak the held-out cases into training.
+  throw Error(fmt::format("{}: shard {}: split '{}' is not train, val or test", source, shard, s));
 }
 
 }  // namespace
@@ -102,7 +104,7 @@ Manifest Manifest::from_json(const std::string& text, const std::string& source)
     for (const auto& s : j.at("shards")) {
       ManifestShard ms;
       ms.info.name = s.at("name");
-      ms.info.split = split_from(s.at("split"));
+      ms.info.split = split_from(s.at("split"), source, ms.info.name);
       ms.info.samples = s.at("samples");
       ms.info.objects = s.at("objects");
       ms.info.tar_bytes = s.at("tar_bytes");

@@ -40,6 +40,14 @@ DataPipeline::DataPipeline(const DataConfig& config, int rank, int world_size) {
   sampler_ = std::make_unique<DistributedSampler>(static_cast<std::int64_t>(dataset_->size()),
                                                   sampler_options(config, *dataset_, rank, world_size));
   loader_ = std::make_unique<Loader>(*dataset_, *sampler_, config);
+  if (loader_->batches_per_epoch() == 0)
+    throw ConfigValueError({"data.batch_size", "data.drop_last"},
+                           fmt::format("data.shards {}: split '{}' gives each rank {} samples per epoch ({} usable "
+                                       "samples, {} rank(s)), fewer than data.batch_size {}, and data.drop_last drops "
+                                       "the partial batch: an epoch would have no batch. Lower data.batch_size or set "
+                                       "data.drop_last: false",
+                                       config.shards, config.split, sampler_->num_samples(), dataset_->size(),
+                                       world_size, config.batch_size));
 }
 
 DataPipeline::~DataPipeline() = default;

@@ -43,6 +43,24 @@ std::vector<std::uint8_t> ShardReader::read_bytes(std::uint64_t offset, std::uin
   return out;
 }
 
+namespace {
+// The PNGs against what the index says of them: an image that is not 8-bit (a 16-bit img.png decodes to
+// int32, which the resize would clamp to 0..255 without a word) or not of the recorded size is corrupt.
+void check_decoded(const ShardSample& s, const SampleRecord& r, const std::string& what) {
+  const auto& im = s.image;
+  if (im.scalar_type() != at::kByte)
+    throw Error(fmt::format("{} image: {} pixels, not 8-bit (prep writes img.png as 8-bit grey or RGB)", what,
+                            c10::toString(im.scalar_type())));
+  const std::int64_t c = im.size(2);
+  if (im.size(0) != r.height || im.size(1) != r.width || (c != 1 && c != 3 && c != 4))
+    throw Error(fmt::format("{} image: {}x{}x{}, the index records {}x{}x{}", what, im.size(0), im.size(1), c, r.height,
+                            r.width, r.channels));
+  if (s.labels.size(0) != r.height || s.labels.size(1) != r.width)
+    throw Error(fmt::format("{} labels: {}x{}, the index records {}x{}", what, s.labels.size(0), s.labels.size(1),
+                            r.height, r.width));
+}
+}  // namespace
+
 ShardSample ShardReader::read(std::size_t i) const {
   if (i >= size()) throw Error(fmt::format("{}: sample {} out of range ({} samples)", tar_path_, i, size()));
   const auto& r = index_.samples[i];
@@ -52,6 +70,7 @@ ShardSample ShardReader::read(std::size_t i) const {
   s.image = io::decode_image(img.data(), img.size(), what + " image");
   const auto seg = read_bytes(ShardIndex::seg_offset(r), r.seg_bytes);
   s.labels = io::decode_image(seg.data(), seg.size(), what + " labels").select(2, 0);
+  check_decoded(s, r, what);
   const auto js = read_bytes(ShardIndex::json_offset(r), r.json_bytes);
   s.json.assign(js.begin(), js.end());
   return s;

@@ -19,6 +19,7 @@ void render(const PickleValue& v, std::string& out, size_t max_chars) {
     case K::None: out += "None"; break;
     case K::Bool: out += v.boolean ? "True" : "False"; break;
     case K::Int: out += std::to_string(v.integer); break;
+    case K::BigInt: out += v.text; break;
     case K::Float: out += fmt::format("{}", v.real); break;
     case K::String: out += "'" + v.text.substr(0, max_chars) + "'"; break;
     case K::Bytes: out += fmt::format("<{} bytes>", v.text.size()); break;
@@ -65,6 +66,11 @@ PickleRef PickleValue::of_int(int64_t v) {
   r->integer = v;
   return r;
 }
+PickleRef PickleValue::of_big_int(std::string hex) {
+  auto r = make(Kind::BigInt);
+  r->text = std::move(hex);
+  return r;
+}
 PickleRef PickleValue::of_float(double v) {
   auto r = make(Kind::Float);
   r->real = v;
@@ -104,22 +110,24 @@ PickleRef PickleValue::dict(std::string type) {
 
 const PickleValue* PickleValue::get(const std::string& key) const {
   if (kind != Kind::Dict) return nullptr;
-  auto it = string_keys_.find(key);
-  return it == string_keys_.end() ? nullptr : entries[it->second].second.get();
+  if (!keys_) return nullptr;
+  auto it = keys_->strings.find(key);
+  return it == keys_->strings.end() ? nullptr : entries[it->second].second.get();
 }
 
 void PickleValue::set_item(PickleRef key, PickleRef value) {
   // Python replaces the value of an equal key; we recognise equal str and int keys (all a checkpoint
   // uses). Other keys (tuples, floats) are appended as they come.
+  if (!keys_) keys_ = std::make_unique<KeyIndex>();
   if (key->kind == Kind::String) {
-    auto [it, fresh] = string_keys_.emplace(key->text, entries.size());
+    auto [it, fresh] = keys_->strings.emplace(key->text, entries.size());
     if (!fresh) {
       entries[it->second].second = std::move(value);
       return;
     }
   } else if (key->kind == Kind::Int || key->kind == Kind::Bool) {
     const int64_t k = key->kind == Kind::Int ? key->integer : int64_t(key->boolean);
-    auto [it, fresh] = int_keys_.emplace(k, entries.size());
+    auto [it, fresh] = keys_->ints.emplace(k, entries.size());
     if (!fresh) {
       entries[it->second].second = std::move(value);
       return;
@@ -133,6 +141,7 @@ std::string PickleValue::type_name() const {
     case Kind::None: return "None";
     case Kind::Bool: return "bool";
     case Kind::Int: return "int";
+    case Kind::BigInt: return "int (wider than 64 bits)";
     case Kind::Float: return "float";
     case Kind::String: return "str";
     case Kind::Bytes: return "bytes";

@@ -22,13 +22,15 @@ using PickleRef = std::shared_ptr<PickleValue>;
 constexpr int kMaxPickleDepth = 256;
 
 struct PickleValue {
-  enum class Kind { None, Bool, Int, Float, String, Bytes, List, Tuple, Dict, Tensor, Global, Storage };
+  // BigInt: an int wider than 64 bits (Python's are unbounded), kept as text ("-0x1f...") for messages;
+  // nothing reads its value.
+  enum class Kind { None, Bool, Int, BigInt, Float, String, Bytes, List, Tuple, Dict, Tensor, Global, Storage };
 
   Kind kind = Kind::None;
   bool boolean = false;
   int64_t integer = 0;
   double real = 0.0;
-  std::string text;                                        // String, Bytes, Global ("module.name")
+  std::string text;                                        // String, Bytes, Global ("module.name"), BigInt
   std::vector<PickleRef> items;                            // List, Tuple
   std::vector<std::pair<PickleRef, PickleRef>> entries;    // Dict, in insertion order
   std::string dict_type = "dict";                          // Dict: "dict" or "collections.OrderedDict"
@@ -40,6 +42,7 @@ struct PickleValue {
   static PickleRef none();
   static PickleRef of_bool(bool v);
   static PickleRef of_int(int64_t v);
+  static PickleRef of_big_int(std::string hex);
   static PickleRef of_float(double v);
   static PickleRef of_string(std::string v);
   static PickleRef of_bytes(std::string v);
@@ -64,8 +67,13 @@ struct PickleValue {
   std::string repr(size_t max_chars = 200) const;
 
  private:
-  std::unordered_map<std::string, size_t> string_keys_;
-  std::unordered_map<int64_t, size_t> int_keys_;
+  // Dicts' str and int keys -> entry index, made on a dict's first item: a pickle can hold millions
+  // of values, most of them no dict, so the maps are not part of every value.
+  struct KeyIndex {
+    std::unordered_map<std::string, size_t> strings;
+    std::unordered_map<int64_t, size_t> ints;
+  };
+  std::unique_ptr<KeyIndex> keys_;
 };
 
 }  // namespace medsam

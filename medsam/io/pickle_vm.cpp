@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "medsam/core/error.h"
 
@@ -104,13 +105,14 @@ class Machine {
 
   ~Machine() {
     // Break every reference between containers so that hostile shapes (cycles, very deep chains)
-    // are freed without recursion. On success the result has been validated and is left alone.
-    if (!succeeded_) {
-      for (const PickleRef& c : created_) {
-        c->items.clear();
-        c->entries.clear();
-        c->attributes.reset();
-      }
+    // are freed without recursion. On success the result (validated: acyclic, at most
+    // kMaxPickleDepth deep) is left alone, but not what the pickle built and dropped: a deep chain
+    // popped before STOP would otherwise be freed recursively here and overflow the stack.
+    for (const PickleRef& c : created_) {
+      if (succeeded_ && result_containers_.count(c.get())) continue;
+      c->items.clear();
+      c->entries.clear();
+      c->attributes.reset();
     }
   }
 
@@ -178,9 +180,27 @@ class Machine {
       fail(fmt::format("integer '{}' does not fit 64 bits", text.substr(0, 40)));
     return negative ? int64_t(~magnitude + 1) : int64_t(magnitude);
   }
-  // Two's-complement little-endian integer of n bytes (LONG1/LONG4); more than 64 bits is refused.
+  // Two's-complement little-endian integer of n bytes (LONG1/LONG4). Wider than 64 bits: a BigInt (a
+  // value torch.load accepts, e.g. a seed; nothing here reads one).
+  PickleRef long_value(uint64_t n) {
+    if (n <= 8) return PickleValue::of_int(long_bytes(n));
+    if (n > 4096) fail(fmt::format("integer of {} bytes", n));
+    std::string b = take(n);
+    const bool negative = static_cast<unsigned char>(b.back()) & 0x80;
+    if (negative) {  // magnitude = two's complement negation
+      bool carry = true;
+      for (auto& c : b) {
+        unsigned v = static_cast<unsigned char>(~static_cast<unsigned char>(c));
+        if (carry) carry = (++v > 0xff);
+        c = static_cast<char>(v & 0xff);
+      }
+    }
+    std::string hex;
+    for (size_t i = b.size(); i-- > 0;) hex += fmt::format("{:02x}", static_cast<unsigned char>(b[i]));
+    const size_t first = hex.find_first_not_of('0');
+    return PickleValue::of_big_int((negative ? "-0x" : "0x") + (first == std::string::npos ? "0" : hex.substr(first)));
+  }
   int64_t long_bytes(uint64_t n) {
-    if (n > 8) fail(fmt::format("integer of {} bytes does not fit 64 bits", n));
     const std::string b = take(n);
     uint64_t v = 0;
     for (size_t i = 0; i < n; ++i) v |= uint64_t(static_cast<unsigned char>(b[i])) << (8 * i);
@@ -191,6 +211,10 @@ class Machine {
   // ---- stack ----
   size_t base() const { return marks_.empty() ? 0 : marks_.back(); }
   void push(PickleRef v) {
+    // Every value is a few hundred bytes, so a pickle of one-byte opcodes could take hundreds of times
+    // its size; checkpoints push far fewer (a ViT-H training checkpoint: ~100k).
+    if (++pushes_ > kMaxPushes)
+      fail(fmt::format("more than {} values pushed: far more than a checkpoint holds (a broken or hostile pickle)", kMaxPushes));
     if (is_container(*v)) created_.push_back(v);
     stack_.push_back(std::move(v));
   }
@@ -260,8 +284,8 @@ class Machine {
       case 'J': push(PickleValue::of_int(int32_t(uint32_t(le(4))))); break;
       case 'K': push(PickleValue::of_int(int64_t(le(1)))); break;
       case 'M': push(PickleValue::of_int(int64_t(le(2)))); break;
-      case 0x8a: push(PickleValue::of_int(long_bytes(le(1)))); break;
-      case 0x8b: push(PickleValue::of_int(long_bytes(le(4)))); break;
+      case 0x8a: push(long_value(le(1))); break;
+      case 0x8b: push(long_value(le(4))); break;
       case 'F': {
         const std::string t = line();
         char* end = nullptr;
@@ -371,7 +395,14 @@ class Machine {
         PickleRef args = pop();
         PickleRef callable = pop();
         if (args->kind != K::Tuple) fail(fmt::format("arguments are a {}, not a tuple", args->type_name()));
-        push(hooks_.call(*callable, *args));
+        try {
+          push(hooks_.call(*callable, *args));
+        } catch (const Error& e) {
+          // In a state dict the key sits just below the call: name it (the file's key, not a record number).
+          if (stack_.size() > base() && stack_.back()->kind == K::String)
+            throw Error(fmt::format("{} (the value of key '{}')", e.what(), stack_.back()->text.substr(0, 200)));
+          throw;
+        }
         break;
       }
       case 0x92: {  // NEWOBJ_EX
@@ -434,6 +465,7 @@ class Machine {
         path.pop_back();
       }
     }
+    for (const auto& [node, _] : done) result_containers_.insert(node);
   }
 
   const std::string& data_;
@@ -445,6 +477,9 @@ class Machine {
   std::vector<size_t> marks_;
   std::unordered_map<uint64_t, PickleRef> memo_;
   std::vector<PickleRef> created_;
+  std::unordered_set<const PickleValue*> result_containers_;  // reachable from the result (validate)
+  static constexpr uint64_t kMaxPushes = uint64_t(1) << 21;
+  uint64_t pushes_ = 0;
   bool succeeded_ = false;
 };
 
@@ -461,7 +496,10 @@ PickleRef unpickle(const std::string& data, const std::string& file, PickleHooks
   } catch (const Fault& f) {
     throw Error(fmt::format("{}: bad pickle: {} {}", file, f.what, where()));
   } catch (const Error& e) {
-    throw Error(fmt::format("{}: {} {}", file, e.what(), where()));
+    // Errors of the storage loader name the file already.
+    const std::string what = e.what();
+    if (what.rfind(file + ": ", 0) == 0) throw Error(fmt::format("{} {}", what, where()));
+    throw Error(fmt::format("{}: {} {}", file, what, where()));
   } catch (const c10::Error& e) {
     throw Error(fmt::format("{}: {} {}", file, e.what_without_backtrace(), where()));
   } catch (const std::exception& e) {

@@ -29,6 +29,12 @@ enum class Role {
   kCodecsEncode,          // _codecs.encode(str, 'latin1'): how protocol 2 pickles bytes
   kSet,                   // builtins.set / frozenset(list): kept as a list
   kIdentity,              // torch.jit._pickle.restore_type_tag(value, type) and build_*list(list)
+  // What torch.load(weights_only=True) also accepts (torch >= 2.6's allow-list), as plain values:
+  kSize,                  // torch.Size(tuple of ints) -> that tuple
+  kDevice,                // torch.device('cuda', 0) -> 'cuda:0'
+  kCounter,               // collections.Counter(dict) -> that dict
+  kByteArray,             // bytearray(bytes) -> bytes
+  kComplex,               // complex(real, imag) -> (real, imag)
 };
 
 struct Allowed {
@@ -76,6 +82,14 @@ const std::map<std::string, Allowed>& table() {
       {"builtins.set", {Role::kSet}},
       {"builtins.frozenset", {Role::kSet}},
       {"__builtin__.set", {Role::kSet}},
+      {"__builtin__.frozenset", {Role::kSet}},
+      {"torch.Size", {Role::kSize}},
+      {"torch.device", {Role::kDevice}},
+      {"collections.Counter", {Role::kCounter}},
+      {"builtins.bytearray", {Role::kByteArray}},
+      {"__builtin__.bytearray", {Role::kByteArray}},
+      {"builtins.complex", {Role::kComplex}},
+      {"__builtin__.complex", {Role::kComplex}},
       // LibTorch's torch::pickle_save tags typed containers (files of LibTorch programs, and ours
       // before the writer turned tags off); Python's torch.load accepts them unless weights_only.
       {"torch.jit._pickle.restore_type_tag", {Role::kIdentity}},
@@ -228,6 +242,47 @@ PickleRef call_role(const Allowed& a, const std::string& fn, const PickleValue& 
     case Role::kIdentity:
       expect_args(args, 1, 2, fn);
       return args.items[0];
+    // ref: torch/_weights_only_unpickler.py _get_allowed_globals (torch.Size, torch.device, Counter,
+    // bytearray, complex); the values as Python would build them, without the Python types.
+    case Role::kSize: {
+      expect_args(args, 0, 1, fn);
+      if (args.items.empty()) return PickleValue::tuple();
+      std::vector<PickleRef> dims;
+      for (const int64_t d : int_tuple(*args.items[0], "torch.Size")) dims.push_back(PickleValue::of_int(d));
+      return PickleValue::tuple(std::move(dims));
+    }
+    case Role::kDevice: {
+      expect_args(args, 1, 2, fn);
+      if (args.items[0]->kind != K::String) throw Error(fmt::format("{}: device type is a {}", fn, args.items[0]->type_name()));
+      std::string device = args.items[0]->text;
+      if (args.items.size() == 2 && args.items[1]->kind != K::None)
+        device += ":" + std::to_string(as_int(*args.items[1], "device index"));
+      return PickleValue::of_string(device);
+    }
+    case Role::kCounter: {
+      expect_args(args, 0, 1, fn);
+      auto d = PickleValue::dict();
+      if (!args.items.empty()) {
+        if (!args.items[0]->is_dict()) throw Error(fmt::format("{} of a {}", fn, args.items[0]->type_name()));
+        for (const auto& [k, v] : args.items[0]->entries) d->set_item(k, v);
+      }
+      return d;
+    }
+    case Role::kByteArray: {
+      expect_args(args, 0, 1, fn);
+      if (args.items.empty()) return PickleValue::of_bytes("");
+      if (args.items[0]->kind != K::Bytes) throw Error(fmt::format("{} of a {}", fn, args.items[0]->type_name()));
+      return PickleValue::of_bytes(args.items[0]->text);
+    }
+    case Role::kComplex: {
+      expect_args(args, 0, 2, fn);
+      std::vector<PickleRef> parts;
+      for (const auto& x : args.items) {
+        if (x->kind != K::Float && x->kind != K::Int) throw Error(fmt::format("{} of a {}", fn, x->type_name()));
+        parts.push_back(x);
+      }
+      return PickleValue::tuple(std::move(parts));
+    }
     case Role::kTensorType:
     case Role::kStorage:
     case Role::kDtype: break;

@@ -97,6 +97,7 @@ c10::IValue to_ivalue(const PickleValue& v, const std::string& path, int depth) 
       return c10::IValue(dict);
     }
     case K::Bytes:
+    case K::BigInt:
     case K::Global:
     case K::Storage: break;
   }

@@ -171,7 +171,15 @@ ZipReader::ZipReader(std::shared_ptr<const ByteSource> source) : source_(std::mo
       break;
     }
   }
-  if (end_pos < 0) throw Error(fmt::format("{}: not a zip archive (no end-of-central-directory record)", name));
+  if (end_pos < 0) {
+    unsigned char head[4];
+    source_->read(0, head, 4);
+    if (le32(head) == kLocalSig)  // the start of a zip without its end: a copy or download cut short
+      throw Error(fmt::format("{}: truncated zip archive: it starts as one but its end (the central directory) is "
+                              "missing; the file is incomplete ({} bytes): copy or download it again",
+                              name, file_size));
+    throw Error(fmt::format("{}: not a zip archive (no end-of-central-directory record)", name));
+  }
   const unsigned char* end = &tail[size_t(end_pos)];
   const uint64_t end_offset = file_size - tail_len + uint64_t(end_pos);
   uint64_t count = le16(end + 10);
@@ -234,6 +242,29 @@ ZipReader::ZipReader(std::shared_ptr<const ByteSource> source) : source_(std::mo
     if (!index_.emplace(e.name, entries_.size()).second)
       throw Error(fmt::format("{}: duplicate zip entry '{}'", name, e.name));
     entries_.push_back(std::move(e));
+  }
+  check_no_overlap(cd_offset);
+}
+
+// Entries pointing at the same bytes would let a small file be read (and allocated) once per entry:
+// every entry's local header, name and data must lie before the next one's and before the central
+// directory. (CPython's zipfile refuses overlaps too.) The local extra field is not counted, so the
+// check never refuses a well-formed archive.
+void ZipReader::check_no_overlap(uint64_t cd_offset) const {
+  std::vector<const ZipEntry*> by_offset;
+  for (const auto& e : entries_) by_offset.push_back(&e);
+  std::sort(by_offset.begin(), by_offset.end(),
+            [](const ZipEntry* a, const ZipEntry* b) { return a->local_header_offset < b->local_header_offset; });
+  for (size_t i = 0; i < by_offset.size(); ++i) {
+    const ZipEntry& e = *by_offset[i];
+    // Each term is at most the file size (checked above), so the sum cannot wrap.
+    const uint64_t end = e.local_header_offset + kLocalHeaderSize + e.name.size() + e.compressed_size;
+    const uint64_t next = i + 1 < by_offset.size() ? by_offset[i + 1]->local_header_offset : cd_offset;
+    if (end > next)
+      throw Error(fmt::format("{}: zip entries overlap: '{}' (bytes {}..{}) runs into {} at {}", name(), e.name,
+                              e.local_header_offset, end,
+                              i + 1 < by_offset.size() ? "'" + by_offset[i + 1]->name + "'" : "the central directory",
+                              next));
   }
 }
 

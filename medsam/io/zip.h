@@ -53,6 +53,7 @@ class ZipReader {
 
  private:
   uint64_t data_offset(const ZipEntry& entry) const;
+  void check_no_overlap(uint64_t cd_offset) const;
   std::shared_ptr<const ByteSource> source_;
   std::vector<ZipEntry> entries_;
   std::unordered_map<std::string, size_t> index_;

@@ -50,7 +50,7 @@ std::string checkpoint_path(const std::string& dir, int64_t step) {
 }
 
 int64_t checkpoint_step(const std::string& path) {
-  static const std::regex pattern(R"(checkpoint_step_(\d+)\.pth)");
+  static const std::regex pattern(R"(checkpoint_step_(\d{1,18})\.pth)");  // 19 digits could overflow stoll
   const std::string name = path.substr(path.find_last_of('/') + 1);  // npos + 1 == 0: the whole path
   std::smatch m;
   return std::regex_match(name, m, pattern) ? std::stoll(m[1]) : -1;

@@ -1,10 +1,13 @@
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
 
+#include <sys/resource.h>
+
 #include "medsam/core/error.h"
 #include "medsam/data/augment.h"
 #include "medsam/data/balance.h"
 #include "medsam/data/dataset.h"
+#include "medsam/data/open_file_limit.h"
 #include "medsam/data/shard_format.h"
 #include "tests/data/synthetic_shards.h"
 #include "tests/support/run_command.h"
@@ -94,4 +97,30 @@ TEST_CASE("balance weights give each group its configured share", "[data][datase
   CHECK_THROWS_WITH(group_weights(ds, cfg), Catch::Contains("nope"));
   cfg.weights = {"mr_set"};
   CHECK_THROWS_AS(group_weights(ds, cfg), medsam::ConfigError);
+}
+
+TEST_CASE("the open-file limit is raised for the shards a run keeps open, or the error names the limit", "[data][dataset]") {
+  rlimit original{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &original) == 0);
+  const std::int64_t open_now = open_file_count();
+  CHECK(open_now >= 3);  // stdin, stdout, stderr at least
+  if (original.rlim_max != RLIM_INFINITY && static_cast<std::int64_t>(original.rlim_max) < open_now + 2000) {
+    WARN("hard open-file limit " << original.rlim_max << " too low for this test");
+    return;
+  }
+  rlimit low = original;
+  low.rlim_cur = static_cast<rlim_t>(open_now + 300);
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+  reserve_open_files(10, "small");  // fits: unchanged
+  rlimit now{};
+  ::getrlimit(RLIMIT_NOFILE, &now);
+  CHECK(now.rlim_cur == low.rlim_cur);
+  reserve_open_files(1000, "many shards");  // 1000 + margin: raised
+  ::getrlimit(RLIMIT_NOFILE, &now);
+  CHECK(static_cast<std::int64_t>(now.rlim_cur) >= open_now + 1000);
+  if (original.rlim_max != RLIM_INFINITY)
+    CHECK_THROWS_WITH(reserve_open_files(static_cast<std::int64_t>(original.rlim_max), "data /d split 'train'"),
+                      Catch::Contains("data /d split 'train'") && Catch::Contains("ulimit -Hn") &&
+                          Catch::Contains("output.shard_bytes"));
+  ::setrlimit(RLIMIT_NOFILE, &original);
 }

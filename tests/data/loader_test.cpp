@@ -219,6 +219,84 @@ TEST_CASE("a corrupt sample fails with its key, or is skipped and counted", "[da
   }
 }
 
+TEST_CASE("a sample whose objects the resize to image_size removes is left out and counted, not an error",
+          "[data][loader]") {
+  // Stored at 64, trained at 16: the nearest-neighbour resize keeps columns 2, 6, 10, ... so a 1-pixel
+  // line in column 9 is gone, though the data is valid. Sample 1 is an ordinary one.
+  const auto dir = medsam::test::temp_dir("loader_thin");
+  at::Tensor thin = torch::zeros({64, 64}, torch::kInt);
+  thin.slice(0, 5, 60).select(1, 9).fill_(3);
+  medsam::test::write_samples(dir, {{medsam::test::synth_image(0), thin},
+                                    {medsam::test::synth_image(1), medsam::test::synth_labels(1)}});
+  auto cfg = config_for(dir);
+  cfg.image_size = 16;
+  cfg.batch_size = 2;
+  cfg.skip_corrupt = false;
+  const TrainingDataset ds(dir, "train");
+  REQUIRE(ds.size() == 2);
+  const DistributedSampler sampler(2, sopts(0, 1, false));
+  Loader loader(ds, sampler, cfg);
+  for (int epoch = 0; epoch < 2; ++epoch) {
+    loader.start(sampler.start_of(epoch));
+    const auto batches = drain(loader);
+    REQUIRE(batches.size() == 1);
+    REQUIRE(batches[0].num_images() == 1);
+    CHECK(batches[0].sources[0].key == "custom/c1/z0001");
+  }
+  CHECK(loader.skipped() == 2);
+  // At the stored size the line is a prompt like any other.
+  cfg.image_size = 64;
+  Loader full(ds, sampler, cfg);
+  full.start(sampler.start_of(0));
+  const auto batches = drain(full);
+  REQUIRE(batches.size() == 1);
+  CHECK(batches[0].num_images() == 2);
+  CHECK(full.skipped() == 0);
+}
+
+TEST_CASE("an img.png that is not 8-bit is corrupt: an error naming the sample, or a counted skip", "[data][loader]") {
+  // A 16-bit image decodes to int32: at the stored size it reached the batch write-out (outside the
+  // per-sample handling, naming nothing), resized it was clamped to 0..255 without a word.
+  const auto dir = medsam::test::temp_dir("loader_16bit");
+  const at::Tensor wide = medsam::test::synth_image(0).to(torch::kInt) * 200;
+  medsam::test::write_samples(dir, {{wide, medsam::test::synth_labels(0)},
+                                    {medsam::test::synth_image(1), medsam::test::synth_labels(1)}});
+  const TrainingDataset ds(dir, "train");
+  const DistributedSampler sampler(2, sopts(0, 1, false));
+  for (const std::int64_t size : {64, 32}) {
+    INFO("image_size " << size);
+    auto cfg = config_for(dir);
+    cfg.image_size = size;
+    cfg.batch_size = 2;
+    {
+      Loader loader(ds, sampler, cfg);
+      loader.start(sampler.start_of(0));
+      CHECK_THROWS_WITH(loader.next(), Catch::Contains("custom/c0/z0000") && Catch::Contains("not 8-bit"));
+    }
+    cfg.skip_corrupt = true;
+    Loader loader(ds, sampler, cfg);
+    loader.start(sampler.start_of(0));
+    const auto batches = drain(loader);
+    REQUIRE(batches.size() == 1);
+    CHECK(batches[0].num_images() == 1);
+    CHECK(loader.skipped() == 1);
+  }
+}
+
+TEST_CASE("a split smaller than one batch with drop_last is refused naming the keys", "[data][loader]") {
+  const auto dir = make_set("loader_small", 5);
+  auto cfg = config_for(dir);
+  cfg.batch_size = 8;
+  cfg.drop_last = true;
+  CHECK_THROWS_WITH(DataPipeline(cfg, 0, 1), Catch::Contains("5 samples per epoch") &&
+                                                 Catch::Contains("data.batch_size 8") && Catch::Contains("data.drop_last"));
+  cfg.batch_size = 3;  // 5 over 2 ranks: 3 each (padded), one batch per rank
+  CHECK(DataPipeline(cfg, 1, 2).loader().batches_per_epoch() == 1);
+  CHECK_THROWS_WITH(DataPipeline(cfg, 0, 4), Catch::Contains("gives each rank 2 samples") && Catch::Contains("4 rank(s)"));
+  cfg.drop_last = false;
+  CHECK(DataPipeline(cfg, 0, 4).loader().batches_per_epoch() == 1);
+}
+
 TEST_CASE("the pipeline wires config, balance weights and ranks together", "[data][loader]") {
   const auto dir = medsam::test::temp_dir("loader_pipeline");
   medsam::test::write_synthetic(dir, {{"ct_set", Modality::kCt, 12}, {"us_set", Modality::kUltrasound, 3}});
@@ -273,7 +351,7 @@ TEST_CASE("a training resume refuses a data position saved over a dataset of ano
   before.begin_epoch(0);
   REQUIRE(before.next());
   const std::string saved = before.state();
-  CHECK(saved == "0 3 9 1 0 " + n_small);  // epoch, index, seed, world size, rank, samples
+  CHECK(saved == "0 3 9 1 0 " + n_small + " 1 pad");  // epoch, index, seed, world size, rank, samples, order
   loader_before.stop();
   medsam::train::LoaderSource after(loader_large, sampler_large);
   CHECK_THROWS_WITH(after.restore(saved), Catch::Contains("training on " + n_small + " samples, data.shards now holds " + n_large));
@@ -282,7 +360,18 @@ TEST_CASE("a training resume refuses a data position saved over a dataset of ano
   loader_same.stop();
   medsam::train::LoaderSource old(loader_old, sampler_small);
   CHECK_NOTHROW(old.restore("0 3 9 1 0"));  // a checkpoint from before the size was saved
+  CHECK_NOTHROW(old.restore("0 3 9 1 0 " + n_small));  // and from before the order's settings were
   loader_old.stop();
+  // Another shuffle or uneven rule is another epoch order: refused naming the setting.
+  SamplerOptions unshuffled = sopts(0, 1, false), dropping = sopts(0, 1);
+  dropping.pad = false;
+  const DistributedSampler sampler_unshuffled(static_cast<std::int64_t>(ds_small.size()), unshuffled);
+  const DistributedSampler sampler_dropping(static_cast<std::int64_t>(ds_small.size()), dropping);
+  Loader loader_unshuffled(ds_small, sampler_unshuffled, cfg), loader_dropping(ds_small, sampler_dropping, cfg);
+  medsam::train::LoaderSource no_shuffle(loader_unshuffled, sampler_unshuffled);
+  CHECK_THROWS_WITH(no_shuffle.restore(saved), Catch::Contains("data.shuffle true, the config now says false"));
+  medsam::train::LoaderSource drop(loader_dropping, sampler_dropping);
+  CHECK_THROWS_WITH(drop.restore(saved), Catch::Contains("data.uneven pad, the config now says drop"));
 }
 
 TEST_CASE("on CUDA the loader's batches are pinned and copy to the GPU asynchronously, unchanged", "[data][loader][cuda]") {

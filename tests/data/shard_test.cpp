@@ -156,4 +156,11 @@ TEST_CASE("manifest JSON round-trips", "[data][shard]") {
   CHECK(back.shards[0].info.crc32 == 0xdeadbeef);
   CHECK(back.shards[0].info.split == Split::kTest);
   CHECK_THROWS_WITH(Manifest::from_json("{\"format\": \"other\"}", "x.json"), Catch::Contains("x.json"));
+  // A hand-edited split name is an error, not train (held-out cases would be trained on).
+  std::string edited = m.to_json();
+  const auto at = edited.find("\"test\"", edited.find("\"shards\""));
+  REQUIRE(at != std::string::npos);
+  edited.replace(at, 6, "\"validation\"");
+  CHECK_THROWS_WITH(Manifest::from_json(edited, "m.json"),
+                    Catch::Contains("m.json") && Catch::Contains("split 'validation' is not train, val or test"));
 }

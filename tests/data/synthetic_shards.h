@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "medsam/data/manifest.h"
@@ -72,6 +73,40 @@ inline void write_synthetic(const std::string& dir, const std::vector<SyntheticD
     ms.info = w.finish();
     m.shards.push_back(ms);
   }
+  m.save(dir + "/manifest.json");
+}
+
+// Writes DIR/manifest.json + one train shard of the given (image, labels) pairs as dataset "custom"
+// (keys "custom/c<i>/z<i:04d>"): images H x W uint8 (an int32 tensor gives a 16-bit PNG), labels H x W int32.
+inline void write_samples(const std::string& dir, const std::vector<std::pair<at::Tensor, at::Tensor>>& samples) {
+  data::Manifest m;
+  m.created_by = "tests";
+  m.complete = true;
+  m.image_size = samples.at(0).first.size(0);
+  data::ManifestDataset md;
+  md.name = "custom";
+  md.modality = data::modality_name(data::Modality::kCt);
+  m.datasets.push_back(md);
+  data::ShardWriter w(dir, "train-000000", data::Split::kTrain);
+  data::ManifestShard ms;
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    const auto& [image, labels] = samples[i];
+    data::EncodedSample s;
+    s.case_name = "c" + std::to_string(i);
+    s.key = "custom/" + s.case_name + "/z" + std::to_string(i);
+    s.img_png = io::encode_png(image);
+    s.seg_png = io::encode_png(labels);
+    s.json = "{}";
+    s.objects = data::describe_objects(labels);
+    s.slice = static_cast<std::uint32_t>(i);
+    s.height = static_cast<std::uint16_t>(image.size(0));
+    s.width = static_cast<std::uint16_t>(image.size(1));
+    s.modality = data::Modality::kCt;
+    w.add(s);
+    ms.cases.push_back("custom/" + s.case_name);
+  }
+  ms.info = w.finish();
+  m.shards.push_back(ms);
   m.save(dir + "/manifest.json");
 }
 

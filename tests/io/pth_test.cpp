@@ -181,7 +181,8 @@ TEST_CASE("hostile or broken files give one Error naming the file and the fault"
     CHECK_NOTHROW(parse_pth(test::torch_archive(test::pk_state_dict_1d(4, 0, 4, 1), {{"0", data}}, "pth_ok"), "ok.pth"));
     CHECK_THROWS_WITH(
         parse_pth(test::torch_archive(test::pk_state_dict_1d(4, 0, 10, 1), {{"0", data}}, "pth_small"), "small.pth"),
-        Catch::Contains("small.pth") && Catch::Contains("needs 10 elements but its storage holds 4"));
+        Catch::Contains("small.pth") && Catch::Contains("needs 10 elements but its storage holds 4") &&
+            Catch::Contains("the value of key 'w'"));
     // offset 1, size 2, stride 3 touches elements 1 and 4: one past the end.
     CHECK_THROWS_WITH(
         parse_pth(test::torch_archive(test::pk_state_dict_1d(4, 1, 2, 3), {{"0", data}}, "pth_stride"), "stride.pth"),
@@ -190,6 +191,59 @@ TEST_CASE("hostile or broken files give one Error naming the file and the fault"
     CHECK_THROWS_WITH(
         parse_pth(test::torch_archive(test::pk_state_dict_1d(8, 0, 4, 1), {{"0", data}}, "pth_rec"), "rec.pth"),
         Catch::Contains("has 16 bytes"));
+  }
+  SECTION("a deep chain the pickle builds and drops is freed without recursion") {
+    // 300000 nested tuples, popped (or kept only in the memo) before a small valid result: freeing
+    // them link by link would overflow the stack.
+    const std::string chain = "\x80\x02]" + std::string(300000, '\x85');
+    for (const std::string& tail : {std::string("0}."), std::string("q\x00" "0}.", 5), std::string("}.")}) {
+      const PickleRef root = parse_pth(test::torch_archive(chain + tail, {}, "pth_chain"), "chain.pth");
+      CHECK(root->is_dict());
+      CHECK(root->entries.empty());
+    }
+  }
+  SECTION("integers wider than 64 bits are kept as such (torch.load accepts them)") {
+    // Python: (2**70).to_bytes(9, 'little', signed=True), and -2**70.
+    const auto dict_with = [](const std::string& long1) {
+      return test::torch_archive("\x80\x02}(" + test::pk_str("seed") + long1 + "u.", {}, "pth_bigint");
+    };
+    const PickleRef big = parse_pth(dict_with(bytes_of("\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x00\x40")), "b.pth");
+    CHECK(big->get("seed")->kind == PickleValue::Kind::BigInt);
+    CHECK(big->get("seed")->text == "0x400000000000000000");
+    const PickleRef neg = parse_pth(dict_with(bytes_of("\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x00\xc0")), "n.pth");
+    CHECK(neg->get("seed")->text == "-0x400000000000000000");
+    CHECK(neg->repr() == "{'seed': -0x400000000000000000}");
+    // Eight bytes or fewer stay ints.
+    CHECK(parse_pth(dict_with(bytes_of("\x8a\x02\xff\x7f")), "i.pth")->get("seed")->integer == 32767);
+  }
+  SECTION("zip entries that share bytes are refused (one small file read once per entry)") {
+    std::string archive = test::torch_archive(test::pk_state_dict_1d(4, 0, 4, 1), {{"0", std::string(16, '\0')}}, "pth_overlap");
+    REQUIRE_NOTHROW(parse_pth(archive, "ok.pth"));
+    // Point the second central-directory entry at the first entry's local header.
+    std::vector<size_t> central;
+    for (size_t at = archive.find("PK\x01\x02"); at != std::string::npos; at = archive.find("PK\x01\x02", at + 4))
+      central.push_back(at);
+    REQUIRE(central.size() >= 2);
+    archive.replace(central[1] + 42, 4, archive.substr(central[0] + 42, 4));
+    CHECK_THROWS_WITH(parse_pth(archive, "overlap.pth"),
+                      Catch::Contains("overlap.pth") && Catch::Contains("zip entries overlap"));
+  }
+  SECTION("a download cut short says so") {
+    CHECK_THROWS_WITH(parse_pth(good.substr(0, good.size() / 2), "part.pth"),
+                      Catch::Contains("part.pth") && Catch::Contains("truncated zip archive") &&
+                          Catch::Contains("incomplete"));
+  }
+  SECTION("a corrupt storage record names the file once") {
+    std::string bad = good;
+    bad[bad.size() / 2] ^= 0x5a;  // inside some record's data
+    try {
+      parse_pth(bad, "flip.pth");
+      FAIL("no error");
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      CHECK_THAT(what, Catch::Contains("flip.pth"));
+      CHECK_THAT(what, !Catch::Contains("flip.pth: flip.pth"));
+    }
   }
   SECTION("a missing storage record") {
     CHECK_THROWS_WITH(parse_pth(test::torch_archive(test::pk_state_dict_1d(4, 0, 4, 1), {}, "pth_norec"), "n.pth"),
@@ -210,7 +264,11 @@ TEST_CASE("hostile or broken files give one Error naming the file and the fault"
     CHECK_THAT(err("\x80\x02\xff."), Catch::Contains("unknown opcode 0xff"));
     CHECK_THAT(err("\x80\x02" "a."), Catch::Contains("stack underflow") && Catch::Contains("APPEND"));
     CHECK_THAT(err("\x80\x02X\xff\xff\xff\x7f" "abc."), Catch::Contains("truncated pickle"));
-    CHECK_THAT(err(bytes_of("\x80\x02\x8b\x00\x01\x00\x00" ".")), Catch::Contains("64 bits"));
+    CHECK_THAT(err(bytes_of("\x80\x02\x8b\x00\x01\x00\x00" ".")), Catch::Contains("truncated pickle"));
+    CHECK_THAT(err(bytes_of("\x80\x02\x8b\x01\x10\x00\x00" ".")), Catch::Contains("integer of 4097 bytes"));
+    // One-byte opcodes would each make a value of a few hundred bytes: past 2^21 pushes it is refused
+    // (DUP pushes without allocating, so the test stays small).
+    CHECK_THAT(err("\x80\x02N" + std::string((1u << 21) + 1, '2') + "."), Catch::Contains("more than 2097152 values"));
     CHECK_THAT(err("\x80\x02(i__main__\nFoo\n."), Catch::Contains("INST"));
   }
 }
@@ -241,6 +299,11 @@ opt = torch.optim.AdamW(m.parameters(), lr=1e-4, weight_decay=0.01)
 m(torch.randn(5, 3)).sum().backward(); opt.step()
 torch.save({'model': m.state_dict(), 'optimizer': opt.state_dict(), 'epoch': 7, 'name': 'run', 'loss': 0.25,
             'blob': b'\x00\xffbytes', 'none': None}, d + '/train.pth')
+import collections
+# What torch.load(weights_only=True) also accepts since torch 2.6: read as plain values.
+torch.save({'model': m.state_dict(), 'size': torch.Size([1024, 1024]), 'dev': torch.device('cuda', 0),
+            'cpu': torch.device('cpu'), 'counts': collections.Counter({'ct': 3}), 'raw': bytearray(b'\x01\xfe'),
+            'z': 1 + 2j, 'seed': 2**70, 'labels': {1, 2}}, d + '/extras.pth')
 )";
   REQUIRE(test::run_command(python + " " + script + " " + dir).exit_code == 0);
   const NamedTensors sd = read_state_dict(dir + "/py.pth");
@@ -267,6 +330,17 @@ torch.save({'model': m.state_dict(), 'optimizer': opt.state_dict(), 'epoch': 7, 
   CHECK(train->get("blob")->kind == PickleValue::Kind::Bytes);
   CHECK(train->get("blob")->text == std::string("\x00\xff" "bytes", 7));
   CHECK(train->get("none")->kind == PickleValue::Kind::None);
+  const PickleRef extras = read_pth(dir + "/extras.pth");
+  CHECK(tensors_of_dict(*extras->get("model"), "extras").size() == 2);
+  CHECK(extras->get("size")->repr() == "(1024, 1024)");
+  CHECK(extras->get("dev")->text == "cuda:0");
+  CHECK(extras->get("cpu")->text == "cpu");
+  CHECK(extras->get("counts")->get("ct")->integer == 3);
+  CHECK(extras->get("raw")->text == std::string("\x01\xfe", 2));
+  REQUIRE(extras->get("z")->items.size() == 2);
+  CHECK(extras->get("z")->items[1]->real == 2.0);
+  CHECK(extras->get("seed")->text == "0x400000000000000000");
+  CHECK(extras->get("labels")->items.size() == 2);
   const PickleValue* state = train->get("optimizer")->get("state");
   REQUIRE(state->entries.size() == 2);  // AdamW state for weight and bias, keyed by int
   CHECK(state->entries[0].first->integer == 0);

@@ -414,3 +414,12 @@ TEST_CASE("a training checkpoint's size is estimated at start-up and a folder wi
   CHECK_THAT(check_checkpoint_space("/runs/a", gb, gb * 3 / 2), Catch::Contains("not for the next"));
   CHECK(check_checkpoint_space("/runs/a", gb, 3 * gb).empty());
 }
+
+TEST_CASE("checkpoint file names: the step is read back, odd names are not checkpoints", "[train][trainer]") {
+  CHECK(checkpoint_step("/runs/a/checkpoint_step_00000042.pth") == 42);
+  CHECK(checkpoint_step("checkpoint_step_123456789012345678.pth") == 123456789012345678);
+  // More digits than a step can have: not a checkpoint (was std::out_of_range from stoll).
+  CHECK(checkpoint_step("checkpoint_step_99999999999999999999999.pth") == -1);
+  CHECK(checkpoint_step("checkpoint_step_12.pth.tmp") == -1);
+  CHECK(checkpoint_step("best.pth") == -1);
+}
