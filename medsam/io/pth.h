@@ -23,6 +23,10 @@ using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
 PickleRef read_pth(const std::string& path);
 // The same from bytes in memory (tests, fuzzing); `name` is used in error messages.
 PickleRef parse_pth(std::string bytes, const std::string& name);
+// read_pth without reading the storages: every tensor is a meta tensor (dtype, size and stride, no
+// data), after the same checks (record present and large enough, view inside it). For the small
+// values beside the weights (a checkpoint's step, score or saved config) of a file of any size.
+PickleRef read_pth_metadata(const std::string& path);
 
 // The (name, tensor) pairs of a dict whose keys are strings and values tensors, in file order.
 // Throws Error naming `file` and the first entry that is not a tensor.

@@ -154,6 +154,8 @@ PickleRef rebuild_tensor(const PickleValue& storage, const PickleValue& offset_v
                             fmt::join(size, ", "), fmt::join(stride, ", "), offset, last + 1, capacity));
   if (empty && offset > capacity)
     throw Error(fmt::format("storage offset {} is past the end of its storage ({} elements)", offset, capacity));
+  if (storage.storage.device().is_meta())  // read_pth_metadata: shapes only
+    return PickleValue::of_tensor(at::empty_strided(size, stride, at::TensorOptions().dtype(dtype).device(c10::kMeta)));
   at::Tensor t = at::empty({0}, at::TensorOptions().dtype(dtype));
   t.set_(storage.storage, offset, size, stride);
   return PickleValue::of_tensor(std::move(t));

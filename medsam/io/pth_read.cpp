@@ -53,7 +53,7 @@ std::string archive_prefix(const ZipReader& zip) {
   throw Error(fmt::format("{}: zip archive without a data.pkl record: not a torch.save file", zip.name()));
 }
 
-PickleRef read_archive(std::shared_ptr<const ByteSource> src) {
+PickleRef read_archive(std::shared_ptr<const ByteSource> src, bool load_data = true) {
   refuse_unsupported(*src);
   const std::string file = src->name();
   ZipReader zip(std::move(src));
@@ -81,9 +81,15 @@ PickleRef read_archive(std::shared_ptr<const ByteSource> src) {
     if (it == storages.end()) {
       const ZipEntry* e = zip.find(prefix + "data/" + key);
       if (!e) throw Error(fmt::format("storage record 'data/{}' is missing", key.substr(0, 40)));
-      at::Tensor bytes = at::empty({int64_t(e->size)}, at::TensorOptions().dtype(at::kByte));
-      zip.read(*e, bytes.data_ptr());
-      it = storages.emplace(key, bytes.storage()).first;
+      if (load_data) {
+        at::Tensor bytes = at::empty({int64_t(e->size)}, at::TensorOptions().dtype(at::kByte));
+        zip.read(*e, bytes.data_ptr());
+        it = storages.emplace(key, bytes.storage()).first;
+      } else {  // the record's size on the meta device: rebuild_tensor makes meta tensors of it
+        it = storages.emplace(key, c10::Storage(c10::Storage::use_byte_size_t(), static_cast<int64_t>(e->size),
+                                                c10::DataPtr(nullptr, c10::Device(c10::kMeta)), nullptr, false))
+                 .first;
+      }
     }
     if (it->second.nbytes() < numel * item)
       throw Error(fmt::format("storage record 'data/{}' has {} bytes, but {} elements of {} need {}", key,
@@ -97,6 +103,8 @@ PickleRef read_archive(std::shared_ptr<const ByteSource> src) {
 }  // namespace
 
 PickleRef read_pth(const std::string& path) { return read_archive(open_file_source(path)); }
+
+PickleRef read_pth_metadata(const std::string& path) { return read_archive(open_file_source(path), false); }
 
 PickleRef parse_pth(std::string bytes, const std::string& name) {
   return read_archive(memory_source(std::move(bytes), name));

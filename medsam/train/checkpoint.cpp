@@ -1,7 +1,6 @@
 #include "medsam/train/checkpoint.h"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -180,24 +179,28 @@ std::string save_best_model(const std::string& dir, torch::nn::Module& model, in
 }
 
 std::string checkpoint_config_yaml(const std::string& path) {
-  const PickleRef root = read_pth(path);
+  const PickleRef root = read_pth_metadata(path);  // the config only: a resume reads the weights next
   const PickleValue* ts = root->is_dict() ? root->get("trainer_state") : nullptr;
   const PickleValue* config = ts && ts->is_dict() ? ts->get("config") : nullptr;
   return config && config->kind == PickleValue::Kind::String ? config->text : "";
 }
 
+// best.pth's own step and score, not best.json's: the two are written one after the other, and a crash
+// between them leaves best.json a model behind, whose lower score would let a weaker model replace best.pth.
 std::optional<BestRecord> read_best_record(const std::string& dir) {
-  const fs::path path = fs::path(dir) / "best.json";
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
+  const std::string path = (fs::path(dir) / "best.pth").string();
+  if (!fs::exists(path)) return std::nullopt;
   try {
-    const auto j = nlohmann::json::parse(in);
-    BestRecord r;
-    r.step = j.at("step").get<int64_t>();
-    r.mean_dsc = j.at("val_mean_dsc").get<double>();
-    return r;
-  } catch (const nlohmann::json::exception& e) {
-    log_warn("{}: not a best.json this trainer wrote ({}); ignored", path.string(), e.what());
+    const PickleRef root = read_pth_metadata(path);
+    const PickleValue* step = root->is_dict() ? root->get("step") : nullptr;
+    const PickleValue* dsc = root->is_dict() ? root->get("val_mean_dsc") : nullptr;
+    if (!step || step->kind != PickleValue::Kind::Int || !dsc || dsc->kind != PickleValue::Kind::Float) {
+      log_warn("{}: no step and val_mean_dsc (not a best.pth this trainer wrote); ignored", path);
+      return std::nullopt;
+    }
+    return BestRecord{step->integer, dsc->real};
+  } catch (const Error& e) {
+    log_warn("{}: unreadable ({}); ignored", path, e.what());
     return std::nullopt;
   }
 }

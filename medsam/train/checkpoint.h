@@ -48,7 +48,8 @@ std::string load_checkpoint(const std::string& path, torch::nn::Module& model, A
 std::string save_best_model(const std::string& dir, torch::nn::Module& model, int64_t step, double mean_dsc,
                             double mean_nsd, int64_t objects);
 
-// OUTPUT/best.json's step and mean DSC, if the folder has one (a malformed one is logged and ignored).
+// OUTPUT/best.pth's step and mean DSC (read from the file itself, not its data), if the folder has one
+// (an unreadable one is logged and ignored).
 struct BestRecord {
   int64_t step = 0;
   double mean_dsc = 0;

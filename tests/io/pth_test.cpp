@@ -119,6 +119,27 @@ TEST_CASE("write_pth then read_pth is bit-identical, in order", "[io][pth]") {
   }
 }
 
+TEST_CASE("read_pth_metadata gives the values and every tensor's dtype and shape without reading data", "[io][pth]") {
+  const std::string path = fixture_path("sam_keys/vit_b_constant_medsam_ddp.pth");
+  const PickleRef full = read_pth(path), meta = read_pth_metadata(path);
+  CHECK(meta->get("epoch")->integer == 3);
+  const NamedTensors a = tensors_of_dict(*full->get("model"), "full"), b = tensors_of_dict(*meta->get("model"), "meta");
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    INFO(a[i].first);
+    CHECK(b[i].first == a[i].first);
+    CHECK(b[i].second.is_meta());
+    CHECK(b[i].second.sizes() == a[i].second.sizes());
+    CHECK(b[i].second.strides() == a[i].second.strides());
+    CHECK(b[i].second.scalar_type() == a[i].second.scalar_type());
+  }
+  // The same checks as a full read: a view past its record is still refused.
+  const std::string dir = test::temp_dir("pth_meta");
+  const std::string bad = test::torch_archive(test::pk_state_dict_1d(4, 0, 10, 1), {{"0", std::string(16, '\0')}}, "pth_meta_bad");
+  std::ofstream(dir + "/bad.pth", std::ios::binary) << bad;
+  CHECK_THROWS_WITH(read_pth_metadata(dir + "/bad.pth"), Catch::Contains("needs 10 elements but its storage holds 4"));
+}
+
 TEST_CASE("tensors that share a storage in the file share it after loading", "[io][pth]") {
   // storage '0' holds 6 floats; a = [0:6], b = [2:5] on the same storage.
   const std::string pickle = "\x80\x02}(" + test::pk_str("a") + test::pk_global("torch._utils", "_rebuild_tensor_v2") +

@@ -163,7 +163,7 @@ TEST_CASE("a resumed run only replaces best.pth when it beats the best before th
   CHECK(read_pth((fs::path(dir) / "best.pth").string())->get("step")->integer == 2);
 }
 
-TEST_CASE("a resume from a checkpoint older than best.pth keeps best.json's score as the bar (a crash after a "
+TEST_CASE("a resume from a checkpoint older than best.pth keeps best.pth's score as the bar (a crash after a "
           "best, before the next checkpoint)", "[train][validation]") {
   const std::string dir = test::temp_dir("val_resume_older");
   auto cfg = config_in(dir);
@@ -180,7 +180,9 @@ TEST_CASE("a resume from a checkpoint older than best.pth keeps best.json's scor
     t.run();
     CHECK(t.state().best_step == 3);
   }
-  // The step-2 checkpoint records best 0.6; best.pth/best.json (step 3, 0.9) came after it.
+  // The step-2 checkpoint records best 0.6; best.pth/best.json (step 3, 0.9) came after it. A crash
+  // between writing best.pth and best.json leaves the json a model behind: best.pth's own score counts.
+  std::ofstream(fs::path(dir) / "best.json") << R"({"step": 2, "val_mean_dsc": 0.6, "file": "best.pth"})" << "\n";
   SyntheticSource source(source_options());
   TrainerOptions o;
   o.validate = scripted_validator({0.8}, &calls, &state_view);
