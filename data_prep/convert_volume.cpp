@@ -16,6 +16,7 @@
 #include "medsam/data/modality.h"
 #include "medsam/io/volume.h"
 #include "medsam/io/volume_data_check.h"
+#include "medsam/io/volume_geometry.h"
 
 namespace medsam::prep {
 namespace {
@@ -24,14 +25,9 @@ void check_geometry(const io::Volume& img, const io::Volume& lab, const CaseSour
   if (img.data.sizes() != lab.data.sizes())
     throw Error(fmt::format("{} and {}: image size {} differs from label size {} (z, y, x)", src.image, src.labels,
                             img.data.sizes(), lab.data.sizes()));
-  for (int i = 0; i < 3; ++i) {
-    const double a = img.geometry.spacing[i], b = lab.geometry.spacing[i];
-    if (std::abs(a - b) > 1e-3 * std::max(std::abs(a), 1.0))
-      throw Error(fmt::format("{} and {}: spacing differs ({} vs {} mm on axis {})", src.image, src.labels, a, b, i));
-    const double oa = img.geometry.origin[i], ob = lab.geometry.origin[i];
-    if (std::abs(oa - ob) > 1e-2 * std::max(1.0, std::abs(img.geometry.spacing[i])))
-      throw Error(fmt::format("{} and {}: origin differs ({} vs {} mm on axis {})", src.image, src.labels, oa, ob, i));
-  }
+  // Spacing, origin and direction: a label stored with flipped axes would pair mirrored voxels.
+  if (const auto difference = io::geometry_difference(img.geometry, lab.geometry))
+    throw Error(fmt::format("{} and {}: not on the same grid: {}", src.image, src.labels, *difference));
 }
 
 }  // namespace

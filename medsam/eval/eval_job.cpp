@@ -15,6 +15,7 @@
 #include "medsam/core/log.h"
 #include "medsam/eval/html_report.h"
 #include "medsam/eval/label_file.h"
+#include "medsam/io/volume_geometry.h"
 #include "medsam/eval/surface_distance.h"
 #include "medsam/io/atomic_file.h"
 
@@ -116,6 +117,13 @@ EvalResult run_eval_job(const EvalJob& job) {
     if (gt.labels.sizes() != pred.labels.sizes())
       throw Error(fmt::format("case {}: prediction {} is {} but ground truth {} is {}", c.name, c.pred,
                               fmt::join(pred.labels.sizes(), "x"), c.gt, fmt::join(gt.labels.sizes(), "x")));
+    // Same size is not same place: a prediction stored with flipped axes, or on another grid, would be
+    // scored voxel by voxel against the wrong voxels.
+    if (gt.geometry && pred.geometry)
+      if (const auto difference = io::geometry_difference(*gt.geometry, *pred.geometry))
+        throw Error(fmt::format("case {}: prediction {} and ground truth {} are not on the same grid: {} (resample the "
+                                "prediction onto the ground truth's grid)",
+                                c.name, c.pred, c.gt, *difference));
     const auto present = labels_present(gt.labels, pred.labels);
     auto labels = job.labels.empty() ? present : job.labels;
     if (!job.labels.empty())

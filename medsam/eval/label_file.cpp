@@ -11,6 +11,7 @@
 #include "medsam/io/file_name.h"
 #include "medsam/io/image.h"
 #include "medsam/io/volume.h"
+#include "medsam/io/volume_data_check.h"
 
 namespace medsam::eval {
 
@@ -54,6 +55,9 @@ LabelFile read_label_file(const std::string& path, const std::vector<double>& fa
   if (!io::volume_io_available())
     throw Error(fmt::format("{}: this build cannot read volumes (built without ITK)", path));
   io::Volume v = io::read_volume(path);  // (z, y, x), spacing (x, y, z)
+  if (const std::int64_t bad = io::nifti_non_finite_count(path); bad > 0)
+    throw Error(fmt::format("{}: {} voxels are NaN or infinite; a label map holds whole numbers", path, bad));
+  out.geometry = v.geometry;
   if (at::isFloatingType(v.data.scalar_type()) && !v.data.eq(v.data.round()).all().item<bool>())
     throw Error(fmt::format("{}: a label map must hold whole numbers, this one has fractional values", path));
   const auto& s = v.geometry.spacing;

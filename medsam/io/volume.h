@@ -11,6 +11,28 @@
 
 namespace medsam::io {
 
+// The spatial fields of a NIfTI-1 header as stored in the file (byte order decoded; nothing converted:
+// lengths in the file's xyzt_units, RAS, both transforms as they are). ITK reads one transform of the
+// two and converts spacing, not origin, to mm, so a NIfTI output of a NIfTI input takes these instead
+// (write_volume). dim[i] past the file's dim[0] is 1: a 2D (dim[0] = 2) file has dim[3] = 1.
+struct NiftiSpatial {
+  std::array<std::int64_t, 3> dim{1, 1, 1};  // dim[1..3]: x, y, z voxels
+  std::array<float, 4> pixdim{1, 1, 1, 1};   // pixdim[0] = qfac (-1 or 1), pixdim[1..3] voxel sizes
+  std::uint8_t xyzt_units = 0;
+  std::int16_t qform_code = 0;
+  std::int16_t sform_code = 0;
+  float quatern_b = 0, quatern_c = 0, quatern_d = 0;
+  float qoffset_x = 0, qoffset_y = 0, qoffset_z = 0;
+  std::array<float, 4> srow_x{0, 0, 0, 0};
+  std::array<float, 4> srow_y{0, 0, 0, 0};
+  std::array<float, 4> srow_z{0, 0, 0, 0};
+  // VolumeGeometry's spacing, origin and direction as read with this header: write_volume uses the
+  // header only while the geometry it writes still equals them (a changed geometry is written as given).
+  std::array<double, 3> read_spacing{1.0, 1.0, 1.0};
+  std::array<double, 3> read_origin{0.0, 0.0, 0.0};
+  std::array<double, 9> read_direction{1, 0, 0, 0, 1, 0, 0, 0, 1};
+};
+
 // Physical placement of the voxel grid, in ITK's (LPS, x-first) convention.
 struct VolumeGeometry {
   std::array<double, 3> spacing{1.0, 1.0, 1.0};  // (x, y, z) in mm, as ITK gives it
@@ -20,6 +42,11 @@ struct VolumeGeometry {
   // outputs so viewers place them in the same space; -1 = not from a NIfTI file (ITK's defaults apply).
   int nifti_qform_code = -1;
   int nifti_sform_code = -1;
+  // The header's spatial fields when read from a single-file NIfTI-1 .nii/.nii.gz (either byte order)
+  // whose codes are the two above; nullopt otherwise (NIfTI-2, .hdr/.img, other formats). write_volume
+  // puts them verbatim into a .nii/.nii.gz output of the same x, y, z size, as nibabel's
+  // Nifti1Image(labels, img.affine, img.header) would.
+  std::optional<NiftiSpatial> nifti_spatial;
 };
 
 struct Volume {

@@ -24,7 +24,9 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <mutex>
+#include <optional>
 
 #include <unistd.h>  // getpid
 
@@ -87,6 +89,19 @@ int xform_code(const itk::MetaDataDictionary& dict, const char* key) {
   }
 }
 
+// The NIfTI-1 header's own spatial fields (nifti_xform.h), kept with the geometry ITK made of them so
+// that write_volume can tell whether the geometry was changed since. Only when the header's codes are
+// the ones ITK gave (so a code outside 0..5 leaves the volume on the codes-only path, as before).
+std::optional<NiftiSpatial> nifti_spatial_of(const std::string& path, const VolumeGeometry& g) {
+  auto spatial = read_nifti_spatial(path);
+  if (!spatial || spatial->qform_code != g.nifti_qform_code || spatial->sform_code != g.nifti_sform_code)
+    return std::nullopt;
+  spatial->read_spacing = g.spacing;
+  spatial->read_origin = g.origin;
+  spatial->read_direction = g.direction;
+  return spatial;
+}
+
 template <class Pixel>
 Volume read_as(const std::string& path, at::ScalarType dtype, bool nifti) {
   auto reader = itk::ImageFileReader<Image3<Pixel>>::New();
@@ -97,6 +112,7 @@ Volume read_as(const std::string& path, at::ScalarType dtype, bool nifti) {
     const auto& dict = reader->GetOutput()->GetMetaDataDictionary();
     v.geometry.nifti_qform_code = xform_code(dict, "qform_code");
     v.geometry.nifti_sform_code = xform_code(dict, "sform_code");
+    v.geometry.nifti_spatial = nifti_spatial_of(path, v.geometry);
   }
   return v;
 }
@@ -232,19 +248,37 @@ void write_any(const std::string& path, const at::Tensor& data, const VolumeGeom
   }
 }
 
-// ITK writes qform_code = sform_code = 1 (scanner) whatever it is told (nifti_xform.h), which would
-// move an MNI or Talairach input (sform_code 4 / 3) into another space in viewers. For a NIfTI input's
-// other codes ITK writes a plain .nii beside `path` and copy_nifti_with_xform_codes puts the codes in.
-void write_nifti_keeping_codes(const std::string& path, const at::Tensor& data, const VolumeGeometry& g) {
+// ITK writes qform_code = sform_code = 1 (scanner) whatever it is told, and the one transform it read
+// (sform or qform) into both the quaternion and srow_* fields, as mm; it reads spacing converted to mm but
+// the origin in the file's units, and a 2D file at z = 0 with a z spacing of 1 (nifti_xform.h). That
+// would move an MNI or Talairach input (sform_code 4 / 3) into another space in viewers, give an input
+// whose qform and sform differ one of them twice, put a micron or meter input's origin 1000x off and a
+// 2D input's slice at z = 0.
+// So for a NIfTI input ITK writes a plain .nii beside `path` and `copy` (nifti_xform.h) puts the input's
+// header fields in: all its spatial fields when the volume still has the input's grid (nifti_header_kept),
+// else just its codes.
+void write_nifti_staged(const std::string& path, const at::Tensor& data, const VolumeGeometry& g,
+                        const std::function<void(const std::string& staged)>& copy) {
   const std::string staged = fmt::format("{}.tmp.{}.nii", path, ::getpid());
   try {
     write_any(staged, data, g);
-    copy_nifti_with_xform_codes(staged, path, g.nifti_qform_code, g.nifti_sform_code);
+    copy(staged);
   } catch (...) {
     std::remove(staged.c_str());
     throw;
   }
   std::remove(staged.c_str());
+}
+
+// Whether the input NIfTI-1 header read with `g` describes `data` as written: the labels are in the
+// input's voxel order (ITK does not reorient on read), so the same x, y, z size and a geometry unchanged
+// since the read mean the input's spatial fields are the output's, verbatim.
+bool nifti_header_kept(const at::Tensor& data, const VolumeGeometry& g) {
+  if (!g.nifti_spatial) return false;
+  const NiftiSpatial& s = *g.nifti_spatial;
+  return data.size(2) == s.dim[0] && data.size(1) == s.dim[1] && data.size(0) == s.dim[2] &&
+         g.spacing == s.read_spacing && g.origin == s.read_origin && g.direction == s.read_direction &&
+         g.nifti_qform_code == s.qform_code && g.nifti_sform_code == s.sform_code;
 }
 
 }  // namespace
@@ -268,8 +302,16 @@ void write_volume(const std::string& path, const Volume& volume) {
   const auto& g = volume.geometry;
   const bool codes_known = g.nifti_qform_code >= 0 && g.nifti_sform_code >= 0;
   const bool itk_codes = g.nifti_qform_code == 1 && g.nifti_sform_code == 1;  // what ITK writes anyway
+  const bool nifti = has_extension(path, {".nii", ".nii.gz"});
   try {
-    if (has_extension(path, {".nii", ".nii.gz"}) && codes_known && !itk_codes) write_nifti_keeping_codes(path, data, g);
+    if (nifti && nifti_header_kept(data, g))
+      write_nifti_staged(path, data, g, [&](const std::string& staged) {
+        copy_nifti_with_spatial(staged, path, *g.nifti_spatial);
+      });
+    else if (nifti && codes_known && !itk_codes)
+      write_nifti_staged(path, data, g, [&](const std::string& staged) {
+        copy_nifti_with_xform_codes(staged, path, g.nifti_qform_code, g.nifti_sform_code);
+      });
     // Two-file formats (a header naming its data file) are staged as a set; the rest atomically.
     else if (has_extension(path, {".mhd", ".hdr", ".nhdr"}))
       write_atomically_as_file_set(path, [&](const std::string& tmp) { write_any(tmp, data, g); });

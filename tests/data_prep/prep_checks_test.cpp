@@ -276,3 +276,33 @@ TEST_CASE("a CT window on uint8 images is applied with a warning, once per datas
   CHECK(test::count_occurrences(err, "look already windowed") == 1);
   CHECK_THAT(err, Catch::Contains("dataset checks") && Catch::Contains("CT window L40 W400 is applied to them again"));
 }
+
+TEST_CASE("prep skips a case whose labels are stored with other axes than the image, naming both", "[data][prep]") {
+  MEDSAM_NEEDS_ITK("NIfTI");
+  const auto dir = test::temp_dir("prep_axes");
+  fs::create_directories(dir + "/img");
+  fs::create_directories(dir + "/lab");
+  io::Volume image = checks_image_volume();
+  image.geometry.spacing = {0.7, 1.3, 3.0};
+  io::Volume labels = checks_label_volume(torch::kByte);
+  labels.geometry = image.geometry;
+  io::write_volume(dir + "/img/same.nii.gz", image);
+  io::write_volume(dir + "/lab/same.nii.gz", labels);
+  // Stored with the x axis pointing the other way (the origin and spacing the image's): index-wise its
+  // voxels are not the image's.
+  io::Volume flipped{labels.data.flip({2}).contiguous(), labels.geometry};
+  flipped.geometry.direction[0] = -1;
+  io::write_volume(dir + "/img/flip.nii.gz", image);
+  io::write_volume(dir + "/lab/flip.nii.gz", flipped);
+  auto cfg = checks_config(dir, "  modality: mr\n  images: img\n  labels: lab\n",
+                           "cleanup:\n  min_component_3d: 0\n  min_component_2d: 0\n");
+  prep::PrepOptions opt;
+  opt.output = dir + "/out";
+  const auto summary = prep::run_prep({cfg}, opt);
+  CHECK(summary.cases_converted == 1);
+  const auto m = data::Manifest::load(dir + "/out/manifest.json");
+  CHECK(m.done_cases == std::vector<std::string>{"checks/same"});
+  REQUIRE(m.skipped.size() == 1);
+  CHECK_THAT(m.skipped[0].second, Catch::Contains(dir + "/img/flip.nii.gz") && Catch::Contains(dir + "/lab/flip.nii.gz") &&
+                                      Catch::Contains("not on the same grid") && Catch::Contains("the x axis points another way"));
+}

@@ -12,6 +12,7 @@
 
 #include "medsam/eval/eval_job.h"
 #include "medsam/io/image.h"
+#include "medsam/io/volume.h"
 #include "tests/support/run_command.h"
 #include "tests/support/skip.h"
 
@@ -120,4 +121,39 @@ TEST_CASE("eval --cvpr2024 takes a 2D case's NSD on the mask as a one-slice volu
   CHECK(contour.cases[0].nsd < 0.7);
   CHECK(slab.cases[0].nsd > 0.95);
   CHECK(slab.cases[0].dsc == contour.cases[0].dsc);
+}
+
+TEST_CASE("eval refuses a prediction on another grid than its ground truth, and NaN voxels", "[eval]") {
+  MEDSAM_NEEDS_ITK("NIfTI label files");
+  const auto dir = test::temp_dir("eval_grid");
+  io::Volume gt{torch::zeros({4, 16, 16}, torch::kByte), {}};
+  gt.data.slice(0, 1, 3).slice(1, 4, 12).slice(2, 2, 8).fill_(1);
+  gt.geometry.spacing = {0.7, 1.3, 3.0};
+  gt.geometry.origin = {10, -20, 30};
+  const auto run = [&](const std::string& name, const io::Volume& pred) {
+    std::filesystem::create_directories(dir + "/" + name + "/gt");
+    std::filesystem::create_directories(dir + "/" + name + "/pred");
+    io::write_volume(dir + "/" + name + "/gt/a.nii.gz", gt);
+    io::write_volume(dir + "/" + name + "/pred/a.nii.gz", pred);
+    eval::EvalJob job;
+    job.pred = dir + "/" + name + "/pred";
+    job.gt = dir + "/" + name + "/gt";
+    job.output_dir = dir + "/" + name + "/out";
+    return eval::run_eval_job(job);
+  };
+  // The same grid: scored (DSC 1).
+  CHECK(run("same", gt).cases.at(0).dsc == Approx(1.0));
+  // The same mask in space stored with x flipped (direction -x, origin at the far end): index-wise mirrored.
+  io::Volume flipped{gt.data.flip({2}).contiguous(), gt.geometry};
+  flipped.geometry.direction[0] = -1;
+  flipped.geometry.origin[0] = 10 + 15 * 0.7;
+  CHECK_THROWS_WITH(run("flipped", flipped), Catch::Contains("case a") && Catch::Contains("not on the same grid") &&
+                                                 Catch::Contains("origin differs on x"));
+  io::Volume other_grid{gt.data, gt.geometry};
+  other_grid.geometry.spacing = {2, 2, 5};
+  CHECK_THROWS_WITH(run("other", other_grid), Catch::Contains("spacing differs on x (0.7 vs 2 mm)"));
+  // NaN voxels in a float prediction: niftilib reads them as 0 (background); refused naming the count.
+  io::Volume nan_pred{gt.data.to(torch::kFloat), gt.geometry};
+  nan_pred.data.slice(0, 1, 2).fill_(std::nanf(""));
+  CHECK_THROWS_WITH(run("nan", nan_pred), Catch::Contains("256 voxels are NaN or infinite"));
 }

@@ -221,3 +221,140 @@ TEST_CASE("a DICOM series with a missing slice is refused, naming the gap", "[da
   REQUIRE(copied == 9);
   CHECK_THROWS_WITH(read_volume(dir), Catch::Contains("not evenly spaced") && Catch::Contains("missing slice"));
 }
+
+namespace {
+using medsam::test::NiftiFields;
+
+// qform_code 1 (scanner) with a quaternion that permutes the axes (120 degrees about (1, 1, 1)) and
+// qfac -1 (a flip), origin (12.5, -30, 45); sform_code 4 (MNI) with another transform: diag(0.7, 1.3, 3)
+// from (-10, -20, -30). 6 x 5 x 4 voxels of 0.7 x 1.3 x 3 mm.
+NiftiFields qform_sform_differ_fields() {
+  NiftiFields f;
+  f.dim = {3, 6, 5, 4, 1, 1, 1, 1};
+  f.pixdim = {-1.0f, 0.7f, 1.3f, 3.0f, 1.0f, 1.0f, 1.0f, 1.0f};
+  f.xyzt_units = 2;  // NIFTI_UNITS_MM
+  f.qform_code = 1;
+  f.quatern = {0.5f, 0.5f, 0.5f};
+  f.qoffset = {12.5f, -30.0f, 45.0f};
+  f.sform_code = 4;
+  f.srow_x = {0.7f, 0.0f, 0.0f, -10.0f};
+  f.srow_y = {0.0f, 1.3f, 0.0f, -20.0f};
+  f.srow_z = {0.0f, 0.0f, 3.0f, -30.0f};
+  return f;
+}
+
+void check_same_spatial_fields(const NiftiFields& out, const NiftiFields& in) {
+  for (int i = 1; i <= 3; ++i) CHECK(out.dim[i] == in.dim[i]);
+  for (int i = 0; i <= 3; ++i) CHECK(out.pixdim[i] == in.pixdim[i]);
+  CHECK(int{out.xyzt_units} == int{in.xyzt_units});
+  CHECK(out.qform_code == in.qform_code);
+  CHECK(out.sform_code == in.sform_code);
+  CHECK(out.quatern == in.quatern);
+  CHECK(out.qoffset == in.qoffset);
+  CHECK(out.srow_x == in.srow_x);
+  CHECK(out.srow_y == in.srow_y);
+  CHECK(out.srow_z == in.srow_z);
+}
+
+// Writes `fields` as `input` (voxels 0, 1, 2, ...), reads it and writes it back as .nii.gz and .nii: each
+// output's spatial header fields are the input's, verbatim, and its voxels are the input's.
+Volume check_nifti_header_kept(const std::string& input, const NiftiFields& fields) {
+  const int64_t nx = fields.dim[1], ny = fields.dim[2], nz = fields.dim[0] >= 3 ? fields.dim[3] : 1;
+  std::vector<uint8_t> voxels(static_cast<size_t>(nx * ny * nz));
+  for (size_t i = 0; i < voxels.size(); ++i) voxels[i] = static_cast<uint8_t>(i % 251);
+  medsam::test::write_nifti1_file(input, fields, voxels);
+  REQUIRE(medsam::test::read_nifti_fields(input).big_endian == fields.big_endian);
+  const Volume in = read_volume(input);
+  REQUIRE(in.data.sizes() == at::IntArrayRef({nz, ny, nx}));
+  CHECK(in.data.flatten().equal(torch::from_blob(voxels.data(), {nx * ny * nz}, torch::kByte)));
+  CHECK(in.geometry.nifti_qform_code == fields.qform_code);
+  CHECK(in.geometry.nifti_sform_code == fields.sform_code);
+  REQUIRE(in.geometry.nifti_spatial.has_value());
+  for (const char* ext : {".nii.gz", ".nii"}) {
+    const std::string out = input + ".seg" + ext;
+    INFO(out);
+    write_volume(out, in);
+    const NiftiFields written = medsam::test::read_nifti_fields(out);
+    CHECK_FALSE(written.big_endian);  // ITK's byte order; the values are the input's
+    check_same_spatial_fields(written, fields);
+    const Volume back = read_volume(out);
+    CHECK(back.data.equal(in.data));
+    if (fields.dim[0] >= 3) check_same_geometry(back.geometry, in.geometry);  // the same header, read alike
+  }
+  return in;
+}
+}  // namespace
+
+TEST_CASE("a NIfTI output keeps the input's qform and sform where they differ (qform 1, sform 4 MNI)",
+          "[data][io][volume]") {
+  MEDSAM_NEEDS_ITK("NIfTI");
+  const auto dir = medsam::test::temp_dir("volume_nifti_spatial");
+  const Volume in = check_nifti_header_kept(dir + "/qs.nii.gz", qform_sform_differ_fields());
+  // A geometry changed after reading is written as given (the input's header no longer describes it) ...
+  Volume shifted = in;
+  shifted.geometry.origin[0] += 5.0;
+  write_volume(dir + "/shifted.nii.gz", shifted);
+  check_same_geometry(read_volume(dir + "/shifted.nii.gz").geometry, shifted.geometry);
+  CHECK(medsam::test::read_nifti_fields(dir + "/shifted.nii.gz").sform_code == 4);
+  // ... and so is a volume of another size: the codes are kept, the transform is ITK's.
+  write_volume(dir + "/cropped.nii.gz", Volume{in.data.slice(0, 0, 2).contiguous(), in.geometry});
+  const NiftiFields cropped = medsam::test::read_nifti_fields(dir + "/cropped.nii.gz");
+  CHECK(cropped.dim[3] == 2);
+  CHECK(cropped.qform_code == 1);
+  CHECK(cropped.sform_code == 4);
+  CHECK(read_volume(dir + "/cropped.nii.gz").data.equal(in.data.slice(0, 0, 2)));
+}
+
+TEST_CASE("a NIfTI output keeps a micron input's units, voxel sizes and origin", "[data][io][volume]") {
+  MEDSAM_NEEDS_ITK("NIfTI");
+  const auto dir = medsam::test::temp_dir("volume_nifti_micron");
+  NiftiFields f;
+  f.dim = {3, 6, 5, 4, 1, 1, 1, 1};
+  f.pixdim = {1.0f, 700.0f, 1300.0f, 3000.0f, 1.0f, 1.0f, 1.0f, 1.0f};
+  f.xyzt_units = 3;  // NIFTI_UNITS_MICRON
+  f.qform_code = 1;
+  f.qoffset = {1000.0f, 2000.0f, 3000.0f};
+  f.sform_code = 1;
+  f.srow_x = {700.0f, 0.0f, 0.0f, 1000.0f};
+  f.srow_y = {0.0f, 1300.0f, 0.0f, 2000.0f};
+  f.srow_z = {0.0f, 0.0f, 3000.0f, 3000.0f};
+  check_nifti_header_kept(dir + "/micron.nii", f);
+}
+
+TEST_CASE("a 2D NIfTI output keeps the input's slice position and thickness", "[data][io][volume]") {
+  MEDSAM_NEEDS_ITK("NIfTI");
+  const auto dir = medsam::test::temp_dir("volume_nifti_2d");
+  NiftiFields f;
+  f.dim = {2, 6, 5, 1, 1, 1, 1, 1};
+  f.pixdim = {1.0f, 0.8f, 0.9f, 3.0f, 1.0f, 1.0f, 1.0f, 1.0f};
+  f.xyzt_units = 2;
+  f.qform_code = 1;
+  f.qoffset = {-20.0f, 10.0f, 45.0f};
+  f.sform_code = 1;
+  f.srow_x = {0.8f, 0.0f, 0.0f, -20.0f};
+  f.srow_y = {0.0f, 0.9f, 0.0f, 10.0f};
+  f.srow_z = {0.0f, 0.0f, 3.0f, 45.0f};
+  const Volume in = check_nifti_header_kept(dir + "/slice.nii.gz", f);
+  CHECK(in.data.size(0) == 1);
+}
+
+TEST_CASE("a big-endian NIfTI input's spatial fields are kept, written little-endian", "[data][io][volume]") {
+  MEDSAM_NEEDS_ITK("NIfTI");
+  const auto dir = medsam::test::temp_dir("volume_nifti_big_endian");
+  NiftiFields f = qform_sform_differ_fields();
+  f.big_endian = true;
+  check_nifti_header_kept(dir + "/big.nii", f);
+}
+
+TEST_CASE("a NIfTI input written as MetaImage keeps its data and geometry, no NIfTI fields",
+          "[data][io][volume]") {
+  MEDSAM_NEEDS_ITK("NIfTI and MetaImage");
+  const auto dir = medsam::test::temp_dir("volume_nifti_to_mha");
+  const Volume in = check_nifti_header_kept(dir + "/qs.nii.gz", qform_sform_differ_fields());
+  write_volume(dir + "/qs.mha", in);
+  const Volume back = read_volume(dir + "/qs.mha");
+  CHECK(back.data.equal(in.data));
+  check_same_geometry(back.geometry, in.geometry);
+  CHECK(back.geometry.nifti_sform_code == -1);
+  CHECK_FALSE(back.geometry.nifti_spatial.has_value());
+}
