@@ -70,9 +70,10 @@ void PrepConfig::visit(ConfigVisitor& v) {
   v.sub("split", split);
 }
 
-void PrepConfig::validate(const std::string& source) const {
+void PrepConfig::validate(const std::string& source, const ConfigOrigins* origins) const {
   auto bad = [&](const std::string& key, const std::string& what) {
-    return ConfigError(fmt::format("{}: {}: {}", source, key, what));
+    const auto set_at = origins ? origins->find(key) : ConfigOrigins::const_iterator{};
+    return ConfigError(fmt::format("{}: {}: {}", origins && set_at != origins->end() ? set_at->second : source, key, what));
   };
   if (dataset.name.empty()) throw bad("dataset.name", "is required");
   for (char c : dataset.name)
@@ -107,6 +108,20 @@ void PrepConfig::validate(const std::string& source) const {
   } else if (!(intensity.width > 0)) {
     throw bad("intensity.width", fmt::format("must be > 0, got {}", intensity.width));
   }
+  // Settings the intensity rule would not read: refused rather than ignored (medsam infer refuses the same).
+  const IntensitySection defaults;
+  if (intensity.window != "custom" && (intensity.level != defaults.level || intensity.width != defaults.width))
+    throw bad("intensity.level/width", fmt::format("are read only with intensity.window: custom (window is '{}')",
+                                                   intensity.window));
+  bool ct = false;
+  try {
+    ct = data::is_ct(data::parse_modality(dataset.modality));
+  } catch (const UsageError&) {  // an unknown modality is reported where it is parsed
+  }
+  if (!ct && m != "window" && (intensity.window != defaults.window || intensity.window == "custom"))
+    throw bad("intensity.window", fmt::format("'{}' is read only for CT or with intensity.mode: window (modality {}, "
+                                              "mode {})",
+                                              intensity.window, dataset.modality, m));
   if (!(intensity.percentile_low >= 0 && intensity.percentile_low < intensity.percentile_high &&
         intensity.percentile_high <= 100))
     throw bad("intensity.percentile_low/high", "need 0 <= low < high <= 100");
@@ -149,13 +164,14 @@ std::string PrepConfig::resolve(const std::string& path) const {
 
 PrepConfig load_prep_config(const std::string& path, const std::vector<std::string>& overrides) {
   PrepConfig c;
-  load_yaml_file(path, visit_root(c));
-  for (const auto& o : overrides) apply_yaml_override(o, visit_root(c));
+  ConfigOrigins origins;
+  load_yaml_file(path, visit_root(c), &origins);
+  for (const auto& o : overrides) apply_yaml_override(o, visit_root(c), &origins);
   const bool volume = c.dataset.kind == "volume";
   if (c.cleanup.min_component_3d == -1) c.cleanup.min_component_3d = volume ? 1000 : 0;
   if (c.cleanup.min_component_2d == -1) c.cleanup.min_component_2d = volume ? 100 : 0;
   c.source_dir = std::filesystem::absolute(path).parent_path().string();
-  c.validate(path);
+  c.validate(path, &origins);
   return c;
 }
 

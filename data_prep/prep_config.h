@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "medsam/core/config.h"
 #include "medsam/data/normalize.h"
 
 namespace medsam {
@@ -92,8 +93,9 @@ struct PrepConfig {
   std::string source_dir;  // folder of the YAML file (not a config key)
 
   void visit(ConfigVisitor& v);
-  // Checks values; throws ConfigError naming `source` and the key.
-  void validate(const std::string& source) const;
+  // Checks values; throws ConfigError naming the key and where it was set (`origins`: "file:line" or the
+  // "--set ..." that gave it), or `source` for a key nobody set.
+  void validate(const std::string& source, const ConfigOrigins* origins = nullptr) const;
   // The intensity rule for data::normalize_for (medsam/data/normalize.h), shared with `medsam infer`:
   // mode and percentiles as configured, modality from the dataset, the window only for CT or mode window.
   data::IntensitySpec intensity_spec() const;

@@ -218,6 +218,10 @@ PrepSummary run_prep(std::vector<PrepConfig> configs, const PrepOptions& opt) {
       throw UsageError(fmt::format("datasets {} and {} ask for different output.image_size ({} vs {})",
                                    configs.front().dataset.name, c.dataset.name, out_cfg.image_size,
                                    c.output.image_size));
+    if (c.output.shard_bytes != out_cfg.shard_bytes)  // one output folder, one shard size
+      throw UsageError(fmt::format("datasets {} and {} ask for different output.shard_bytes ({} vs {})",
+                                   configs.front().dataset.name, c.dataset.name, out_cfg.shard_bytes,
+                                   c.output.shard_bytes));
     if (!names.insert(c.dataset.name).second)
       throw UsageError(fmt::format("dataset name '{}' is used twice", c.dataset.name));
   }

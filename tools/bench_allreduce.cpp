@@ -15,6 +15,7 @@
 #include "medsam/core/error.h"
 #include "medsam/dist/process_group.h"
 #include "tools/bench.h"
+#include "tools/cli_checks.h"
 
 namespace medsam::tools {
 namespace {
@@ -67,11 +68,11 @@ RunFn add_allreduce_bench(CLI::App& sub) {
   auto o = std::make_shared<AllreduceBenchOptions>();
   sub.add_option("--backend", o->backend, "gloo or nccl")->capture_default_str()->check(CLI::IsMember({"gloo", "nccl"}));
   sub.add_option("--mib", o->mib, "buffer size in MiB (vit_b gradients: 375)")->capture_default_str()->check(
-      CLI::PositiveNumber);
+      positive_number());
   sub.add_option("--buckets", o->buckets, "split into this many all-reduces in flight together")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  sub.add_option("--iters", o->iters, "timed repetitions")->capture_default_str()->check(CLI::PositiveNumber);
+      ->check(at_least_one());
+  sub.add_option("--iters", o->iters, "timed repetitions")->capture_default_str()->check(at_least_one());
   sub.add_option("--warmup", o->warmup, "untimed repetitions first")->capture_default_str()->check(
       CLI::NonNegativeNumber);
   sub.add_option("--timeout", o->timeout_s, "seconds before a missing rank fails the run")->capture_default_str();

@@ -16,6 +16,7 @@
 #include "medsam/infer/volume_infer.h"
 #include "medsam/model/build_sam.h"
 #include "tools/bench.h"
+#include "tools/cli_checks.h"
 
 namespace medsam::tools {
 namespace {
@@ -73,11 +74,11 @@ int run_volume_bench(const VolumeBenchOptions& o) {
 RunFn add_volume_bench(CLI::App& sub) {
   auto o = std::make_shared<VolumeBenchOptions>();
   o->config.add_to(sub);
-  sub.add_option("--slices", o->slices, "slices in the 3D box")->capture_default_str()->check(CLI::PositiveNumber);
+  sub.add_option("--slices", o->slices, "slices in the 3D box")->capture_default_str()->check(at_least_one());
   sub.add_option("--size", o->size, "slice size in voxels (square)")->capture_default_str()->check(CLI::Range(32, 4096));
   sub.add_option("--encode-batch", o->batches, "slices per encoder call (repeatable: one run per value)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(at_least_one());
   sub.add_option("--threads", o->threads, "CPU threads (default: the global --threads)")->check(CLI::NonNegativeNumber);
   sub.add_option("--precision", o->precision, "fp32, or bf16 (the image encoder autocasts)")
       ->capture_default_str()

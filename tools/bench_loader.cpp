@@ -17,6 +17,7 @@
 #include "medsam/data/dataset.h"
 #include "medsam/data/loader.h"
 #include "tools/bench.h"
+#include "tools/cli_checks.h"
 
 namespace medsam::tools {
 namespace {
@@ -118,9 +119,9 @@ RunFn add_loader_bench(CLI::App& sub) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   sub.add_option("--image-size", o->sizes, "model frame S (repeatable)")->capture_default_str();
-  sub.add_option("--batch", o->batch, "images per batch")->capture_default_str()->check(CLI::PositiveNumber);
-  sub.add_option("--samples", o->samples, "samples timed per run")->capture_default_str()->check(CLI::PositiveNumber);
-  sub.add_option("--threads", o->threads, "LibTorch intra-op threads")->capture_default_str()->check(CLI::PositiveNumber);
+  sub.add_option("--batch", o->batch, "images per batch")->capture_default_str()->check(at_least_one());
+  sub.add_option("--samples", o->samples, "samples timed per run")->capture_default_str()->check(at_least_one());
+  sub.add_option("--threads", o->threads, "LibTorch intra-op threads")->capture_default_str()->check(at_least_one());
   sub.add_flag("--augment", o->augment, "all augmentations on (flips, rot90, zoom, shift, intensity)");
   sub.add_flag("--points", o->points, "sample a positive and a negative point per object too");
   return [o] {

@@ -20,6 +20,7 @@
 #include "tools/bench.h"
 #include "tools/bench_profile.h"
 #include "tools/bench_attention.h"
+#include "tools/cli_checks.h"
 
 namespace medsam::tools {
 namespace {
@@ -45,7 +46,7 @@ std::shared_ptr<ModelBenchOptions> add_common(CLI::App& sub) {
   auto o = std::make_shared<ModelBenchOptions>();
   o->config.add_to(sub);
   sub.add_option("--threads", o->threads, "CPU threads (default: the global --threads)")->check(CLI::NonNegativeNumber);
-  sub.add_option("--iters", o->iters, "timed repetitions")->capture_default_str()->check(CLI::PositiveNumber);
+  sub.add_option("--iters", o->iters, "timed repetitions")->capture_default_str()->check(at_least_one());
   sub.add_option("--warmup", o->warmup, "untimed repetitions first")->capture_default_str();
   sub.add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
   sub.add_option("--precision", o->precision, "fp32, bf16 (autocast: the whole model on CUDA, the image encoder on the CPU; the encoder's residual stream "
@@ -149,7 +150,7 @@ int run_decoder(const ModelBenchOptions& o) {
 RunFn add_encoder_bench(CLI::App& sub) {
   auto o = add_common(sub);
   sub.add_option("--chunk", o->chunk, "fast attention: logits per chunk")->capture_default_str();
-  sub.add_option("--batch", o->batch, "images per encoder call")->capture_default_str()->check(CLI::PositiveNumber);
+  sub.add_option("--batch", o->batch, "images per encoder call")->capture_default_str()->check(at_least_one());
   bench::add_attention_options(sub, o->attention, o->sdpa);
   sub.add_option("--fold-kernel", o->fold_kernel,
                  "the fold of the in-place folded attention (CUDA, bf16): token or pair, by medsam's CUDA kernel "

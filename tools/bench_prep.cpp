@@ -26,6 +26,7 @@
 #include "medsam/io/atomic_file.h"
 #include "medsam/io/tar_writer.h"
 #include "tools/bench.h"
+#include "tools/cli_checks.h"
 
 namespace medsam::tools {
 namespace fs = std::filesystem;
@@ -97,8 +98,8 @@ RunFn add_prep_bench(CLI::App& sub) {
   sub.add_option("datasets", o->configs, "dataset YAML files (as for medsam prep)")->required()->check(CLI::ExistingFile);
   sub.add_option("--set", o->overrides, "override, e.g. --set output.image_size=1024 (repeatable)");
   sub.add_option("-o,--output", o->output, "output folder (default: a temporary folder, removed afterwards)");
-  sub.add_option("-j,--workers", o->workers, "cases converted in parallel")->capture_default_str()->check(CLI::PositiveNumber);
-  sub.add_option("--threads", o->threads, "LibTorch intra-op threads")->capture_default_str()->check(CLI::PositiveNumber);
+  sub.add_option("-j,--workers", o->workers, "cases converted in parallel")->capture_default_str()->check(at_least_one());
+  sub.add_option("--threads", o->threads, "LibTorch intra-op threads")->capture_default_str()->check(at_least_one());
   sub.add_flag("--keep", o->keep, "keep the temporary output folder");
   return [o] { return run_prep_bench(*o); };
 }
@@ -216,9 +217,9 @@ int run_index_bench(const IndexBenchOptions& o) {
 
 RunFn add_index_bench(CLI::App& sub) {
   auto o = std::make_shared<IndexBenchOptions>();
-  sub.add_option("--samples", o->samples, "samples in the synthetic dataset")->capture_default_str()->check(CLI::PositiveNumber);
+  sub.add_option("--samples", o->samples, "samples in the synthetic dataset")->capture_default_str()->check(at_least_one());
   sub.add_option("--objects", o->objects, "object records per sample")->capture_default_str()->check(CLI::Range(1, 100));
-  sub.add_option("--per-shard", o->per_shard, "samples per shard")->capture_default_str()->check(CLI::PositiveNumber);
+  sub.add_option("--per-shard", o->per_shard, "samples per shard")->capture_default_str()->check(at_least_one());
   sub.add_option("--dir", o->dir, "where to write it (default: a temporary folder, removed afterwards)");
   sub.add_flag("--keep", o->keep, "keep the temporary folder");
   return [o] { return run_index_bench(*o); };

@@ -21,6 +21,7 @@
 #include "medsam/serve/http_server.h"
 #include "medsam/serve/segment_service.h"
 #include "tools/bench.h"
+#include "tools/cli_checks.h"
 
 namespace medsam::tools {
 
@@ -101,7 +102,7 @@ RunFn add_serve_bench(CLI::App& sub) {
   sub.add_option("--image-size", o->image_size, "side of the synthetic RGB image uploaded")->check(CLI::Range(16, 8192))->capture_default_str();
   sub.add_option("--boxes", o->boxes, "boxes per segment request")->check(CLI::Range(1, 256))->capture_default_str();
   sub.add_option("--mask-format", o->mask_format, "png or rle")->check(CLI::IsMember({"png", "rle"}))->capture_default_str();
-  sub.add_option("--iters", o->iters, "timed requests")->check(CLI::PositiveNumber)->capture_default_str();
+  sub.add_option("--iters", o->iters, "timed requests")->check(at_least_one())->capture_default_str();
   sub.add_option("--warmup", o->warmup, "untimed requests first")->check(CLI::NonNegativeNumber)->capture_default_str();
   return [o] { return run_serve_bench(*o); };
 }

@@ -26,6 +26,7 @@
 #include "tools/bench.h"
 #include "tools/bench_profile.h"
 #include "tools/bench_attention.h"
+#include "tools/cli_checks.h"
 
 namespace medsam::tools {
 namespace {
@@ -153,9 +154,9 @@ int run_train_step(const TrainBenchOptions& o) {
 RunFn add_train_step_bench(CLI::App& sub) {
   auto o = std::make_shared<TrainBenchOptions>();
   o->config.add_to(sub);
-  sub.add_option("--batch", o->batch, "images (one box each) per step and rank")->capture_default_str()->check(CLI::PositiveNumber);
+  sub.add_option("--batch", o->batch, "images (one box each) per step and rank")->capture_default_str()->check(at_least_one());
   sub.add_option("--threads", o->threads, "CPU threads (default: the global --threads)")->check(CLI::NonNegativeNumber);
-  sub.add_option("--iters", o->iters, "timed steps")->capture_default_str()->check(CLI::PositiveNumber);
+  sub.add_option("--iters", o->iters, "timed steps")->capture_default_str()->check(at_least_one());
   sub.add_option("--warmup", o->warmup, "untimed steps first (AdamW allocates its moments in the first)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);

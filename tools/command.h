@@ -9,6 +9,7 @@
 
 namespace CLI {
 class App;
+class Option;
 }
 
 namespace medsam {
@@ -26,9 +27,11 @@ struct ConfigOptions {
   std::vector<std::string> overrides;
   std::string arch = "vit_b";
   bool dump = false;
+  const CLI::Option* arch_option = nullptr;  // set by add_to: was --arch given?
 
   void add_to(CLI::App& sub);
-  // Preset, then files, then overrides; validated. Throws ConfigError.
+  // Preset, then files, then overrides; validated. The preset is --arch's, or model.arch's when a file or
+  // --set names one (both given and different: an error). Throws ConfigError.
   Config resolve() const;
   // When --dump-config was given: prints the resolved YAML to stdout and returns true.
   bool dump_if_asked(Config& config) const;

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <cmath>
 #include <iostream>
 #include <memory>
 
@@ -96,7 +97,7 @@ RunFn add_eval_command(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--gallery", m.gallery_per_side, "worst and best objects drawn in report.html (each)")
       ->capture_default_str();
-  sub->add_option("--device", m.device, "cpu or cuda[:N]")->capture_default_str();
+  sub->add_option("--device", m.device, "cpu, cuda[:N] or auto")->capture_default_str();
   sub->add_option("--precision", m.options.precision,
                   "with --checkpoint: fp32, bf16 (autocast: the whole model on CUDA, the image encoder on the CPU) or "
                   "bf16-autocast (as medsam infer)")
@@ -134,6 +135,12 @@ RunFn add_eval_command(CLI::App& app) {
                                    "as they are)",
                                    fmt::join(other, ", "), other.size() == 1 ? "ies" : "y"));
     auto& job = f->job;
+    // x,y as given (the label reader stores them y,x): two finite values > 0, or none (1 mm).
+    const auto& sp = job.spacing_xy;
+    if (!sp.empty() && (sp.size() != 2 || std::any_of(sp.begin(), sp.end(), [](double v) {
+                          return !(v > 0) || !std::isfinite(v);
+                        })))
+      throw UsageError(fmt::format("--spacing {}: give x,y, two finite numbers > 0 (mm per pixel)", fmt::join(sp, ",")));
     if (job.pred.empty() || job.gt.empty())
       throw UsageError("eval: give --pred and --gt (files or folders), or --checkpoint and --data");
     job.metrics.both_empty = parse_empty(f->empty);

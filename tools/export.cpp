@@ -1,8 +1,10 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "medsam/core/error.h"
 #include "medsam/core/log.h"
@@ -23,7 +25,7 @@ RunFn add_export_command(CLI::App& app) {
       ->check(CLI::IsMember({"fp32", "fp16", "bf16"}))
       ->capture_default_str();
   sub->add_option("--arch", o->arch, "auto (from the shapes) or tiny|vit_b|vit_l|vit_h")->capture_default_str();
-  sub->add_option("--part", o->onnx.part, "ONNX: decoder (prompt encoder + mask decoder) or encoder (image encoder)")
+  auto* part = sub->add_option("--part", o->onnx.part, "ONNX: decoder (prompt encoder + mask decoder) or encoder (image encoder)")
       ->check(CLI::IsMember({"decoder", "encoder"}))
       ->capture_default_str();
   auto* masks = sub->add_option("--masks", o->onnx.masks, "ONNX decoder: single (one mask per prompt) or all (every mask token)")
@@ -35,9 +37,24 @@ RunFn add_export_command(CLI::App& app) {
                       "resize-longest-side + pad geometry, wrong for MedSAM's stretched non-square images)")
           ->check(CLI::IsMember({"medsam", "sam"}))
           ->capture_default_str();
-  sub->add_flag("--external-data", o->onnx.external_data,
+  auto* external_data = sub->add_flag("--external-data", o->onnx.external_data,
                 "ONNX: weights in OUT.onnx.data beside the graph (automatic past protobuf's 2 GiB, e.g. vit_h's encoder)");
-  return [o, masks, postprocess] {
+  return [o, part, masks, postprocess, external_data] {
+    // A state dict (.pth, .safetensors) has no graph: the ONNX options given with one would do nothing.
+    if (io::has_extension(o->output, {".pth", ".pt", ".safetensors"})) {
+      const std::pair<const CLI::Option*, std::string> onnx_only[] = {{part, "--part " + o->onnx.part},
+                                                                       {masks, "--masks " + o->onnx.masks},
+                                                                       {postprocess, "--postprocess " + o->onnx.postprocess},
+                                                                       {external_data, "--external-data"}};
+      std::vector<std::string> given;
+      for (const auto& [option, text] : onnx_only)
+        if (option->count() > 0) given.push_back(text);
+      if (!given.empty())
+        throw UsageError(fmt::format("{} appl{} to .onnx output only; --output {} writes the weights alone (drop {}, "
+                                     "or write OUT.onnx)",
+                                     fmt::join(given, ", "), given.size() == 1 ? "ies" : "y", o->output,
+                                     given.size() == 1 ? "it" : "them"));
+    }
     // The encoder graph has no masks: a decoder option given with it would be silently ignored.
     const std::pair<const CLI::Option*, std::string> decoder_only[] = {{masks, "--masks " + o->onnx.masks},
                                                                          {postprocess, "--postprocess " + o->onnx.postprocess}};

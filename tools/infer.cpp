@@ -6,6 +6,7 @@
 #include "medsam/infer/infer_folder.h"
 #include "medsam/infer/infer_job.h"
 #include "medsam/infer/prompt_file.h"
+#include "tools/cli_checks.h"
 #include "tools/command.h"
 
 namespace medsam::tools {
@@ -62,7 +63,7 @@ RunFn add_infer_command(CLI::App& app) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   sub->add_option("--encode-batch", j.propagation.encode_batch, "3D: slices per encoder call (same masks for any value)")
-      ->check(CLI::PositiveNumber)
+      ->check(at_least_one())
       ->capture_default_str();
   sub->add_option("--modality", j.intensity.modality,
                   "auto, ct, mr, pet, us, xray, endoscopy, ... (intensity mapping shared with medsam prep)")

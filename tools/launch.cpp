@@ -3,12 +3,14 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <filesystem>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "medsam/dist/launcher.h"
+#include "tools/cli_checks.h"
 #include "tools/command.h"
 
 namespace medsam::tools {
@@ -20,12 +22,12 @@ struct LaunchOptions {
   double grace_s = 30;
 };
 
-// `-- medsam train ...` and `-- train ...` run this very executable; anything else is run as given.
-void resolve_medsam(dist::LaunchSpec& spec) {
-  static constexpr std::array<const char*, 7> kSubcommands = {"train", "eval", "infer", "bench", "prep", "export", "info"};
+// `-- medsam train ...` and `-- train ...` (any subcommand of this executable: `subcommands`) run this very
+// executable; anything else is run as given.
+void resolve_medsam(dist::LaunchSpec& spec, const std::vector<std::string>& subcommands) {
   auto& cmd = spec.command;
   const bool named = cmd.front() == "medsam";
-  const bool sub = std::find(kSubcommands.begin(), kSubcommands.end(), cmd.front()) != kSubcommands.end();
+  const bool sub = std::find(subcommands.begin(), subcommands.end(), cmd.front()) != subcommands.end();
   if (!named && !sub) return;
   std::error_code ec;
   const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
@@ -58,8 +60,8 @@ RunFn add_launch_command(CLI::App& app) {
   auto opts = std::make_shared<LaunchOptions>();
   auto& s = opts->spec;
   sub->add_option("--nproc-per-node,--nproc", s.nproc_per_node, "Processes on this node (one per GPU)")
-      ->capture_default_str()->check(CLI::PositiveNumber);
-  sub->add_option("--nnodes", s.nnodes, "Number of nodes")->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(at_least_one());
+  sub->add_option("--nnodes", s.nnodes, "Number of nodes")->capture_default_str()->check(at_least_one());
   sub->add_option("--node-rank", s.node_rank, "Index of this node")->capture_default_str()->check(CLI::NonNegativeNumber);
   // Not given, an exported MASTER_ADDR / MASTER_PORT (as Slurm scripts set them) stands in (CLI11's envname).
   sub->add_option("--master-addr", s.master_addr, "Host of global rank 0 (runs the TCPStore)")
@@ -71,13 +73,16 @@ RunFn add_launch_command(CLI::App& app) {
       ->check(CLI::Range(0, 65535));
   sub->add_option("--log-dir", s.log_dir, "Also write each rank's output to DIR/rank_<r>.log");
   sub->add_option("--grace", opts->grace_s, "Seconds between SIGTERM and SIGKILL when stopping ranks")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(finite_in(0, 86400));
   sub->add_option("command", s.command, "After --: the command each rank runs ('train ...', 'medsam train ...' or any program)")
       ->required();
-  return [opts]() {
+  return [opts, sub]() {
     dist::LaunchSpec spec = opts->spec;
     spec.grace = std::chrono::milliseconds(static_cast<long long>(opts->grace_s * 1000));
-    resolve_medsam(spec);
+    // The subcommands registered on `medsam` (all of them by now: this runs after parsing).
+    std::vector<std::string> subcommands;
+    for (const CLI::App* command : sub->get_parent()->get_subcommands({})) subcommands.push_back(command->get_name());
+    resolve_medsam(spec, subcommands);
     return dist::launch_local(spec).exit_code;
   };
 }

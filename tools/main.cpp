@@ -11,9 +11,12 @@
 #include "medsam/core/log.h"
 #include "medsam/core/thread_env.h"
 #include "medsam/core/version.h"
+#include "tools/cli_checks.h"
 #include "tools/command.h"
 
 namespace {
+
+constexpr int kMaxThreads = 4096;  // --threads above this is a typo, not a machine
 
 int usage_error(const std::string& message) {
   fmt::print(stderr, "medsam: {}\nRun 'medsam --help' (or 'medsam <command> --help') for usage.\n", message);
@@ -38,8 +41,9 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   int threads = 0;
   app.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
-  app.add_option("--threads", threads, "CPU threads for LibTorch (default: all cores)")
-      ->check(CLI::NonNegativeNumber);
+  // Capped: LibTorch starts a pool thread per unit asked for (100000 made ~30000 threads before failing).
+  app.add_option("--threads", threads, "CPU threads for LibTorch (default: all cores; at most 4096)")
+      ->check(tools::in_range(0, kMaxThreads, "0: all cores"));
 
   std::map<const CLI::App*, tools::RunFn> runs;
   auto add = [&](tools::RunFn (*adder)(CLI::App&)) {

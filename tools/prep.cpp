@@ -6,6 +6,7 @@
 
 #include "data_prep/prep_run.h"
 #include "medsam/core/error.h"
+#include "tools/cli_checks.h"
 #include "tools/command.h"
 
 namespace medsam::tools {
@@ -57,7 +58,7 @@ RunFn add_prep_command(CLI::App& app) {
       sub->add_option("-j,--workers", opts->run.workers,
                       "cases converted in parallel (default: all cores, fewer when that many of the largest volume "
                       "would not fit in the memory available)")
-          ->check(CLI::PositiveNumber)
+          ->check(at_least_one())
           ->capture_default_str();
   sub->add_flag("--dry-run", opts->run.dry_run, "convert in memory and report what would be written; write nothing");
   sub->add_flag("--overwrite", opts->run.overwrite,

@@ -20,7 +20,8 @@ struct ReportOptions {
   eval::RunReportInput input;
   std::vector<std::string> images, facts;
   std::string output, markdown;
-  double require_gain = NAN;
+  double require_gain = 0;
+  bool gate = false;  // --require-gain given
 };
 
 std::pair<std::string, std::string> split_eq(const std::string& s, const char* flag) {
@@ -30,11 +31,17 @@ std::pair<std::string, std::string> split_eq(const std::string& s, const char* f
 }
 
 int run_report(ReportOptions& o) {
+  if (o.gate && !std::isfinite(o.require_gain))
+    throw UsageError(fmt::format("--require-gain {}: must be a finite number (the least rise of the mean DSC, "
+                                 "e.g. 0.05)", o.require_gain));
+  // Both files' folders before either is written: a bad --markdown must not leave a lone --output behind.
+  check_output_folder(o.output, "--output");
+  check_output_folder(o.markdown, "--markdown");
   for (const auto& s : o.images) o.input.images.push_back(split_eq(s, "--image"));
   for (const auto& s : o.facts) o.input.facts.push_back(split_eq(s, "--fact"));
   const eval::RunReport r = eval::make_run_report(o.input);
   // A gate on a difference that is not the fine-tuning's alone would pass or fail for the wrong reason.
-  if (!r.mismatches.empty() && std::isfinite(o.require_gain))
+  if (!r.mismatches.empty() && o.gate)
     throw UsageError(fmt::format("--require-gain: the two evaluations are not comparable ({}); evaluate both "
                                  "with the same data, split and settings", fmt::join(r.mismatches, "; ")));
   for (const auto& m : r.mismatches) log_warn("report: the evaluations differ: {}", m);
@@ -43,7 +50,7 @@ int run_report(ReportOptions& o) {
   const double gain = r.after_mean_dsc - r.before_mean_dsc;
   fmt::print("wrote {}{}: mean DSC {:.3f} -> {:.3f} ({:+.3f})\n", o.output, o.markdown.empty() ? "" : " and " + o.markdown,
              r.before_mean_dsc, r.after_mean_dsc, gain);
-  if (std::isfinite(o.require_gain) && !(gain >= o.require_gain)) {
+  if (o.gate && !(gain >= o.require_gain)) {
     throw Error(fmt::format("mean DSC changed by {:+.3f}, less than the required {:+.3f} (--require-gain)", gain,
                             o.require_gain));
   }
@@ -63,9 +70,12 @@ RunFn add_report_command(CLI::App& app) {
   sub->add_option("--title", o->input.title, "page title")->capture_default_str();
   sub->add_option("--output", o->output, "the HTML file to write")->required();
   sub->add_option("--markdown", o->markdown, "also write the Markdown twin here");
-  sub->add_option("--require-gain", o->require_gain,
-                  "fail (exit 1) unless the overall mean DSC rose by at least this much");
-  return [o] { return run_report(*o); };
+  auto* require_gain = sub->add_option("--require-gain", o->require_gain,
+                                       "fail (exit 1) unless the overall mean DSC rose by at least this much");
+  return [o, require_gain] {
+    o->gate = require_gain->count() > 0;
+    return run_report(*o);
+  };
 }
 
 }  // namespace medsam::tools

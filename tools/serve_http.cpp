@@ -13,6 +13,7 @@
 #include "medsam/serve/http_server.h"
 #include "medsam/serve/segment_service.h"
 #include "medsam/train/stop_signal.h"
+#include "tools/cli_checks.h"
 #include "tools/command.h"
 
 namespace medsam::tools {
@@ -72,17 +73,17 @@ RunFn add_serve_command(CLI::App& app) {
   sub->add_option("--device", s.device, "cpu or cuda[:N]")->capture_default_str();
   sub->add_option("--precision", s.precision, "fp32, bf16 or bf16-autocast (as medsam infer)")->capture_default_str();
   sub->add_option("--store-mib", s.store_mib, "MiB of image embeddings kept (ViT-B: 4 MiB per image); least recently used out first")
-      ->check(CLI::PositiveNumber)
+      ->check(at_least_one())
       ->capture_default_str();
-  sub->add_option("--max-prompts", s.max_prompts, "boxes per segment request")->check(CLI::PositiveNumber)->capture_default_str();
-  sub->add_option("--max-points", s.max_points, "points per segment request")->check(CLI::PositiveNumber)->capture_default_str();
+  sub->add_option("--max-prompts", s.max_prompts, "boxes per segment request")->check(at_least_one())->capture_default_str();
+  sub->add_option("--max-points", s.max_points, "points per segment request")->check(at_least_one())->capture_default_str();
   sub->add_option("--max-image-pixels", s.max_image_pixels,
                   "largest upload, height x width (checked on the file's header before decoding)")
-      ->check(CLI::PositiveNumber)
+      ->check(at_least_one())
       ->capture_default_str();
   sub->add_option("--max-mask-pixels", s.max_mask_pixels,
                   "most mask pixels one segment answer holds (boxes x masks x height x width)")
-      ->check(CLI::PositiveNumber)
+      ->check(at_least_one())
       ->capture_default_str();
   sub->add_option("--host", f->http.host, "address to listen on (0.0.0.0: every interface)")->capture_default_str();
   sub->add_option("--port", f->http.port, "TCP port; 0 picks a free one (see --port-file)")
@@ -91,11 +92,11 @@ RunFn add_serve_command(CLI::App& app) {
   sub->add_option("--port-file", f->port_file, "write the port listened on to this file once listening");
   sub->add_option("--max-upload-mib", f->http.max_upload_mib,
                   "largest request body accepted (413 above; bodies need a Content-Length and no Content-Encoding)")
-      ->check(CLI::PositiveNumber)
+      ->check(at_least_one())
       ->capture_default_str();
   sub->add_option("--cors-origin", f->http.cors_origin,
                   "let browser pages from this origin call the API (e.g. https://viewer.example.org, or * for any)");
-  sub->add_option("--http-threads", f->http.threads, "connections served at once")->check(CLI::PositiveNumber)->capture_default_str();
+  sub->add_option("--http-threads", f->http.threads, "connections served at once")->check(at_least_one())->capture_default_str();
 
   return [f]() {
     log_info("serve: loading {}", f->service.checkpoint);

@@ -6,7 +6,10 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 #include <type_traits>
@@ -65,6 +68,8 @@ class YamlReader final : public ConfigVisitor {
     // meant to override the first would be ignored without a word.
     std::map<std::string, int> first_line;
     for (const auto& kv : node_) {
+      if (!kv.first.IsScalar())  // `[a]: 1`: as<std::string> would throw yaml-cpp's bare "bad conversion"
+        fail(kv.first, fmt::format("a key under '{}' is a list or mapping, not a name", prefix_.empty() ? "the top level" : prefix_));
       const auto name = kv.first.as<std::string>();
       const int line = kv.first.Mark().is_null() ? 0 : kv.first.Mark().line + 1;
       if (const auto seen = first_line.find(name); seen != first_line.end())
@@ -82,6 +87,40 @@ class YamlReader final : public ConfigVisitor {
   }
 
  private:
+  // yaml-cpp reads integers as C does: 010 is 8 (octal) and 0x10 is 16. Settings are decimal, as YAML 1.2's
+  // core schema reads them (010 is 10); hex, octal and anything else are refused.
+  template <class T>
+  T parse_value(const YAML::Node& child, const char* key, const char* expected) {
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+      if (child.IsScalar()) return decimal_integer<T>(child, child.Scalar(), key, expected);
+    } else if constexpr (std::is_same_v<T, std::vector<int>>) {
+      if (child.IsSequence()) {
+        T out;
+        for (const auto& item : child) {
+          if (!item.IsScalar()) break;  // as<T> below words the error
+          out.push_back(decimal_integer<int>(item, item.Scalar(), key, expected));
+        }
+        if (out.size() == child.size()) return out;
+      }
+    }
+    return child.as<T>();
+  }
+  template <class I>
+  I decimal_integer(const YAML::Node& at, const std::string& text, const char* key, const char* expected) {
+    static_assert(std::is_signed_v<I>, "config integers are signed");
+    size_t digits = (!text.empty() && (text[0] == '-' || text[0] == '+')) ? 1 : 0;
+    const bool decimal = digits < text.size() &&
+                         std::all_of(text.begin() + digits, text.end(), [](char c) { return c >= '0' && c <= '9'; });
+    long long v = 0;
+    const char* first = text.data() + (text[0] == '+' ? 1 : 0);
+    const auto [end, ec] = decimal ? std::from_chars(first, text.data() + text.size(), v, 10)
+                                   : std::from_chars_result{first, std::errc::invalid_argument};
+    if (!decimal || ec != std::errc() || end != text.data() + text.size() || v < std::numeric_limits<I>::min() ||
+        v > std::numeric_limits<I>::max())
+      fail(at, fmt::format("key '{}' expects {} written in decimal, got '{}'", join_key(prefix_, key), expected, text));
+    return static_cast<I>(v);
+  }
+
   template <class T>
   void read(const char* key, T& value, const char* expected) {
     known_.insert(key);
@@ -97,7 +136,7 @@ class YamlReader final : public ConfigVisitor {
       }
     }
     try {
-      T parsed = child.as<T>();
+      T parsed = parse_value<T>(child, key, expected);
       // .inf/.nan pass `> 0` checks and turn into undefined integer casts (a timeout in ms); no setting
       // has a use for them.
       if constexpr (std::is_same_v<T, double>) {
@@ -190,7 +229,13 @@ void read_root(const YAML::Node& root, const std::string& source, const VisitRoo
 void load_yaml_file(const std::string& path, const VisitRoot& visit, ConfigOrigins* origins) {
   YAML::Node root;
   try {
-    root = YAML::LoadFile(path);
+    // All documents: LoadFile reads the first and drops what follows a `---` without a word.
+    const std::vector<YAML::Node> documents = YAML::LoadAllFromFile(path);
+    if (documents.size() > 1)
+      throw ConfigError(fmt::format("{}: {} YAML documents (separated by '---'); a config file holds one (give "
+                                    "several files with --config instead)",
+                                    path, documents.size()));
+    if (!documents.empty()) root = documents[0];
   } catch (const YAML::BadFile&) {
     throw ConfigError(fmt::format("{}: cannot open config file", path));
   } catch (const YAML::ParserException& e) {

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+#include <cstdlib>
 #include <initializer_list>
 #include <vector>
 
@@ -67,6 +69,16 @@ void require(bool ok, std::initializer_list<const char*> keys, const std::string
 bool unit(double p) { return p >= 0.0 && p <= 1.0; }
 }  // namespace
 
+std::optional<std::pair<std::string, double>> parse_group_ratio(const std::string& entry) {
+  const auto eq = entry.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == entry.size()) return std::nullopt;
+  const std::string number = entry.substr(eq + 1);
+  char* end = nullptr;
+  const double r = std::strtod(number.c_str(), &end);
+  if (end != number.c_str() + number.size() || !std::isfinite(r) || r < 0) return std::nullopt;
+  return std::make_pair(entry.substr(0, eq), r);
+}
+
 void DataConfig::validate() const {
   require(split == "train" || split == "val" || split == "test", {"split"}, "must be train, val or test, got '" + split + "'");
   require(image_size >= 8, {"image_size"}, fmt::format("must be >= 8, got {}", image_size));
@@ -91,6 +103,9 @@ void DataConfig::validate() const {
   require(balance.by == "none" || balance.by == "modality" || balance.by == "dataset", {"balance.by"},
           "must be none, modality or dataset, got '" + balance.by + "'");
   require(balance.default_weight >= 0, {"balance.default_weight"}, "must be >= 0");
+  for (const auto& entry : balance.weights)
+    require(parse_group_ratio(entry).has_value(), {"balance.weights"},
+            "entry '" + entry + "' is not group=ratio (a finite number >= 0)");
   require(balance.epoch_samples >= 0, {"balance.epoch_samples"}, "must be >= 0");
   require(batch_size >= 1, {"batch_size"}, "must be >= 1");
   require(num_workers >= 0, {"num_workers"}, "must be >= 0 (0 decodes on the calling thread)");

@@ -3,7 +3,9 @@
 // no points, no re-weighting.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "medsam/core/config_visit.h"
@@ -37,6 +39,10 @@ struct AugmentConfig {
 };
 
 // Re-weighting the epoch by group (MedSAM's data is dominated by CT and MR).
+// "group=ratio" -> (group, ratio): a non-empty group, the whole rest a finite decimal >= 0; nullopt
+// otherwise ("mr=1abc", "mr=inf", "mr=nan", "=1").
+std::optional<std::pair<std::string, double>> parse_group_ratio(const std::string& entry);
+
 struct BalanceConfig {
   std::string by = "none";             // none | modality | dataset
   std::vector<std::string> weights;    // "group=ratio", e.g. ["ct=1", "mr=1", "us=2"]

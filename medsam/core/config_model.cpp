@@ -103,6 +103,11 @@ void ModelConfig::validate() const {
                  "model.mask_decoder.transformer_depth/transformer_mlp_dim/iou_head_depth must be >= 1");
   require_config(d.transformer_dim % 8 == 0, {"model.mask_decoder.transformer_dim"},
                  "model.mask_decoder.transformer_dim must be divisible by 8 (upscaling)");
+  require_config(d.iou_head_hidden_dim >= 1, {"model.mask_decoder.iou_head_hidden_dim"},
+                 "model.mask_decoder.iou_head_hidden_dim must be >= 1");
+  // The MLP's width is int(embed_dim * mlp_ratio), as SAM's Block computes it.
+  require_config(static_cast<int64_t>(e.embed_dim * e.mlp_ratio) >= 1, {"model.image_encoder.mlp_ratio", "model.image_encoder.embed_dim"},
+                 "model.image_encoder: int(embed_dim * mlp_ratio) must be >= 1");
 }
 
 }  // namespace medsam

@@ -79,7 +79,9 @@ void TrainConfig::validate() const {
                  "train.logs.progress must be auto, bar or lines, got '" + c.logs.progress + "'");
   require_config(one_of(c.dist.backend, {"auto", "gloo", "nccl"}), {"train.dist.backend"},
                  "train.dist.backend must be auto, gloo or nccl, got '" + c.dist.backend + "'");
-  require_config(c.dist.timeout_s > 0, {"train.dist.timeout_s"}, "train.dist.timeout_s must be > 0");
+  // At most a week: beyond that a hang is not waited out, and 1e300 s would overflow the cast to milliseconds.
+  require_config(c.dist.timeout_s > 0 && c.dist.timeout_s <= 7 * 86400, {"train.dist.timeout_s"},
+                 "train.dist.timeout_s must be > 0 and at most 604800 (a week)");
   require_config(c.dist.bucket_mb > 0, {"train.dist.bucket_mb"}, "train.dist.bucket_mb must be > 0");
 }
 

@@ -22,16 +22,10 @@ std::vector<double> group_weights(const TrainingDataset& dataset, const BalanceC
   };
   std::map<std::string, double> ratio;
   for (const auto& entry : config.weights) {
-    const auto eq = entry.find('=');
-    double r = -1;
-    try {
-      if (eq != std::string::npos) r = std::stod(entry.substr(eq + 1));
-    } catch (const std::exception&) {
-    }
-    if (eq == std::string::npos || eq == 0 || r < 0) {
-      throw ConfigError(fmt::format("config: data.balance.weights entry '{}' is not group=ratio (ratio >= 0)", entry));
-    }
-    auto name = entry.substr(0, eq);
+    const auto parsed = parse_group_ratio(entry);
+    if (!parsed)
+      throw ConfigError(fmt::format("config: data.balance.weights entry '{}' is not group=ratio (a finite number >= 0)", entry));
+    auto [name, r] = *parsed;
     if (by_modality) name = modality_name(parse_modality(name));  // canonical spelling ("MRI" -> "mr")
     ratio[name] = r;
   }

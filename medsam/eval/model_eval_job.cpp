@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 
+#include "medsam/core/device.h"
 #include "medsam/core/error.h"
 #include "medsam/data/manifest.h"
 #include "medsam/eval/contour_overlay.h"
@@ -60,12 +61,20 @@ ModelEvalJobResult run_model_eval_job(const ModelEvalJob& job, const std::functi
   if (job.options.shards_dir.empty()) throw UsageError("eval --checkpoint: give --data (a `medsam prep` output folder)");
   check_split_name(job.options.split);
   if (job.options.jitter_px < 0) throw UsageError(fmt::format("--jitter {}: must be >= 0 px", job.options.jitter_px));
+  if (job.options.max_samples < 0)
+    throw UsageError(fmt::format("--max-samples {}: must be >= 0 (0: every sample)", job.options.max_samples));
+  if (job.options.min_object_pixels < 0)
+    throw UsageError(fmt::format("--min-object-pixels {}: must be >= 0", job.options.min_object_pixels));
+  if (job.gallery_per_side < 0)
+    throw UsageError(fmt::format("--gallery {}: must be >= 0 (0: no gallery)", job.gallery_per_side));
+  // Before the checkpoint is read: an unknown or absent device is a usage error naming --device.
+  const c10::Device device = parse_device(job.device, "--device");
   if (!fs::exists(job.options.shards_dir + "/manifest.json"))
     throw Error(fmt::format("--data {}: no manifest.json (is it a `medsam prep` output folder?)", job.options.shards_dir));
   if (!fs::exists(job.checkpoint)) throw Error(fmt::format("--checkpoint {}: no such file", job.checkpoint));
 
   Sam model = load_model(job);
-  model->to(c10::Device(job.device));
+  model->to(device);
 
   ModelEvalJobResult out;
   Gallery gallery(job.output_dir.empty() || !contour_overlay_available() ? 0 : job.gallery_per_side);

@@ -17,7 +17,7 @@ struct ModelEvalJob {
   std::string checkpoint;              // SAM/MedSAM weights (.pth, .safetensors)
   std::string arch = "auto";           // auto (from the checkpoint's shapes) or a preset name
   std::optional<ModelConfig> model;    // when set (from --config/--set), this architecture instead of `arch`
-  std::string device = "cpu";
+  std::string device = "cpu";        // cpu, cuda, cuda:N or auto (parse_device)
   ModelEvalOptions options;
   std::string output_dir;              // metrics.csv, summary.md, summary.json, report.html, gallery/
   int gallery_per_side = 6;            // worst and best objects drawn in the report
@@ -29,7 +29,9 @@ struct ModelEvalJobResult {
   std::string summary_markdown;
 };
 
-// Throws Error / UsageError naming the checkpoint, the data folder or the split.
+// Throws Error / UsageError naming the checkpoint, the data folder or the split; UsageError for an unknown or
+// absent device (parse_device, --device) and negative counts (--jitter, --max-samples, --min-object-pixels,
+// --gallery), before the checkpoint is read.
 ModelEvalJobResult run_model_eval_job(const ModelEvalJob& job,
                                       const std::function<void(int64_t, int64_t)>& progress = {});
 

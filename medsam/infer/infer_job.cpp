@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <utility>
 
 #include "medsam/core/device.h"
 #include "medsam/core/error.h"
@@ -13,6 +14,7 @@
 #include "medsam/infer/npz_case.h"
 #include "medsam/infer/predictor.h"
 #include "medsam/infer/preprocess.h"
+#include "medsam/io/atomic_file.h"
 #include "medsam/io/file_name.h"
 #include "medsam/io/image.h"
 #include "medsam/io/npy.h"
@@ -245,6 +247,13 @@ void run_infer_job(const InferJob& job) {
       job.save_embedding.empty())
     throw UsageError("nothing to write: give --output, --overlay, --save-logits, --save-prob or --save-embedding");
   check_output_name(job);
+  // Every output's folder before the model runs: one missing folder leaves none of the outputs written.
+  const std::pair<const std::string*, const char*> outputs[] = {{&job.output, "--output"},
+                                                                {&job.overlay, "--overlay"},
+                                                                {&job.save_embedding, "--save-embedding"},
+                                                                {&job.save_logits, "--save-logits"},
+                                                                {&job.save_prob, "--save-prob"}};
+  for (const auto& [path, flag] : outputs) check_output_folder(*path, flag);
   const c10::Device device = parse_device(job.device);
   const Precision precision = parse_precision(job.precision, device);  // before the (slow) checkpoint load
   const auto t0 = Clock::now();

@@ -125,6 +125,16 @@ void write_atomically(const std::string& path, const std::function<void(const st
   write_through(temporary_path_for(path), path, write);
 }
 
+void check_output_folder(const std::string& path, const std::string& flag) {
+  if (path.empty()) return;
+  const auto slash = path.find_last_of('/');
+  const std::string folder = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  struct stat st {};
+  if (::stat(folder.c_str(), &st) != 0)
+    throw Error(fmt::format("{} {}: cannot write it: folder {}: {}", flag, path, folder, std::strerror(errno)));
+  if (!S_ISDIR(st.st_mode)) throw Error(fmt::format("{} {}: cannot write it: {} is not a folder", flag, path, folder));
+}
+
 void write_file_atomically(const std::string& path, const std::string& content) {
   write_atomically(path, [&](const std::string& tmp) {
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

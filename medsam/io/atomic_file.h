@@ -35,6 +35,11 @@ void write_atomically_as_file_set(const std::string& path, const std::function<v
 // write_atomically for in-memory content.
 void write_file_atomically(const std::string& path, const std::string& content);
 
+// For commands with several outputs, before any is written: throws Error naming `flag` and `path` when the
+// folder `path` goes in (its parent; "." for a bare name) does not exist or is not a folder, so that one
+// impossible output leaves nothing half done. An empty path is not checked.
+void check_output_folder(const std::string& path, const std::string& flag);
+
 // fsync + rename (+ fsync of the folder) of a temporary its writer already filled and closed (e.g. a shard tar streamed to
 // PATH.tmp). Throws Error naming both paths.
 void commit_file(const std::string& tmp_path, const std::string& path);

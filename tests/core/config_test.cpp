@@ -239,3 +239,45 @@ TEST_CASE("settings switched off by another setting are listed, defaults are not
                                   "train.schedule.min_lr_ratio=0.1"});
   CHECK(medsam::unused_settings(on).empty());
 }
+
+TEST_CASE("integers are read in decimal: 010 is 10 (not octal 8), 0x10 is refused (not 16)", "[config]") {
+  CHECK(resolve_config({}, {"train.max_steps=010"}).train.max_steps == 10);
+  CHECK_THROWS_WITH(resolve_config({}, {"train.max_steps=0x10"}),
+                    Catch::Contains("train.max_steps") && Catch::Contains("written in decimal, got '0x10'"));
+  CHECK_THROWS_WITH(resolve_config({}, {"train.max_steps=0o10"}), Catch::Contains("got '0o10'"));
+  CHECK(resolve_config({}, {"train.max_steps=+12"}).train.max_steps == 12);
+  CHECK(resolve_config({}, {"train.max_steps=0"}).train.max_steps == 0);
+  CHECK(resolve_config({}, {"model.image_encoder.global_attn_indexes=[2, 5, 8, 11]"}).model.image_encoder.global_attn_indexes ==
+        std::vector<int>{2, 5, 8, 11});
+  CHECK(resolve_config({}, {"model.image_encoder.global_attn_indexes=[2, 05, 8, 11]"}).model.image_encoder.global_attn_indexes ==
+        std::vector<int>{2, 5, 8, 11});
+  CHECK_THROWS_WITH(resolve_config({}, {"model.image_encoder.global_attn_indexes=[2, 0x5]"}), Catch::Contains("got '0x5'"));
+  CHECK_THROWS_WITH(resolve_config({}, {"model.image_encoder.depth=99999999999"}), Catch::Contains("got '99999999999'"));
+}
+
+TEST_CASE("a config file with several YAML documents, or a key that is not a name, is refused naming the file", "[config]") {
+  Config c;
+  const auto two = write_file("two_docs.yaml", "train:\n  max_steps: 5\n---\ntrain:\n  max_steps: 7\n");
+  CHECK_THROWS_WITH(load_config_file(two, c), Catch::Contains(two) && Catch::Contains("2 YAML documents"));
+  const auto listkey = write_file("list_key.yaml", "train:\n  [a]: 1\n");
+  CHECK_THROWS_WITH(load_config_file(listkey, c), Catch::Contains(listkey + ":2") && Catch::Contains("not a name"));
+  // One document with a leading '---' is fine.
+  const auto one = write_file("one_doc.yaml", "---\ntrain:\n  max_steps: 5\n");
+  load_config_file(one, c);
+  CHECK(c.train.max_steps == 5);
+}
+
+TEST_CASE("sizes LibTorch would fail on, and balance weights that are not numbers, fail validation naming the key",
+          "[config]") {
+  CHECK_THROWS_WITH(resolve_config({}, {"model.mask_decoder.iou_head_hidden_dim=0"}), Catch::Contains("iou_head_hidden_dim"));
+  CHECK_THROWS_WITH(resolve_config({}, {"model.image_encoder.mlp_ratio=0.001"}),
+                    Catch::Contains("int(embed_dim * mlp_ratio) must be >= 1"));
+  for (const char* bad : {"mr=1abc", "mr=inf", "mr=nan", "=1", "mr=", "mr=-1"}) {
+    INFO(bad);
+    CHECK_THROWS_WITH(resolve_config({}, {std::string("data.balance.weights=[") + bad + "]"}),
+                      Catch::Contains("data.balance.weights") && Catch::Contains(std::string("'") + bad + "'"));
+  }
+  CHECK(data::parse_group_ratio("us=2.5") == std::make_pair(std::string("us"), 2.5));
+  CHECK_NOTHROW(resolve_config({}, {"data.balance.weights=[ct=1, us=0]"}));
+  CHECK_THROWS_WITH(resolve_config({}, {"train.dist.timeout_s=1e300"}), Catch::Contains("at most 604800"));
+}

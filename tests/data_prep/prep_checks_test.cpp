@@ -306,3 +306,31 @@ TEST_CASE("prep skips a case whose labels are stored with other axes than the im
   CHECK_THAT(m.skipped[0].second, Catch::Contains(dir + "/img/flip.nii.gz") && Catch::Contains(dir + "/lab/flip.nii.gz") &&
                                       Catch::Contains("not on the same grid") && Catch::Contains("the x axis points another way"));
 }
+
+TEST_CASE("intensity settings the rule would not read are refused naming them, not ignored", "[data][prep]") {
+  const auto dir = test::temp_dir("prep_intensity_keys");
+  const std::string mr = "  modality: mr\n  images: img\n  labels: lab\n";
+  CHECK_THROWS_WITH(checks_config(dir, mr, "intensity:\n  window: lung\n"),
+                    Catch::Contains("intensity.window") && Catch::Contains("read only for CT") &&
+                        Catch::Contains("modality mr"));
+  CHECK_THROWS_WITH(checks_config(dir, "  modality: ct\n  images: img\n  labels: lab\n", "intensity:\n  level: 9999\n"),
+                    Catch::Contains("intensity.level/width") && Catch::Contains("intensity.window: custom"));
+  // What is read is accepted: a CT window, a custom level/width, a window with mode window on MR.
+  CHECK_NOTHROW(checks_config(dir, "  modality: ct\n  images: img\n  labels: lab\n", "intensity:\n  window: lung\n"));
+  CHECK_NOTHROW(checks_config(dir, "  modality: ct\n  images: img\n  labels: lab\n",
+                              "intensity:\n  window: custom\n  level: 50\n  width: 350\n"));
+  CHECK_NOTHROW(checks_config(dir, mr, "intensity:\n  mode: window\n  window: brain\n"));
+}
+
+TEST_CASE("a prep value out of range names the line or the --set that gave it", "[data][prep]") {
+  const auto dir = test::temp_dir("prep_origins");
+  const auto path = dir + "/ds.yaml";
+  std::ofstream(path) << "dataset:\n  name: origins\n  modality: mr\n  images: img\n  labels: lab\n"
+                         "output:\n  image_size: 8\n";
+  CHECK_THROWS_WITH(prep::load_prep_config(path, {}), Catch::StartsWith(path + ":7: output.image_size: 8 is outside"));
+  CHECK_THROWS_WITH(prep::load_prep_config(path, {"output.image_size=5"}),
+                    Catch::StartsWith("--set output.image_size=5: output.image_size: 5 is outside"));
+  // A key nobody set (a required one left empty) names the file.
+  std::ofstream(path) << "dataset:\n  modality: mr\n  images: img\n  labels: lab\n";
+  CHECK_THROWS_WITH(prep::load_prep_config(path, {}), Catch::StartsWith(path + ": dataset.name: is required"));
+}

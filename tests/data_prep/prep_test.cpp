@@ -192,7 +192,7 @@ TEST_CASE("prep config errors name the file and key, --help explains the format"
                                         "  merge_labels: ['1:2', '3:liver']\n";
   const auto merge = test::run_medsam("prep " + dir + "/merge.yaml --output " + dir + "/out");
   CHECK(merge.exit_code == 2);
-  CHECK_THAT(merge.err, Catch::Contains("merge.yaml: dataset.merge_labels: entry '3:liver' is not 'from:to'"));
+  CHECK_THAT(merge.err, Catch::Contains("merge.yaml:6: dataset.merge_labels: entry '3:liver' is not 'from:to'"));
   CHECK_FALSE(fs::exists(dir + "/out/manifest.json"));
   // NaN fractions passed every comparison (NaN < 0 and |NaN - 1| > 1e-6 are both false).
   std::ofstream(dir + "/ok.yaml") << "dataset:\n  name: x\n  images: a\n  labels: b\n  modality: mr\n";

@@ -119,4 +119,23 @@ TEST_CASE("launch without a command is a usage error", "[dist][launch]") {
   const auto r2 = run_medsam("launch --nnodes 2 -- true");
   CHECK(r2.exit_code == 2);
   CHECK_THAT(r2.err, Catch::Contains("--master-port is required"));
+  // A grace period that is no number of seconds (NaN passes CLI::Range; 1e300 overflows milliseconds).
+  for (const char* grace : {"nan", "1e300", "-1"}) {
+    const auto g = run_medsam(std::string("launch --grace ") + grace + " -- true");
+    CHECK(g.exit_code == 2);
+    CHECK_THAT(g.err, Catch::Contains("--grace") && Catch::Contains("must be a number from 0 to 86400"));
+  }
+}
+
+TEST_CASE("launch runs every medsam subcommand given without its program name, report and serve too",
+          "[dist][launch]") {
+  // The list comes from the subcommands registered on `medsam`: none falls through to a PATH lookup.
+  for (const char* sub : {"report", "serve", "eval", "bench"}) {
+    INFO(sub);
+    const auto r = run_medsam(fmt::format("launch --nproc 1 -- {} --help", sub));
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.out, Catch::Contains("[rank 0]") && Catch::Contains(std::string("medsam ") + sub));
+    CHECK_THAT(r.err, !Catch::Contains("not found in PATH"));
+  }
 }

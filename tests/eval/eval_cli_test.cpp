@@ -105,3 +105,23 @@ TEST_CASE("medsam eval names missing predictions, a folder that is not shards, a
   CHECK(label.exit_code == 2);
   CHECK_THAT(label.err, Catch::Contains("--label applies to --pred/--gt only"));
 }
+
+TEST_CASE("medsam eval --spacing takes two finite values > 0 and names them in the order given", "[eval][cli]") {
+  const auto dir = test::temp_dir("eval_cli_spacing");
+  std::filesystem::create_directories(dir + "/gt");
+  std::filesystem::create_directories(dir + "/pred");
+  io::write_image(dir + "/gt/a.png", labels_2d(2, 2, false));
+  io::write_image(dir + "/pred/a.png", labels_2d(2, 2, false));
+  const std::string base = "eval --pred " + dir + "/pred --gt " + dir + "/gt --output " + dir + "/out --spacing ";
+  // -1,1 used to be reported as "got 1,-1" (y,x) by the distance code; 1,2,3 was accepted.
+  for (const char* bad : {"-1,1", "1,0", "nan,1", "1,2,3", "2"}) {
+    INFO(bad);
+    const auto r = run_medsam(base + bad);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains(std::string("--spacing ") + bad + ": give x,y, two finite numbers > 0"));
+  }
+  CHECK_FALSE(std::filesystem::exists(dir + "/out/metrics.csv"));
+  const auto ok = run_medsam(base + "0.5,2");
+  INFO(ok.err);
+  CHECK(ok.exit_code == 0);
+}

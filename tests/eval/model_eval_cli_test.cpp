@@ -77,6 +77,27 @@ TEST_CASE("medsam eval --checkpoint without --data, or with a bad split, is bad 
   CHECK_THAT(split.err, Catch::Contains("--split 'validation'") && Catch::Contains("train, val or test"));
 }
 
+TEST_CASE("medsam eval --checkpoint refuses an unknown --device and negative counts before reading anything",
+          "[eval][cli]") {
+  const std::string base = "eval --checkpoint " + test::tiny_checkpoint() + " --data " +
+                           test::temp_dir("model_eval_cli_flags") + " ";
+  // c10::Device used to throw with a LibTorch stack trace (exit 1); parse_device names the flag.
+  const auto bogus = test::run_medsam(base + "--device bogus");
+  CHECK(bogus.exit_code == 2);
+  CHECK_THAT(bogus.err, Catch::Contains("--device 'bogus': use cpu, cuda[:N] or auto"));
+  CHECK_THAT(bogus.err, !Catch::Contains("Exception raised from"));
+  // auto is a device name here as in infer: past the device, the folder without manifest.json is the error.
+  const auto automatic = test::run_medsam(base + "--device auto");
+  CHECK(automatic.exit_code == 1);
+  CHECK_THAT(automatic.err, Catch::Contains("no manifest.json"));
+  for (const char* flag : {"--max-samples", "--min-object-pixels", "--gallery"}) {
+    INFO(flag);
+    const auto r = test::run_medsam(base + flag + " -2");
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains(std::string(flag) + " -2: must be >= 0"));
+  }
+}
+
 TEST_CASE("medsam eval --checkpoint --precision bf16 scores the model with a bf16 encoder, close to fp32",
           "[eval][cli]") {
   MEDSAM_NEEDS_ITK("shards of the Colin27 NIfTI crop");

@@ -115,6 +115,28 @@ TEST_CASE("a report over two evaluations of different data or settings says so, 
   CHECK_THAT(plain.err, Catch::Contains("the evaluations differ: split: val vs test"));
 }
 
+TEST_CASE("medsam report refuses a non-finite --require-gain, and writes nothing when an output's folder is missing",
+          "[eval][report][cli]") {
+  const fs::path dir = test::temp_dir("run_report_checks");
+  // A worse "fine-tuned" model: a gate that is on fails; inf, -inf and nan used to turn it off (exit 0).
+  write(dir / "before/summary.json", summary(0.75, 0.8, 0.7, 0.6));
+  write(dir / "after/summary.json", summary(0.25, 0.2, 0.3, 0.1));
+  const std::string base = "report --before " + (dir / "before").string() + " --after " + (dir / "after").string();
+  for (const char* gain : {"inf", "-inf", "nan"}) {
+    INFO(gain);
+    const auto r = test::run_medsam(base + " --output " + (dir / "g.html").string() + " --require-gain=" + gain);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains(std::string("--require-gain ") + gain + ": must be a finite number"));
+  }
+  CHECK_FALSE(fs::exists(dir / "g.html"));
+  // --markdown's folder does not exist: the HTML page is not written either.
+  const auto md = test::run_medsam(base + " --output " + (dir / "rp.html").string() + " --markdown " +
+                                   (dir / "no/such/x.md").string());
+  CHECK(md.exit_code == 1);
+  CHECK_THAT(md.err, Catch::Contains("--markdown " + (dir / "no/such/x.md").string() + ": cannot write it"));
+  CHECK_FALSE(fs::exists(dir / "rp.html"));
+}
+
 TEST_CASE("line chart: no finite points says so, points map into the plot area", "[eval][report]") {
   CHECK_THAT(eval::line_chart_svg("t", "x", {{"s", "#000", {{0.0, NAN}}}}), Catch::Contains("no data"));
   const auto svg = eval::line_chart_svg("t", "x", {{"s", "#000", {{0.0, 0.0}, {10.0, 1.0}}}}, true, 520, 280);

@@ -33,3 +33,25 @@ TEST_CASE("medsam export --postprocess sam warns that it assumes SAM's resize-lo
   CHECK(plain.exit_code == 0);
   CHECK_THAT(plain.err, !Catch::Contains("resize-longest-side"));
 }
+
+TEST_CASE("medsam export to .pth or .safetensors refuses the options that shape an ONNX graph", "[infer][cli]") {
+  const auto dir = test::temp_dir("export_options_state_dict");
+  const std::string base = "export --checkpoint " + test::tiny_checkpoint() + " --output " + dir;
+  // A state dict has no graph: --part encoder used to write the whole model's weights, silently.
+  const auto part = test::run_medsam(base + "/w.pth --part encoder");
+  CHECK(part.exit_code == 2);
+  CHECK_THAT(part.err, Catch::Contains("--part encoder applies to .onnx output only") && Catch::Contains("w.pth"));
+  const auto several = test::run_medsam(base + "/w.safetensors --masks all --external-data");
+  CHECK(several.exit_code == 2);
+  CHECK_THAT(several.err, Catch::Contains("--masks all, --external-data apply to .onnx output only"));
+  const auto post = test::run_medsam(base + "/w.pt --postprocess medsam");
+  CHECK(post.exit_code == 2);
+  CHECK_THAT(post.err, Catch::Contains("--postprocess medsam applies to .onnx output only"));
+  CHECK_FALSE(std::filesystem::exists(dir + "/w.pth"));
+  CHECK_FALSE(std::filesystem::exists(dir + "/w.safetensors"));
+  CHECK_FALSE(std::filesystem::exists(dir + "/w.pt"));
+  // Without them the same outputs are written.
+  const auto plain = test::run_medsam(base + "/w.pth");
+  INFO(plain.err);
+  CHECK(plain.exit_code == 0);
+}

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "medsam/core/thread_env.h"
+#include "tests/support/fixtures.h"
 #include "tests/support/run_command.h"
 
 using medsam::test::run_medsam;
@@ -39,6 +40,16 @@ TEST_CASE("usage errors exit 2 with one line naming the problem", "[cli]") {
   CHECK(bad_arch.exit_code == 2);
   CHECK_THAT(bad_arch.err, Catch::Contains("unknown model preset 'vit_x'"));
   CHECK(bad_arch.err.rfind("medsam: ", 0) == 0);
+}
+
+TEST_CASE("medsam --threads above 4096 is refused, naming the flag, the value and the bound", "[cli]") {
+  // Unbounded, --threads 100000 made LibTorch start tens of thousands of pool threads.
+  auto many = run_medsam("--threads 100000 info " + medsam::test::tiny_checkpoint());
+  CHECK(many.exit_code == 2);
+  CHECK_THAT(many.err, Catch::Contains("--threads: 100000: must be from 0 to 4096"));
+  auto one_more = run_medsam("--threads 4097 info " + medsam::test::tiny_checkpoint());
+  CHECK(one_more.exit_code == 2);
+  CHECK_THAT(one_more.err, Catch::Contains("--threads: 4097:"));
 }
 
 TEST_CASE("a bad config key on the command line exits 2 naming the key", "[cli]") {

@@ -101,6 +101,31 @@ TEST_CASE("medsam infer rejects malformed and out-of-image boxes with exit 2", "
   CHECK_THAT(missing.err, Catch::Contains("/no/such.pth"));
 }
 
+TEST_CASE("medsam infer writes none of its outputs when one of their folders is missing", "[infer][cli]") {
+  const auto out = test::temp_dir("infer_cli_missing_folder");
+  const std::string base = "infer --checkpoint " + test::tiny_dir() + "/weights.pth --image " + test::tiny_dir() +
+                           "/case_z70/image.png --box 46,50,86,90 ";
+  // --output's folder exists, --overlay's does not: checked before the model runs, so m3.png is not written.
+  auto overlay = run_medsam(base + "--output " + out + "/m3.png --overlay " + out + "/no/dir/o.png");
+  CHECK(overlay.exit_code == 1);
+  CHECK_THAT(overlay.err, Catch::Contains("--overlay " + out + "/no/dir/o.png: cannot write it: folder " + out + "/no/dir"));
+  CHECK_FALSE(std::filesystem::exists(out + "/m3.png"));
+  auto logits = run_medsam(base + "--output " + out + "/m4.png --save-logits " + out + "/none/l.npy");
+  CHECK(logits.exit_code == 1);
+  CHECK_THAT(logits.err, Catch::Contains("--save-logits " + out + "/none/l.npy"));
+  CHECK_FALSE(std::filesystem::exists(out + "/m4.png"));
+}
+
+TEST_CASE("medsam infer --encode-batch 0 is refused with exit 2, saying it must be at least 1", "[infer][cli]") {
+  const auto out = test::temp_dir("infer_cli_encode_batch");
+  auto r = run_medsam("infer --checkpoint " + test::tiny_dir() + "/weights.pth --image " + test::tiny_dir() +
+                      "/case_z70/image.png --box 46,50,86,90 --output " + out + "/m.png --encode-batch 0");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("--encode-batch: 0: must be at least 1"));
+  CHECK_THAT(r.err, !Catch::Contains("1.79769e+308"));
+  CHECK_FALSE(std::filesystem::exists(out + "/m.png"));
+}
+
 namespace {
 const std::string kColin = "/usr/share/mricron/templates/ch2.nii.gz";
 

@@ -207,3 +207,18 @@ TEST_CASE("medsam train --stop-exit-code outside 0..255 is a usage error", "[tra
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("--stop-exit-code"));
 }
+
+TEST_CASE("model.arch in a config file picks the preset the model keys start from, as --arch does", "[train][cli]") {
+  const std::string dir = test::temp_dir("train_cli_arch");
+  std::ofstream(dir + "/tiny.yaml") << "model:\n  arch: tiny\n";
+  const auto r = run_medsam("train --config " + dir + "/tiny.yaml --dump-config");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("embed_dim: 96") && !Catch::Contains("embed_dim: 768"));
+  const auto both = run_medsam("train --arch vit_b --config " + dir + "/tiny.yaml --dump-config");
+  CHECK(both.exit_code == 2);
+  CHECK_THAT(both.err, Catch::Contains("--arch vit_b and model.arch tiny") && Catch::Contains("disagree"));
+  const auto unknown = run_medsam("train --set model.arch=vit_hh --dump-config");
+  CHECK(unknown.exit_code == 2);
+  CHECK_THAT(unknown.err, Catch::Contains("model.arch 'vit_hh' is not a model preset"));
+}
