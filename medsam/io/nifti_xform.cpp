@@ -15,6 +15,7 @@
 #include "medsam/core/error.h"
 #include "medsam/io/atomic_file.h"
 #include "medsam/io/file_name.h"
+#include "medsam/io/nifti_header_value.h"
 
 namespace medsam::io {
 namespace {
@@ -34,16 +35,6 @@ constexpr size_t kSrowOffset = 280;
 constexpr size_t kMagicOffset = 344;
 constexpr int kMaxXformCode = 5;  // NIFTI_XFORM_TEMPLATE_OTHER, the highest code defined
 
-// A header value stored in the file's byte order (`swap` when that is not the host's).
-template <class T>
-T get(const unsigned char* header, size_t offset, bool swap) {
-  unsigned char b[sizeof(T)];
-  std::memcpy(b, header + offset, sizeof(T));
-  if (swap) std::reverse(b, b + sizeof(T));
-  T v{};
-  std::memcpy(&v, b, sizeof(T));
-  return v;
-}
 
 // Host byte order: the staged file is checked to be in it (sizeof_hdr reads as 348), i.e. little-endian
 // as ITK writes it on x86.
@@ -103,25 +94,25 @@ std::optional<NiftiSpatial> read_nifti_spatial(const std::string& path) {
   if (n != static_cast<int>(kHeaderSize)) return std::nullopt;
   // The byte order is the one in which sizeof_hdr reads as 348 (NIfTI-2's 540 and anything else: none).
   bool swap = false;
-  if (get<std::int32_t>(h, 0, false) != 348) {
+  if (nifti_header_value<std::int32_t>(h, 0, false) != 348) {
     swap = true;
-    if (get<std::int32_t>(h, 0, true) != 348) return std::nullopt;
+    if (nifti_header_value<std::int32_t>(h, 0, true) != 348) return std::nullopt;
   }
   if (std::memcmp(h + kMagicOffset, "n+1", 4) != 0 && std::memcmp(h + kMagicOffset, "ni1", 4) != 0)
     return std::nullopt;  // Analyze 7.5
   NiftiSpatial s;
-  const int ndim = get<std::int16_t>(h, kDimOffset, swap);
+  const int ndim = nifti_header_value<std::int16_t>(h, kDimOffset, swap);
   for (int i = 1; i <= 3; ++i)
-    s.dim[i - 1] = i <= ndim ? get<std::int16_t>(h, kDimOffset + 2 * i, swap) : 1;
-  for (int i = 0; i < 4; ++i) s.pixdim[i] = get<float>(h, kPixdimOffset + 4 * i, swap);
+    s.dim[i - 1] = i <= ndim ? nifti_header_value<std::int16_t>(h, kDimOffset + 2 * i, swap) : 1;
+  for (int i = 0; i < 4; ++i) s.pixdim[i] = nifti_header_value<float>(h, kPixdimOffset + 4 * i, swap);
   s.xyzt_units = h[kXyztUnitsOffset];
-  s.qform_code = get<std::int16_t>(h, kQformOffset, swap);
-  s.sform_code = get<std::int16_t>(h, kSformOffset, swap);
+  s.qform_code = nifti_header_value<std::int16_t>(h, kQformOffset, swap);
+  s.sform_code = nifti_header_value<std::int16_t>(h, kSformOffset, swap);
   float* const quatern[6] = {&s.quatern_b, &s.quatern_c, &s.quatern_d, &s.qoffset_x, &s.qoffset_y, &s.qoffset_z};
-  for (int i = 0; i < 6; ++i) *quatern[i] = get<float>(h, kQuaternOffset + 4 * i, swap);
+  for (int i = 0; i < 6; ++i) *quatern[i] = nifti_header_value<float>(h, kQuaternOffset + 4 * i, swap);
   std::array<float, 4>* const srow[3] = {&s.srow_x, &s.srow_y, &s.srow_z};
   for (int r = 0; r < 3; ++r)
-    for (int c = 0; c < 4; ++c) (*srow[r])[c] = get<float>(h, kSrowOffset + 16 * r + 4 * c, swap);
+    for (int c = 0; c < 4; ++c) (*srow[r])[c] = nifti_header_value<float>(h, kSrowOffset + 16 * r + 4 * c, swap);
   return s;
 }
 
@@ -130,7 +121,7 @@ void copy_nifti_with_spatial(const std::string& staged, const std::string& path,
   check_code(path, spatial.sform_code);
   copy_patched(staged, path, [&](unsigned char* h) {
     for (int i = 1; i <= 3; ++i) {
-      const std::int64_t staged_dim = get<std::int16_t>(h, kDimOffset + 2 * i, false);
+      const std::int64_t staged_dim = nifti_header_value<std::int16_t>(h, kDimOffset + 2 * i, false);
       if (staged_dim != spatial.dim[i - 1])
         throw Error(fmt::format("{}: dim[{}] is {}, the NIfTI header to copy has {}", staged, i, staged_dim,
                                 spatial.dim[i - 1]));

@@ -15,6 +15,7 @@
 
 #include "medsam/core/error.h"
 #include "medsam/io/file_name.h"
+#include "medsam/io/nifti_header_value.h"
 
 namespace medsam::io {
 namespace fs = std::filesystem;
@@ -94,12 +95,7 @@ struct NiftiLayout {
 
 template <class T>
 T header_value(const std::string& h, std::size_t at, bool swap) {
-  unsigned char b[sizeof(T)];
-  std::memcpy(b, h.data() + at, sizeof(T));
-  if (swap) std::reverse(b, b + sizeof(T));
-  T v{};
-  std::memcpy(&v, b, sizeof(T));
-  return v;
+  return nifti_header_value<T>(reinterpret_cast<const unsigned char*>(h.data()), at, swap);
 }
 
 // Bytes per voxel of a NIfTI datatype code; 0 for a code this does not know (DT_BINARY included).

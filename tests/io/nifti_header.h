@@ -19,24 +19,6 @@ struct NiftiXformCodes {
   int sform_code = -1;
 };
 
-// NIfTI-1 header: 348 bytes, sizeof_hdr (int32 348) at 0, qform_code int16 at 252, sform_code int16
-// at 254, magic "n+1"/"ni1" at 344. Little-endian files only (what ITK writes on x86).
-inline NiftiXformCodes read_nifti_xform_codes(const std::string& path) {
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (!f) throw std::runtime_error(path + ": cannot open");
-  unsigned char h[348];
-  const int n = gzread(f, h, sizeof h);
-  gzclose(f);
-  if (n != static_cast<int>(sizeof h)) throw std::runtime_error(path + ": shorter than a NIfTI-1 header");
-  std::int32_t sizeof_hdr = 0;
-  std::memcpy(&sizeof_hdr, h, 4);
-  if (sizeof_hdr != 348 || (std::memcmp(h + 344, "n+1", 4) != 0 && std::memcmp(h + 344, "ni1", 4) != 0))
-    throw std::runtime_error(path + ": not a little-endian NIfTI-1 header");
-  std::int16_t q = 0, s = 0;
-  std::memcpy(&q, h + 252, 2);
-  std::memcpy(&s, h + 254, 2);
-  return {q, s};
-}
 
 // The spatial fields of a NIfTI-1 header, as stored (byte order decoded).
 struct NiftiFields {
@@ -107,6 +89,15 @@ inline NiftiFields read_nifti_fields(const std::string& path) {
     out.srow_z[i] = get<float>(h, 312 + 4 * i, be);
   }
   return out;
+}
+
+// The qform_code and sform_code of a NIfTI-1 file in the host's (little-endian) byte order, as ITK
+// writes it on x86.
+inline NiftiXformCodes read_nifti_xform_codes(const std::string& path) {
+  const NiftiFields f = read_nifti_fields(path);
+  if (f.big_endian != nifti_detail::host_is_big_endian())
+    throw std::runtime_error(path + ": not a little-endian NIfTI-1 header");
+  return {f.qform_code, f.sform_code};
 }
 
 // A single-file NIfTI-1 image of uint8 voxels (x fastest; as many as dim[1] x .. x dim[dim[0]]) with the
